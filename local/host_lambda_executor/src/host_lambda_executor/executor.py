@@ -1,0 +1,340 @@
+"""Run Lambda functions as processes on the host instead of Docker containers.
+
+One execution environment = one long-lived interpreter process running ``bootstrap.py``.
+The executor speaks to it over pipes (see the bootstrap's docstring), enforces the function's
+timeout by killing the whole process group, and restarts it on the next invocation (as AWS
+re-initialises a sandbox after a timeout or crash).
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import logging
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+
+from pathlib import Path
+from typing import Any
+
+from localstack import config
+from localstack.services.lambda_.invocation.executor_endpoint import StatusErrorException
+from localstack.services.lambda_.invocation.lambda_models import FunctionVersion, InvocationResult
+from localstack.services.lambda_.invocation.runtime_executor import (
+    LambdaRuntimeException,
+    RuntimeExecutor,
+)
+
+from host_lambda_executor.interpreters import resolve_interpreter
+
+LOG = logging.getLogger(__name__)
+
+BOOTSTRAP = Path(__file__).with_name("bootstrap.py")
+END_MARKER = "\x00host-lambda-end "
+LOG_DRAIN_SECONDS = 2.0
+STOP_GRACE_SECONDS = 2.0
+# Environment variables the function process inherits from LocalStack's own environment.
+INHERITED_VARIABLES = ("PATH", "LANG", "LC_ALL", "HOME", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")
+
+_LIVE_PROCESSES: set[subprocess.Popen] = set()
+_LIVE_LOCK = threading.Lock()
+
+
+def _kill_process_group(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        LOG.warning("Lambda process %s did not exit after SIGKILL", process.pid)
+
+
+@atexit.register
+def _kill_all_live_processes() -> None:
+    with _LIVE_LOCK:
+        processes = list(_LIVE_PROCESSES)
+    for process in processes:
+        _kill_process_group(process)
+
+
+class FunctionProcess:
+    """One running bootstrap process with its control and log readers."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], cwd: str) -> None:
+        control_read, control_write = os.pipe()
+        env = {**env, "HOST_LAMBDA_CONTROL_FD": str(control_write), "HOST_LAMBDA_PARENT_PID": str(os.getpid())}
+        try:
+            self.process = subprocess.Popen(
+                argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=cwd,
+                pass_fds=(control_write,),
+                start_new_session=True,  # its own process group: a timeout kills every child too
+            )
+        finally:
+            os.close(control_write)
+        with _LIVE_LOCK:
+            _LIVE_PROCESSES.add(self.process)
+        self.messages: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.all_logs: list[str] = []
+        self._invocation_logs: list[str] = []
+        self._log_lock = threading.Lock()
+        self._ended_requests: dict[str, threading.Event] = {}
+        threading.Thread(target=self._read_control, args=(control_read,), daemon=True).start()
+        threading.Thread(target=self._read_logs, daemon=True).start()
+
+    def _read_control(self, fd: int) -> None:
+        with os.fdopen(fd, "r", encoding="utf-8") as stream:
+            for line in stream:
+                try:
+                    self.messages.put(json.loads(line))
+                except json.JSONDecodeError:
+                    LOG.warning("Unreadable control message from Lambda process: %r", line)
+        self.messages.put({"type": "exit", "returncode": self.process.wait()})
+
+    def _read_logs(self) -> None:
+        assert self.process.stdout is not None
+        for raw in self.process.stdout:
+            line = raw.decode("utf-8", errors="replace")
+            if line.startswith(END_MARKER):
+                self._end_event(line[len(END_MARKER) :].strip()).set()
+                continue
+            with self._log_lock:
+                self.all_logs.append(line)
+                self._invocation_logs.append(line)
+
+    def _end_event(self, request_id: str) -> threading.Event:
+        with self._log_lock:
+            return self._ended_requests.setdefault(request_id, threading.Event())
+
+    def begin_invocation(self) -> None:
+        with self._log_lock:
+            self._invocation_logs = []
+
+    def invocation_logs(self, request_id: str, wait: bool) -> str:
+        if wait:
+            self._end_event(request_id).wait(LOG_DRAIN_SECONDS)
+        with self._log_lock:
+            self._ended_requests.pop(request_id, None)
+            return "".join(self._invocation_logs)
+
+    def send(self, message: dict[str, Any]) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write((json.dumps(message) + "\n").encode())
+        self.process.stdin.flush()
+
+    def next_message(self, timeout: float) -> dict[str, Any] | None:
+        try:
+            return self.messages.get(timeout=max(0.0, timeout))
+        except queue.Empty:
+            return None
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def kill(self) -> None:
+        _kill_process_group(self.process)
+        with _LIVE_LOCK:
+            _LIVE_PROCESSES.discard(self.process)
+
+
+class HostRuntimeExecutor(RuntimeExecutor):
+    """LocalStack ``RuntimeExecutor`` backed by a host process per execution environment."""
+
+    def __init__(self, id: str, function_version: FunctionVersion) -> None:
+        super().__init__(id=id, function_version=function_version)
+        self._env: dict[str, str] = {}
+        self._process: FunctionProcess | None = None
+        self._lock = threading.Lock()
+        self._tmp_dir: Path | None = None
+        self._startup_logs = ""
+
+    # --- RuntimeExecutor interface -------------------------------------------------------------
+    def start(self, env_vars: dict[str, str]) -> None:
+        self._tmp_dir = Path(tempfile.mkdtemp(prefix=f"host-lambda-{self.id}-"))
+        self._env = self._function_environment(env_vars)
+        with self._lock:
+            self._spawn()
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._process:
+                self._process.kill()
+                self._process = None
+        if self._tmp_dir:
+            shutil.rmtree(self._tmp_dir, ignore_errors=True)
+
+    def get_address(self) -> str:
+        return "127.0.0.1"
+
+    def get_endpoint_from_executor(self) -> str:
+        return "127.0.0.1"
+
+    def get_runtime_endpoint(self) -> str:
+        return f"http://127.0.0.1:{config.GATEWAY_LISTEN[0].port}/_localstack_lambda/{self.id}"
+
+    def invoke(self, payload: dict[str, str]) -> InvocationResult:
+        request_id = payload["invoke-id"]
+        with self._lock:
+            if self._process is None or not self._process.alive():
+                try:
+                    self._spawn()  # a previous invocation timed out or crashed: initialise again
+                except StatusErrorException as error:
+                    return InvocationResult(request_id, error.payload, is_error=True, logs=self._startup_logs)
+            return self._invoke(self._process, request_id, payload)
+
+    def get_logs(self) -> str:
+        return "".join(self._process.all_logs) if self._process else self._startup_logs
+
+    @classmethod
+    def prepare_version(cls, function_version: FunctionVersion) -> None:
+        resolve_interpreter(function_version.config.runtime)  # fails early for unknown runtimes
+        if function_version.config.code:
+            function_version.config.code.prepare_for_execution()
+        for layer in function_version.config.layers:
+            if layer.code:
+                layer.code.prepare_for_execution()
+
+    @classmethod
+    def cleanup_version(cls, function_version: FunctionVersion) -> None:
+        pass
+
+    # --- internals ----------------------------------------------------------------------------
+    def _code_dir(self) -> str:
+        code = self.function_version.config.code
+        if code is None:
+            raise LambdaRuntimeException("The host executor runs zip-packaged functions only")
+        return str(code.get_unzipped_code_location())
+
+    def _layer_dirs(self) -> list[Path]:
+        # Later layers win on AWS (they are extracted over earlier ones into /opt).
+        return [
+            Path(layer.code.get_unzipped_code_location())
+            for layer in reversed(self.function_version.config.layers)
+            if layer.code
+        ]
+
+    def _function_environment(self, env_vars: dict[str, str]) -> dict[str, str]:
+        runtime = self.function_version.config.runtime
+        version = runtime.removeprefix("python")
+        layer_dirs = self._layer_dirs()
+        python_paths = [
+            str(path)
+            for layer in layer_dirs
+            for path in (layer / "python", layer / "python" / "lib" / f"python{version}" / "site-packages")
+        ]
+        env = {name: os.environ[name] for name in INHERITED_VARIABLES if name in os.environ}
+        env.update({key: str(value) for key, value in env_vars.items()})
+        env.update(
+            {
+                "LAMBDA_TASK_ROOT": self._code_dir(),
+                "LAMBDA_RUNTIME_DIR": str(BOOTSTRAP.parent),
+                "HOST_LAMBDA_LAYER_PATHS": os.pathsep.join(python_paths),
+                "LD_LIBRARY_PATH": os.pathsep.join(str(layer / "lib") for layer in layer_dirs),
+                "TMPDIR": str(self._tmp_dir),
+                "AWS_EXECUTION_ENV": f"AWS_Lambda_{runtime}",
+            }
+        )
+        return env
+
+    def _spawn(self) -> None:
+        interpreter = resolve_interpreter(self.function_version.config.runtime)
+        process = FunctionProcess([interpreter, "-I", "-u", str(BOOTSTRAP)], self._env, self._code_dir())
+        message = process.next_message(config.LAMBDA_RUNTIME_ENVIRONMENT_TIMEOUT)
+        if message and message["type"] == "ready":
+            self._process = process
+            return
+        process.kill()
+        self._startup_logs = "".join(process.all_logs)
+        if message and message["type"] == "init_error":
+            error = message["error"]
+        elif message is None:
+            error = {"errorType": "Runtime.InitTimeout", "errorMessage": "Function init timed out"}
+        else:
+            error = {"errorType": "Runtime.ExitError", "errorMessage": f"Runtime exited during init: {message}"}
+        LOG.warning("Lambda %s failed to initialise: %s", self.function_version.qualified_arn, error)
+        raise StatusErrorException(error["errorMessage"], payload=json.dumps(error).encode())
+
+    def _invoke(self, process: FunctionProcess, request_id: str, payload: dict[str, str]) -> InvocationResult:
+        timeout_seconds = float(self.function_version.config.timeout)
+        started = time.monotonic()
+        process.begin_invocation()
+        process.send(
+            {
+                "request_id": request_id,
+                "invoked_function_arn": payload["invoked-function-arn"],
+                "payload": payload["payload"],
+                "trace_id": payload.get("trace-id"),
+                "deadline_epoch_ms": int((time.time() + timeout_seconds) * 1000),
+            }
+        )
+        while True:
+            message = process.next_message(started + timeout_seconds - time.monotonic())
+            if message is None:
+                return self._timed_out(process, request_id, timeout_seconds, started)
+            if message["type"] == "exit":
+                return self._crashed(process, request_id, message["returncode"], started)
+            if message["type"] == "result" and message["request_id"] == request_id:
+                break
+        logs = process.invocation_logs(request_id, wait=True)
+        body = message["payload"] if message["ok"] else json.dumps(message["payload"])
+        return InvocationResult(
+            request_id,
+            body.encode(),
+            is_error=not message["ok"],
+            logs=self._with_platform_lines(logs, request_id, started),
+        )
+
+    def _timed_out(
+        self, process: FunctionProcess, request_id: str, timeout_seconds: float, started: float
+    ) -> InvocationResult:
+        process.kill()
+        self._process = None
+        message = f"RequestId: {request_id} Error: Task timed out after {timeout_seconds:.2f} seconds"
+        logs = process.invocation_logs(request_id, wait=False) + f"{message}\n"
+        error = {"errorType": "Sandbox.Timedout", "errorMessage": message}
+        return InvocationResult(
+            request_id,
+            json.dumps(error).encode(),
+            is_error=True,
+            logs=self._with_platform_lines(logs, request_id, started),
+        )
+
+    def _crashed(
+        self, process: FunctionProcess, request_id: str, returncode: int, started: float
+    ) -> InvocationResult:
+        process.kill()
+        self._process = None
+        message = f"RequestId: {request_id} Error: Runtime exited with error: exit status {returncode}"
+        logs = process.invocation_logs(request_id, wait=False) + f"{message}\n"
+        error = {"errorType": "Runtime.ExitError", "errorMessage": message}
+        return InvocationResult(
+            request_id,
+            json.dumps(error).encode(),
+            is_error=True,
+            logs=self._with_platform_lines(logs, request_id, started),
+        )
+
+    def _with_platform_lines(self, logs: str, request_id: str, started: float) -> str:
+        duration_ms = (time.monotonic() - started) * 1000
+        memory = self.function_version.config.memory_size
+        return (
+            f"START RequestId: {request_id} Version: {self.function_version.id.qualifier}\n"
+            f"{logs}"
+            f"END RequestId: {request_id}\n"
+            f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\t"
+            f"Memory Size: {memory} MB\n"
+        )
+
+

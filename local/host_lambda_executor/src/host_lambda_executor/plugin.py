@@ -1,0 +1,12 @@
+"""The plux entry point LocalStack discovers (``LAMBDA_RUNTIME_EXECUTOR=host``)."""
+
+from localstack.services.lambda_.invocation.plugins import RuntimeExecutorPlugin
+
+
+class HostRuntimeExecutorPlugin(RuntimeExecutorPlugin):
+    name = "host"
+
+    def load(self, *args, **kwargs):
+        from host_lambda_executor.executor import HostRuntimeExecutor
+
+        return HostRuntimeExecutor

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Creates everything the project needs on a fresh machine, idempotently:
+#   .venv/                              tools and tests (Python 3.12, requirements/dev.txt)
+#   .local/venvs/localstack/            LocalStack 2026.3.0 + the host Lambda executor (Python 3.13)
+#   .local/venvs/lambda-python3.12/     the interpreter Lambda handlers run in (like the python3.12 runtime)
+#   .local/terraformrc                  Terraform CLI config (offline provider mirror when present)
+#   chromium                            only with --browser (end-to-end tests)
+# A second run only checks stamps and takes a second or two.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+LOCAL="$REPO/.local"
+WITH_BROWSER=0
+for arg in "$@"; do
+  case "$arg" in
+    --browser) WITH_BROWSER=1 ;;
+    *) echo "usage: $0 [--browser]" >&2; exit 2 ;;
+  esac
+done
+
+step() { printf '\n[setup] %s\n' "$*"; }
+ok() { printf '[setup]   ok: %s\n' "$*"; }
+die() {
+  printf '\n[setup] FAILED at step "%s": %s\n' "$CURRENT_STEP" "$1" >&2
+  printf '[setup] fix: %s\n' "$2" >&2
+  exit 1
+}
+CURRENT_STEP="start"
+trap 'die "command failed (line $LINENO)" "read the output above; re-run make setup once fixed"' ERR
+
+find_python() { # find_python 3.12 -> path of a python3.12 interpreter, or nothing
+  local version="$1" candidate
+  if command -v pyenv >/dev/null 2>&1; then
+    for candidate in $(pyenv versions --bare 2>/dev/null | grep -E "^${version//./\\.}(\.[0-9]+)?$" | sort -V -r); do
+      if [ -x "$(pyenv root)/versions/$candidate/bin/python$version" ]; then
+        echo "$(pyenv root)/versions/$candidate/bin/python$version"
+        return
+      fi
+    done
+  fi
+  command -v "python$version" 2>/dev/null || true
+}
+
+stamp_matches() { [ -f "$1/.stamp" ] && [ "$(cat "$1/.stamp")" = "$2" ]; }
+
+make_venv() { # make_venv <dir> <python> <stamp> <pip args...>
+  local dir="$1" python="$2" stamp="$3"
+  shift 3
+  if stamp_matches "$dir" "$stamp"; then
+    ok "$dir is up to date"
+    return
+  fi
+  rm -rf "$dir"
+  "$python" -m venv "$dir"
+  "$dir/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+  "$dir/bin/python" -m pip install --quiet --disable-pip-version-check "$@"
+  echo "$stamp" >"$dir/.stamp"
+  ok "installed $dir"
+}
+
+hash_of() { cat "$@" | sha256sum | cut -c1-16; }
+
+CURRENT_STEP="find Python 3.12 and 3.13"
+step "$CURRENT_STEP"
+PY312="$(find_python 3.12)"
+PY313="$(find_python 3.13)"
+[ -n "$PY312" ] || die "no Python 3.12 interpreter found" "install it: 'pyenv install 3.12' or 'apt-get install python3.12 python3.12-venv'"
+[ -n "$PY313" ] || die "no Python 3.13 interpreter found (LocalStack 2026.3 needs it)" "install it: 'pyenv install 3.13' or 'apt-get install python3.13 python3.13-venv'"
+ok "python3.12: $PY312"
+ok "python3.13: $PY313"
+
+CURRENT_STEP="project virtualenv (.venv)"
+step "$CURRENT_STEP"
+make_venv "$REPO/.venv" "$PY312" "$("$PY312" -V 2>&1) $(hash_of "$REPO/requirements/dev.txt")" \
+  -r "$REPO/requirements/dev.txt" ||
+  die "pip could not install requirements/dev.txt" "check that PyPI is reachable, then re-run"
+
+CURRENT_STEP="LocalStack virtualenv"
+step "$CURRENT_STEP"
+EXECUTOR_SRC="$REPO/local/host_lambda_executor"
+make_venv "$LOCAL/venvs/localstack" "$PY313" \
+  "$("$PY313" -V 2>&1) $(hash_of "$REPO/local/requirements-localstack.txt" "$EXECUTOR_SRC/pyproject.toml")" \
+  -r "$REPO/local/requirements-localstack.txt" ||
+  die "pip could not install LocalStack" "check that PyPI is reachable, then re-run"
+# Editable, so a change to the executor's code needs no reinstall; the stamp covers its metadata.
+if ! "$LOCAL/venvs/localstack/bin/python" -c 'import host_lambda_executor' 2>/dev/null; then
+  "$LOCAL/venvs/localstack/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -e "$EXECUTOR_SRC"
+fi
+ok "host Lambda executor plugin installed"
+
+CURRENT_STEP="Lambda python3.12 interpreter"
+step "$CURRENT_STEP"
+make_venv "$LOCAL/venvs/lambda-python3.12" "$PY312" \
+  "$("$PY312" -V 2>&1) $(hash_of "$REPO/local/requirements-lambda-runtime.txt")" \
+  -r "$REPO/local/requirements-lambda-runtime.txt" ||
+  die "pip could not install the Lambda runtime's SDK" "check that PyPI is reachable, then re-run"
+
+CURRENT_STEP="Terraform"
+step "$CURRENT_STEP"
+command -v terraform >/dev/null 2>&1 ||
+  die "terraform is not on the PATH" "install Terraform >= 1.5 (HashiCorp's apt repository, or a release binary on the PATH)"
+"$REPO/local/terraformrc.sh" >"$LOCAL/terraformrc.new"
+mv "$LOCAL/terraformrc.new" "$LOCAL/terraformrc"
+ok "$(TF_CLI_CONFIG_FILE="$LOCAL/terraformrc" terraform version | head -1)"
+ok "CLI config: $LOCAL/terraformrc ($(grep -q filesystem_mirror "$LOCAL/terraformrc" && echo 'offline provider mirror' || echo 'public registry'))"
+
+if [ "$WITH_BROWSER" = 1 ]; then
+  CURRENT_STEP="Chromium for the browser tests"
+  step "$CURRENT_STEP"
+  if ! command -v chromium >/dev/null 2>&1; then
+    [ "$(id -u)" = 0 ] || die "chromium is missing and this is not root" "run: sudo apt-get install -y chromium"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null ||
+      die "apt-get could not install chromium" "run: apt-get update && apt-get install -y chromium"
+  fi
+  ok "$(chromium --version 2>/dev/null | head -1)"
+fi
+
+step "done"
