@@ -1,0 +1,124 @@
+locals {
+  # Key prefix of originals in the upload bucket (docs/architecture.md).
+  upload_prefix = "uploads/"
+
+  artifacts_dir = startswith(var.artifacts_dir, "/") ? var.artifacts_dir : "${path.root}/${var.artifacts_dir}"
+
+  emulator = var.emulator_endpoint != null
+
+  # The page's own origin is always allowed; allowed_origins adds more. Built
+  # with concat (not distinct) so the list length is known at plan time even
+  # though the website endpoint is not.
+  web_origin      = local.emulator ? var.emulator_endpoint : module.web_site.website_origin
+  allowed_origins = concat([local.web_origin], var.allowed_origins)
+
+  pillow_formats = {
+    "image/jpeg" = "JPEG"
+    "image/png"  = "PNG"
+    "image/webp" = "WEBP"
+    "image/gif"  = "GIF"
+  }
+
+  api_url = (local.emulator
+    ? "${var.emulator_endpoint}/_aws/execute-api/${module.api.rest_api_id}/${module.api.stage_name}"
+    : module.api.invoke_url
+  )
+  web_url = (local.emulator
+    ? "${var.emulator_endpoint}/${module.web_site.bucket_id}/index.html"
+    : module.web_site.website_url
+  )
+}
+
+module "storage" {
+  source = "./modules/storage"
+
+  name_prefix                 = var.name_prefix
+  bucket_name_suffix          = var.bucket_name_suffix
+  upload_prefix               = local.upload_prefix
+  upload_cors_allowed_origins = local.allowed_origins
+  output_cors_allowed_origins = local.allowed_origins
+  upload_retention_days       = var.upload_retention_days
+  output_expiration_days      = var.output_retention_days
+  kms_key_arn                 = var.kms_key_arn
+  force_destroy               = var.force_destroy_buckets
+}
+
+module "api" {
+  source = "./modules/api"
+
+  name         = "${var.name_prefix}-api"
+  role_name    = "${var.name_prefix}-api-${var.region}"
+  package_path = "${local.artifacts_dir}/api.zip"
+  architecture = var.architecture
+
+  log_retention_days = var.log_retention_days
+  log_level          = var.log_level
+
+  upload_bucket_id         = module.storage.upload_bucket_id
+  upload_bucket_arn        = module.storage.upload_bucket_arn
+  output_bucket_id         = module.storage.output_bucket_id
+  output_bucket_arn        = module.storage.output_bucket_arn
+  upload_prefix            = local.upload_prefix
+  kms_key_arn              = var.kms_key_arn
+  allowed_content_types    = var.allowed_content_types
+  max_upload_bytes         = var.max_upload_bytes
+  upload_url_ttl_seconds   = var.upload_url_ttl_seconds
+  download_url_ttl_seconds = var.download_url_ttl_seconds
+  allowed_origins          = local.allowed_origins
+
+  stage_name                    = var.api_stage_name
+  throttling_burst_limit        = var.api_throttle_burst_limit
+  throttling_rate_limit         = var.api_throttle_rate_limit
+  access_log_enabled            = var.api_access_log_enabled
+  gateway_response_allow_origin = local.web_origin
+}
+
+module "processor" {
+  source = "./modules/processor"
+
+  name               = "${var.name_prefix}-processor"
+  role_name          = "${var.name_prefix}-processor-${var.region}"
+  package_path       = "${local.artifacts_dir}/processor.zip"
+  layer_package_path = "${local.artifacts_dir}/pillow-layer-${var.architecture}.zip"
+  architecture       = var.architecture
+
+  memory_size                    = var.processor_memory_mb
+  timeout                        = var.processor_timeout_seconds
+  reserved_concurrent_executions = var.processor_reserved_concurrency
+  maximum_retry_attempts         = var.processor_max_retry_attempts
+  maximum_event_age_in_seconds   = var.processor_max_event_age_seconds
+  log_retention_days             = var.log_retention_days
+  log_level                      = var.log_level
+
+  upload_bucket_id  = module.storage.upload_bucket_id
+  upload_bucket_arn = module.storage.upload_bucket_arn
+  output_bucket_id  = module.storage.output_bucket_id
+  output_bucket_arn = module.storage.output_bucket_arn
+  upload_prefix     = local.upload_prefix
+  kms_key_arn       = var.kms_key_arn
+
+  max_upload_bytes = var.max_upload_bytes
+  max_pixels       = var.max_pixels
+  allowed_formats  = [for t in var.allowed_content_types : local.pillow_formats[t]]
+  variants         = var.variants
+}
+
+module "web_site" {
+  source = "./modules/web_site"
+
+  name_prefix        = var.name_prefix
+  bucket_name_suffix = var.bucket_name_suffix
+  source_dir         = "${path.root}/web"
+
+  # Shape: docs/architecture.md ("The page's config.json").
+  config = {
+    apiUrl       = local.api_url
+    maxBytes     = var.max_upload_bytes
+    allowedTypes = var.allowed_content_types
+    variants = [for v in var.variants : {
+      name    = v.name
+      maxEdge = v.max_edge
+      format  = v.format
+    }]
+  }
+}

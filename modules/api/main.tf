@@ -1,0 +1,251 @@
+locals {
+  upload_objects_arn = "${var.upload_bucket_arn}/${var.upload_prefix}*"
+
+  # Method definitions: every route is an AWS_PROXY integration to the one
+  # function, which answers CORS preflights (OPTIONS) itself.
+  methods = {
+    post_uploads    = { resource = "uploads", http_method = "POST" }
+    options_uploads = { resource = "uploads", http_method = "OPTIONS" }
+    get_upload      = { resource = "upload", http_method = "GET" }
+    options_upload  = { resource = "upload", http_method = "OPTIONS" }
+  }
+
+  resource_ids = {
+    uploads = aws_api_gateway_resource.uploads.id
+    upload  = aws_api_gateway_resource.upload.id
+  }
+}
+
+################################################################################
+# Presign / status function
+################################################################################
+
+data "aws_iam_policy_document" "function" {
+  statement {
+    sid       = "PresignPutOriginals"
+    effect    = "Allow"
+    actions   = ["s3:PutObject"]
+    resources = [local.upload_objects_arn]
+  }
+
+  # GET /uploads/{id} answers "processing" when the original exists but no
+  # manifest does yet: that is a HeadObject, and HEAD is authorised by
+  # s3:GetObject (there is no s3:HeadObject action).
+  statement {
+    sid       = "HeadOriginals"
+    effect    = "Allow"
+    actions   = ["s3:GetObject"]
+    resources = [local.upload_objects_arn]
+  }
+
+  # Manifests are read, variants are presigned for GET.
+  statement {
+    sid       = "ReadOutputs"
+    effect    = "Allow"
+    actions   = ["s3:GetObject"]
+    resources = ["${var.output_bucket_arn}/*"]
+  }
+
+  # Without s3:ListBucket, S3 answers 403 AccessDenied instead of 404 NoSuchKey
+  # for a missing key, so "not found / still processing" would be
+  # indistinguishable from a real permission error. The implicit ListBucket
+  # check made for a missing key carries no s3:prefix, so an s3:prefix
+  # condition would defeat the purpose: ListBucket is granted on the two
+  # bucket ARNs only (bucket-level action, no object access).
+  statement {
+    sid       = "DistinguishMissingKeys"
+    effect    = "Allow"
+    actions   = ["s3:ListBucket"]
+    resources = [var.upload_bucket_arn, var.output_bucket_arn]
+  }
+
+  dynamic "statement" {
+    for_each = var.kms_key_arn == null ? [] : [var.kms_key_arn]
+
+    content {
+      sid       = "UseBucketKmsKey"
+      effect    = "Allow"
+      actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+      resources = [statement.value]
+    }
+  }
+}
+
+module "function" {
+  source = "../lambda_function"
+
+  function_name      = var.name
+  role_name          = var.role_name
+  description        = "Presigns uploads and reports their processing status"
+  package_path       = var.package_path
+  architecture       = var.architecture
+  memory_size        = var.memory_size
+  timeout            = var.timeout
+  log_retention_days = var.log_retention_days
+
+  attach_policy_json = true
+  policy_json        = data.aws_iam_policy_document.function.json
+
+  environment_variables = {
+    UPLOAD_BUCKET            = var.upload_bucket_id
+    OUTPUT_BUCKET            = var.output_bucket_id
+    UPLOAD_PREFIX            = var.upload_prefix
+    ALLOWED_CONTENT_TYPES    = join(",", var.allowed_content_types)
+    MAX_UPLOAD_BYTES         = tostring(var.max_upload_bytes)
+    UPLOAD_URL_TTL_SECONDS   = tostring(var.upload_url_ttl_seconds)
+    DOWNLOAD_URL_TTL_SECONDS = tostring(var.download_url_ttl_seconds)
+    ALLOWED_ORIGINS          = join(",", var.allowed_origins)
+    LOG_LEVEL                = var.log_level
+  }
+
+  tags = var.tags
+}
+
+################################################################################
+# REST API
+################################################################################
+
+resource "aws_api_gateway_rest_api" "this" {
+  name        = var.name
+  description = "Image pipeline: presigned uploads and status"
+
+  endpoint_configuration {
+    types = ["REGIONAL"]
+  }
+
+  tags = var.tags
+}
+
+resource "aws_api_gateway_resource" "uploads" {
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  parent_id   = aws_api_gateway_rest_api.this.root_resource_id
+  path_part   = "uploads"
+}
+
+resource "aws_api_gateway_resource" "upload" {
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  parent_id   = aws_api_gateway_resource.uploads.id
+  path_part   = "{id}"
+}
+
+resource "aws_api_gateway_method" "this" {
+  for_each = local.methods
+
+  rest_api_id   = aws_api_gateway_rest_api.this.id
+  resource_id   = local.resource_ids[each.value.resource]
+  http_method   = each.value.http_method
+  authorization = "NONE"
+
+  request_parameters = each.value.resource == "upload" ? { "method.request.path.id" = true } : {}
+}
+
+resource "aws_api_gateway_integration" "this" {
+  for_each = local.methods
+
+  rest_api_id             = aws_api_gateway_rest_api.this.id
+  resource_id             = aws_api_gateway_method.this[each.key].resource_id
+  http_method             = aws_api_gateway_method.this[each.key].http_method
+  type                    = "AWS_PROXY"
+  integration_http_method = "POST"
+  uri                     = module.function.invoke_arn
+}
+
+# API Gateway's own errors (throttling 429, unknown route 403, integration
+# failures 5XX) carry no CORS headers by default, so the page could not read
+# them. The Lambda handles CORS for everything it answers.
+resource "aws_api_gateway_gateway_response" "this" {
+  for_each = toset(["DEFAULT_4XX", "DEFAULT_5XX"])
+
+  rest_api_id   = aws_api_gateway_rest_api.this.id
+  response_type = each.value
+
+  response_parameters = {
+    "gatewayresponse.header.Access-Control-Allow-Origin" = "'${var.gateway_response_allow_origin}'"
+    "gatewayresponse.header.Vary"                        = "'Origin'"
+  }
+}
+
+resource "aws_api_gateway_deployment" "this" {
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  description = "Managed by Terraform"
+
+  triggers = {
+    redeployment = sha1(jsonencode([
+      aws_api_gateway_resource.uploads.id,
+      aws_api_gateway_resource.upload.id,
+      [for k in sort(keys(local.methods)) : aws_api_gateway_method.this[k].id],
+      [for k in sort(keys(local.methods)) : aws_api_gateway_method.this[k].request_parameters],
+      [for k in sort(keys(local.methods)) : aws_api_gateway_integration.this[k].id],
+      [for k in sort(keys(local.methods)) : aws_api_gateway_integration.this[k].uri],
+      [for k in sort(keys(aws_api_gateway_gateway_response.this)) : aws_api_gateway_gateway_response.this[k].response_parameters],
+    ]))
+  }
+
+  lifecycle {
+    create_before_destroy = true
+  }
+
+  depends_on = [
+    aws_api_gateway_integration.this,
+    aws_api_gateway_gateway_response.this,
+  ]
+}
+
+resource "aws_cloudwatch_log_group" "access" {
+  count = var.access_log_enabled ? 1 : 0
+
+  name              = "/aws/apigateway/${var.name}/${var.stage_name}/access"
+  retention_in_days = var.log_retention_days
+
+  tags = var.tags
+}
+
+resource "aws_api_gateway_stage" "this" {
+  rest_api_id   = aws_api_gateway_rest_api.this.id
+  deployment_id = aws_api_gateway_deployment.this.id
+  stage_name    = var.stage_name
+  description   = "Image pipeline API"
+
+  dynamic "access_log_settings" {
+    for_each = var.access_log_enabled ? [true] : []
+
+    content {
+      destination_arn = aws_cloudwatch_log_group.access[0].arn
+      format = jsonencode({
+        requestId          = "$context.requestId"
+        ip                 = "$context.identity.sourceIp"
+        requestTime        = "$context.requestTime"
+        httpMethod         = "$context.httpMethod"
+        resourcePath       = "$context.resourcePath"
+        status             = "$context.status"
+        responseLength     = "$context.responseLength"
+        integrationLatency = "$context.integrationLatency"
+        errorMessage       = "$context.error.message"
+      })
+    }
+  }
+
+  tags = var.tags
+}
+
+resource "aws_api_gateway_method_settings" "this" {
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  stage_name  = aws_api_gateway_stage.this.stage_name
+  method_path = "*/*"
+
+  settings {
+    throttling_burst_limit = var.throttling_burst_limit
+    throttling_rate_limit  = var.throttling_rate_limit
+    metrics_enabled        = false
+    logging_level          = "OFF"
+  }
+}
+
+resource "aws_lambda_permission" "api_gateway" {
+  statement_id  = "AllowInvokeFromApiGateway"
+  action        = "lambda:InvokeFunction"
+  function_name = module.function.function_name
+  principal     = "apigateway.amazonaws.com"
+  # Any stage/method/path of this API only.
+  source_arn = "${aws_api_gateway_rest_api.this.execution_arn}/*"
+}

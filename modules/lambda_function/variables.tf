@@ -1,0 +1,138 @@
+variable "function_name" {
+  description = "Name of the Lambda function (1-64 characters: letters, digits, '-' and '_'). Its log group is /aws/lambda/<function_name>."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,64}$", var.function_name))
+    error_message = "function_name must be 1-64 characters of letters, digits, '-' or '_'."
+  }
+}
+
+variable "description" {
+  description = "Description of the function."
+  type        = string
+  default     = ""
+}
+
+variable "role_name" {
+  description = "Name of the execution role (IAM names are global per account: include the region when deploying to several regions). null: the function name."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.role_name == null || can(regex("^[A-Za-z0-9+=,.@_-]{1,64}$", var.role_name))
+    error_message = "role_name must be null or 1-64 characters of letters, digits and '+=,.@_-'."
+  }
+}
+
+variable "handler" {
+  description = "Function entry point (module.function)."
+  type        = string
+  default     = "handler.handler"
+}
+
+variable "runtime" {
+  description = "Lambda runtime. Allowed: python3.12, python3.13."
+  type        = string
+  default     = "python3.12"
+
+  validation {
+    condition     = contains(["python3.12", "python3.13"], var.runtime)
+    error_message = "runtime must be one of: python3.12, python3.13."
+  }
+}
+
+variable "architecture" {
+  description = "Instruction set of the function. Allowed: x86_64, arm64."
+  type        = string
+  default     = "x86_64"
+
+  validation {
+    condition     = contains(["x86_64", "arm64"], var.architecture)
+    error_message = "architecture must be one of: x86_64, arm64."
+  }
+}
+
+variable "memory_size" {
+  description = "Memory in MB (128-10240)."
+  type        = number
+  default     = 256
+
+  validation {
+    condition     = var.memory_size >= 128 && var.memory_size <= 10240 && floor(var.memory_size) == var.memory_size
+    error_message = "memory_size must be an integer between 128 and 10240."
+  }
+}
+
+variable "timeout" {
+  description = "Timeout in seconds (1-900)."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.timeout >= 1 && var.timeout <= 900 && floor(var.timeout) == var.timeout
+    error_message = "timeout must be an integer between 1 and 900."
+  }
+}
+
+variable "reserved_concurrent_executions" {
+  description = "Reserved concurrency; null (default) means unreserved (account pool)."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.reserved_concurrent_executions == null || try(var.reserved_concurrent_executions >= 1 && floor(var.reserved_concurrent_executions) == var.reserved_concurrent_executions, false)
+    error_message = "reserved_concurrent_executions must be null or an integer >= 1."
+  }
+}
+
+variable "package_path" {
+  description = "Path to the deployment zip built by build.sh."
+  type        = string
+}
+
+variable "layers" {
+  description = "Layer version ARNs (at most 5)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = length(var.layers) <= 5
+    error_message = "layers must contain at most 5 layer ARNs."
+  }
+}
+
+variable "environment_variables" {
+  description = "Environment variables of the function."
+  type        = map(string)
+  default     = {}
+}
+
+variable "log_retention_days" {
+  description = "Retention of the function's log group. Allowed: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
+  type        = number
+  default     = 14
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be one of: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
+  }
+}
+
+variable "attach_policy_json" {
+  description = "Attach policy_json as an inline policy of the role (a bool, so the decision is known at plan time even when the JSON is not)."
+  type        = bool
+  default     = false
+}
+
+variable "policy_json" {
+  description = "IAM policy document (JSON) with the function's own permissions. Logging to its own log group is always granted."
+  type        = string
+  default     = null
+}
+
+variable "tags" {
+  description = "Extra tags for the function, role and log group."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,127 @@
+locals {
+  upload_objects_arn = "${var.upload_bucket_arn}/${var.upload_prefix}*"
+
+  variants = [for v in var.variants : {
+    name        = v.name
+    max_edge    = v.max_edge
+    format      = v.format
+    quality     = v.quality
+    webp_method = v.webp_method
+  }]
+}
+
+resource "aws_lambda_layer_version" "pillow" {
+  layer_name               = "${var.name}-pillow"
+  description              = "Pillow for python3.12 (${var.architecture})"
+  filename                 = var.layer_package_path
+  source_code_hash         = filebase64sha256(var.layer_package_path)
+  compatible_runtimes      = ["python3.12"]
+  compatible_architectures = [var.architecture]
+}
+
+resource "aws_sqs_queue" "dlq" {
+  name                      = "${var.name}-dlq"
+  message_retention_seconds = var.dlq_message_retention_seconds
+  sqs_managed_sse_enabled   = true
+
+  tags = var.tags
+}
+
+data "aws_iam_policy_document" "function" {
+  statement {
+    sid       = "ReadOriginals"
+    effect    = "Allow"
+    actions   = ["s3:GetObject"]
+    resources = [local.upload_objects_arn]
+  }
+
+  statement {
+    sid       = "WriteVariantsAndManifests"
+    effect    = "Allow"
+    actions   = ["s3:PutObject"]
+    resources = ["${var.output_bucket_arn}/*"]
+  }
+
+  # The on-failure destination is delivered with the function's own role.
+  statement {
+    sid       = "SendFailedEventsToDlq"
+    effect    = "Allow"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.dlq.arn]
+  }
+
+  dynamic "statement" {
+    for_each = var.kms_key_arn == null ? [] : [var.kms_key_arn]
+
+    content {
+      sid       = "UseBucketKmsKey"
+      effect    = "Allow"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      resources = [statement.value]
+    }
+  }
+}
+
+module "function" {
+  source = "../lambda_function"
+
+  function_name                  = var.name
+  role_name                      = var.role_name
+  description                    = "Resizes uploaded images into variants"
+  package_path                   = var.package_path
+  architecture                   = var.architecture
+  memory_size                    = var.memory_size
+  timeout                        = var.timeout
+  reserved_concurrent_executions = var.reserved_concurrent_executions
+  log_retention_days             = var.log_retention_days
+  layers                         = [aws_lambda_layer_version.pillow.arn]
+
+  attach_policy_json = true
+  policy_json        = data.aws_iam_policy_document.function.json
+
+  environment_variables = {
+    OUTPUT_BUCKET    = var.output_bucket_id
+    UPLOAD_PREFIX    = var.upload_prefix
+    MAX_UPLOAD_BYTES = tostring(var.max_upload_bytes)
+    MAX_PIXELS       = tostring(var.max_pixels)
+    ALLOWED_FORMATS  = join(",", var.allowed_formats)
+    VARIANTS         = jsonencode(local.variants)
+    LOG_LEVEL        = var.log_level
+  }
+
+  tags = var.tags
+}
+
+resource "aws_lambda_function_event_invoke_config" "this" {
+  function_name                = module.function.function_name
+  maximum_retry_attempts       = var.maximum_retry_attempts
+  maximum_event_age_in_seconds = var.maximum_event_age_in_seconds
+
+  destination_config {
+    on_failure {
+      destination = aws_sqs_queue.dlq.arn
+    }
+  }
+}
+
+resource "aws_lambda_permission" "s3" {
+  statement_id  = "AllowInvokeFromUploadBucket"
+  action        = "lambda:InvokeFunction"
+  function_name = module.function.function_name
+  principal     = "s3.amazonaws.com"
+  source_arn    = var.upload_bucket_arn
+}
+
+resource "aws_s3_bucket_notification" "this" {
+  bucket = var.upload_bucket_id
+
+  lambda_function {
+    id                  = "process-originals"
+    lambda_function_arn = module.function.function_arn
+    events              = ["s3:ObjectCreated:*"]
+    filter_prefix       = var.upload_prefix
+  }
+
+  # S3 test-invokes the target while saving the configuration.
+  depends_on = [aws_lambda_permission.s3]
+}

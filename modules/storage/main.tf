@@ -1,0 +1,164 @@
+locals {
+  # Both buckets share every security setting; only CORS and lifecycle differ.
+  buckets = {
+    upload = "${var.name_prefix}-uploads"
+    output = "${var.name_prefix}-output"
+  }
+
+  cors = {
+    upload = {
+      origins         = var.upload_cors_allowed_origins
+      methods         = ["PUT"]
+      allowed_headers = var.upload_cors_allowed_headers
+    }
+    output = {
+      origins         = var.output_cors_allowed_origins
+      methods         = ["GET"]
+      allowed_headers = []
+    }
+  }
+
+  sse_algorithm = var.kms_key_arn == null ? "AES256" : "aws:kms"
+}
+
+resource "aws_s3_bucket" "this" {
+  for_each = local.buckets
+
+  # S3 names are global: without a fixed suffix the provider generates a unique
+  # name from the prefix (no random provider needed).
+  bucket        = var.bucket_name_suffix == null ? null : "${each.value}-${var.bucket_name_suffix}"
+  bucket_prefix = var.bucket_name_suffix == null ? "${each.value}-" : null
+  force_destroy = var.force_destroy
+
+  tags = merge(var.tags, { Purpose = each.key })
+}
+
+resource "aws_s3_bucket_public_access_block" "this" {
+  for_each = aws_s3_bucket.this
+
+  bucket                  = each.value.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_ownership_controls" "this" {
+  for_each = aws_s3_bucket.this
+
+  bucket = each.value.id
+
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
+  for_each = aws_s3_bucket.this
+
+  bucket = each.value.id
+
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm     = local.sse_algorithm
+      kms_master_key_id = var.kms_key_arn
+    }
+    bucket_key_enabled = var.kms_key_arn != null
+  }
+}
+
+data "aws_iam_policy_document" "tls_only" {
+  for_each = aws_s3_bucket.this
+
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["s3:*"]
+    resources = [each.value.arn, "${each.value.arn}/*"]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "this" {
+  for_each = aws_s3_bucket.this
+
+  bucket = each.value.id
+  policy = data.aws_iam_policy_document.tls_only[each.key].json
+
+  # S3 rejects policy updates while the public access block is being written.
+  depends_on = [aws_s3_bucket_public_access_block.this]
+}
+
+resource "aws_s3_bucket_cors_configuration" "this" {
+  for_each = { for k, v in local.cors : k => v if length(v.origins) > 0 }
+
+  bucket = aws_s3_bucket.this[each.key].id
+
+  cors_rule {
+    id              = "${each.key}-from-web-page"
+    allowed_methods = each.value.methods
+    allowed_origins = each.value.origins
+    allowed_headers = each.value.allowed_headers
+    expose_headers  = ["ETag"]
+    max_age_seconds = var.cors_max_age_seconds
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "upload" {
+  bucket = aws_s3_bucket.this["upload"].id
+
+  rule {
+    id     = "expire-originals"
+    status = "Enabled"
+
+    filter {
+      prefix = var.upload_prefix
+    }
+
+    expiration {
+      days = var.upload_retention_days
+    }
+  }
+
+  rule {
+    id     = "abort-incomplete-multipart-uploads"
+    status = "Enabled"
+
+    filter {
+      prefix = ""
+    }
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 1
+    }
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "output" {
+  count = var.output_expiration_days == null ? 0 : 1
+
+  bucket = aws_s3_bucket.this["output"].id
+
+  rule {
+    id     = "expire-variants"
+    status = "Enabled"
+
+    filter {
+      prefix = ""
+    }
+
+    expiration {
+      days = var.output_expiration_days
+    }
+  }
+}

@@ -1,0 +1,29 @@
+output "upload_bucket_id" {
+  description = "Name of the private upload bucket (originals land under upload_prefix)."
+  value       = aws_s3_bucket.this["upload"].id
+}
+
+output "upload_bucket_arn" {
+  description = "ARN of the upload bucket."
+  value       = aws_s3_bucket.this["upload"].arn
+}
+
+output "output_bucket_id" {
+  description = "Name of the private output bucket (variants and manifests)."
+  value       = aws_s3_bucket.this["output"].id
+}
+
+output "output_bucket_arn" {
+  description = "ARN of the output bucket."
+  value       = aws_s3_bucket.this["output"].arn
+}
+
+output "upload_prefix" {
+  description = "Key prefix for originals in the upload bucket (ends with '/')."
+  value       = var.upload_prefix
+}
+
+output "upload_bucket_regional_domain_name" {
+  description = "Regional domain name of the upload bucket (presigned URLs point here)."
+  value       = aws_s3_bucket.this["upload"].bucket_regional_domain_name
+}

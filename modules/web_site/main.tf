@@ -1,0 +1,120 @@
+locals {
+  default_content_types = {
+    html        = "text/html; charset=utf-8"
+    htm         = "text/html; charset=utf-8"
+    js          = "text/javascript; charset=utf-8"
+    mjs         = "text/javascript; charset=utf-8"
+    css         = "text/css; charset=utf-8"
+    json        = "application/json"
+    map         = "application/json"
+    svg         = "image/svg+xml"
+    png         = "image/png"
+    jpg         = "image/jpeg"
+    jpeg        = "image/jpeg"
+    gif         = "image/gif"
+    webp        = "image/webp"
+    ico         = "image/x-icon"
+    webmanifest = "application/manifest+json"
+    txt         = "text/plain; charset=utf-8"
+    woff2       = "font/woff2"
+  }
+  content_types = merge(local.default_content_types, var.content_types)
+
+  # Hidden files (any path segment starting with '.') are not published; a
+  # local config.json would collide with the generated one.
+  files = toset([
+    for f in fileset(var.source_dir, "**") : f
+    if f != "config.json" && length(regexall("(^|/)\\.", f)) == 0
+  ])
+}
+
+resource "aws_s3_bucket" "this" {
+  bucket        = var.bucket_name_suffix == null ? null : "${var.name_prefix}-web-${var.bucket_name_suffix}"
+  bucket_prefix = var.bucket_name_suffix == null ? "${var.name_prefix}-web-" : null
+  force_destroy = var.force_destroy
+
+  tags = merge(var.tags, { Purpose = "web" })
+}
+
+# The only public bucket: a public *policy* is allowed (read of objects), ACLs
+# stay blocked and disabled.
+resource "aws_s3_bucket_public_access_block" "this" {
+  bucket                  = aws_s3_bucket.this.id
+  block_public_acls       = true
+  ignore_public_acls      = true
+  block_public_policy     = false
+  restrict_public_buckets = false
+}
+
+resource "aws_s3_bucket_ownership_controls" "this" {
+  bucket = aws_s3_bucket.this.id
+
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+# SSE-S3 only: anonymous website reads cannot use a KMS key.
+resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
+  bucket = aws_s3_bucket.this.id
+
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm = "AES256"
+    }
+  }
+}
+
+data "aws_iam_policy_document" "public_read" {
+  statement {
+    sid       = "PublicReadOfPageFiles"
+    effect    = "Allow"
+    actions   = ["s3:GetObject"]
+    resources = ["${aws_s3_bucket.this.arn}/*"]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "this" {
+  bucket = aws_s3_bucket.this.id
+  policy = data.aws_iam_policy_document.public_read.json
+
+  # A public policy is refused until block_public_policy is false.
+  depends_on = [aws_s3_bucket_public_access_block.this]
+}
+
+resource "aws_s3_bucket_website_configuration" "this" {
+  bucket = aws_s3_bucket.this.id
+
+  index_document {
+    suffix = var.index_document
+  }
+}
+
+resource "aws_s3_object" "files" {
+  for_each = local.files
+
+  bucket = aws_s3_bucket.this.id
+  key    = each.value
+  source = "${var.source_dir}/${each.value}"
+  etag   = filemd5("${var.source_dir}/${each.value}")
+
+  content_type  = lookup(local.content_types, lower(reverse(split(".", each.value))[0]), "application/octet-stream")
+  cache_control = endswith(lower(each.value), ".html") ? "no-cache" : var.cache_control
+
+  depends_on = [aws_s3_bucket_ownership_controls.this]
+}
+
+resource "aws_s3_object" "config" {
+  bucket        = aws_s3_bucket.this.id
+  key           = "config.json"
+  content       = jsonencode(var.config)
+  content_type  = "application/json"
+  cache_control = "no-cache"
+
+  depends_on = [aws_s3_bucket_ownership_controls.this]
+}

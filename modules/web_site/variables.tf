@@ -1,0 +1,60 @@
+variable "name_prefix" {
+  description = "Lowercase prefix of the bucket name (3-24 characters: a-z, 0-9, '-'; starts with a letter)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,22}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 3-24 characters of lowercase letters, digits and '-', start with a letter and not end with '-'."
+  }
+}
+
+variable "bucket_name_suffix" {
+  description = "Optional fixed suffix for a predictable name (\"<name_prefix>-web-<suffix>\"). null (default): the provider generates a unique name from the prefix."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.bucket_name_suffix == null || can(regex("^[a-z0-9][a-z0-9-]{0,29}[a-z0-9]$|^[a-z0-9]$", var.bucket_name_suffix))
+    error_message = "bucket_name_suffix must be null or 1-31 characters of lowercase letters, digits and '-' (not starting or ending with '-')."
+  }
+}
+
+variable "source_dir" {
+  description = "Folder whose files are uploaded as the site (every file, recursively, except hidden files and a local config.json)."
+  type        = string
+}
+
+variable "config" {
+  description = "Object written as config.json next to index.html (Cache-Control: no-cache)."
+  type        = any
+}
+
+variable "index_document" {
+  description = "Index document of the static website."
+  type        = string
+  default     = "index.html"
+}
+
+variable "content_types" {
+  description = "Extra or overriding Content-Type values by lowercase file extension (without the dot)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "cache_control" {
+  description = "Cache-Control of page files other than .html and config.json (which are always no-cache)."
+  type        = string
+  default     = "public, max-age=300"
+}
+
+variable "force_destroy" {
+  description = "Allow terraform destroy to delete the bucket with its objects."
+  type        = bool
+  default     = true
+}
+
+variable "tags" {
+  description = "Extra tags for the bucket."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,49 @@
+output "web_url" {
+  description = "URL of the upload page (S3 website endpoint; with emulator_endpoint: <endpoint>/<web bucket>/index.html)."
+  value       = local.web_url
+}
+
+output "api_url" {
+  description = "Base URL of the API stage, no trailing slash (POST <api_url>/uploads, GET <api_url>/uploads/{id}); with emulator_endpoint: <endpoint>/_aws/execute-api/<api id>/<stage>."
+  value       = local.api_url
+}
+
+output "upload_bucket" {
+  description = "Name of the private bucket receiving originals under uploads/."
+  value       = module.storage.upload_bucket_id
+}
+
+output "output_bucket" {
+  description = "Name of the private bucket holding variants and manifests (<id>/...)."
+  value       = module.storage.output_bucket_id
+}
+
+output "web_bucket" {
+  description = "Name of the public bucket serving the upload page."
+  value       = module.web_site.bucket_id
+}
+
+output "dead_letter_queue_url" {
+  description = "URL of the SQS dead-letter queue receiving S3 events the processor failed on after all retries."
+  value       = module.processor.dead_letter_queue_url
+}
+
+output "processor_function_name" {
+  description = "Name of the processor Lambda function."
+  value       = module.processor.function_name
+}
+
+output "api_function_name" {
+  description = "Name of the presign/status Lambda function."
+  value       = module.api.function_name
+}
+
+output "rest_api_id" {
+  description = "ID of the REST API."
+  value       = module.api.rest_api_id
+}
+
+output "allowed_origins" {
+  description = "Browser origins allowed by CORS (the page's own origin first)."
+  value       = local.allowed_origins
+}

@@ -1,0 +1,367 @@
+################################################################################
+# General
+################################################################################
+
+variable "region" {
+  description = "AWS region to deploy to (e.g. us-east-1, eu-west-1)."
+  type        = string
+  default     = "us-east-1"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$", var.region))
+    error_message = "region must be an AWS region name such as us-east-1 or eu-west-1."
+  }
+}
+
+variable "name_prefix" {
+  description = "Prefix of every resource name (3-24 characters: lowercase letters, digits and '-'; starts with a letter, does not end with '-')."
+  type        = string
+  default     = "sip"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,22}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 3-24 characters of lowercase letters, digits and '-', start with a letter and not end with '-'."
+  }
+}
+
+variable "bucket_name_suffix" {
+  description = "Optional fixed suffix of the bucket names (\"<name_prefix>-uploads-<suffix>\", \"-output-\", \"-web-\"). S3 names are global: with null (default) the provider generates unique names from the prefixes (bucket_prefix, no random provider); set a suffix for predictable names."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.bucket_name_suffix == null || can(regex("^[a-z0-9][a-z0-9-]{0,29}[a-z0-9]$|^[a-z0-9]$", var.bucket_name_suffix))
+    error_message = "bucket_name_suffix must be null or 1-31 characters of lowercase letters, digits and '-' (not starting or ending with '-')."
+  }
+}
+
+variable "tags" {
+  description = "Tags applied to every resource through the provider's default_tags."
+  type        = map(string)
+  default = {
+    Project   = "serverless-image-pipeline"
+    ManagedBy = "terraform"
+  }
+
+  validation {
+    condition     = length(var.tags) <= 40 && alltrue([for k, v in var.tags : length(k) >= 1 && length(k) <= 128 && length(v) <= 256 && !startswith(lower(k), "aws:")])
+    error_message = "tags must have at most 40 entries, keys of 1-128 characters not starting with \"aws:\" and values of at most 256 characters."
+  }
+}
+
+variable "artifacts_dir" {
+  description = "Folder holding build.sh's output (api.zip, processor.zip, pillow-layer-<architecture>.zip); relative paths are read from the root module's folder."
+  type        = string
+  default     = "dist"
+
+  validation {
+    condition     = length(trimspace(var.artifacts_dir)) > 0
+    error_message = "artifacts_dir must not be empty."
+  }
+}
+
+variable "emulator_endpoint" {
+  description = "EMULATOR ONLY (LocalStack); leave null for real AWS. When set, e.g. \"http://127.0.0.1:4566\", the outputs and the page's config.json use DNS-free local URLs (web_url = <endpoint>/<web bucket>/index.html, api_url = <endpoint>/_aws/execute-api/<api id>/<stage>) and the page origin allowed by CORS becomes this endpoint. It does not configure the provider: the emulator's override file does."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.emulator_endpoint == null || can(regex("^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$", var.emulator_endpoint))
+    error_message = "emulator_endpoint must be null or scheme://host[:port] without a path or trailing slash, e.g. \"http://127.0.0.1:4566\"."
+  }
+}
+
+################################################################################
+# Uploads and CORS
+################################################################################
+
+variable "allowed_origins" {
+  description = "Extra browser origins (scheme://host[:port], or \"*\") allowed to call the API and PUT uploads, e.g. a CloudFront domain. The page's own origin (the S3 website endpoint, or emulator_endpoint) is always allowed; the default [] allows only it."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for o in var.allowed_origins : o == "*" || can(regex("^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$", o))])
+    error_message = "allowed_origins entries must be \"*\" or exact origins scheme://host[:port] without a path or trailing slash, e.g. \"https://images.example.com\"."
+  }
+}
+
+variable "allowed_content_types" {
+  description = "MIME types accepted for upload. Allowed: image/jpeg, image/png, image/webp, image/gif."
+  type        = list(string)
+  default     = ["image/jpeg", "image/png", "image/webp", "image/gif"]
+
+  validation {
+    condition     = length(var.allowed_content_types) > 0 && length(distinct(var.allowed_content_types)) == length(var.allowed_content_types) && alltrue([for t in var.allowed_content_types : contains(["image/jpeg", "image/png", "image/webp", "image/gif"], t)])
+    error_message = "allowed_content_types must be a non-empty list without duplicates of: image/jpeg, image/png, image/webp, image/gif."
+  }
+}
+
+variable "max_upload_bytes" {
+  description = "Largest accepted upload in bytes (1 to 5 GiB = 5368709120, the single-PUT limit). Default 20 MiB."
+  type        = number
+  default     = 20971520
+
+  validation {
+    condition     = var.max_upload_bytes >= 1 && var.max_upload_bytes <= 5368709120 && floor(var.max_upload_bytes) == var.max_upload_bytes
+    error_message = "max_upload_bytes must be an integer between 1 and 5368709120 (5 GiB)."
+  }
+}
+
+variable "upload_url_ttl_seconds" {
+  description = "Lifetime of presigned upload (PUT) URLs in seconds, 1-3600."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.upload_url_ttl_seconds >= 1 && var.upload_url_ttl_seconds <= 3600 && floor(var.upload_url_ttl_seconds) == var.upload_url_ttl_seconds
+    error_message = "upload_url_ttl_seconds must be an integer between 1 and 3600."
+  }
+}
+
+variable "download_url_ttl_seconds" {
+  description = "Lifetime of presigned download (GET) URLs of variants in seconds, 1-3600."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.download_url_ttl_seconds >= 1 && var.download_url_ttl_seconds <= 3600 && floor(var.download_url_ttl_seconds) == var.download_url_ttl_seconds
+    error_message = "download_url_ttl_seconds must be an integer between 1 and 3600."
+  }
+}
+
+variable "upload_retention_days" {
+  description = "Days after which originals expire from the upload bucket, 1-3650."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.upload_retention_days >= 1 && var.upload_retention_days <= 3650 && floor(var.upload_retention_days) == var.upload_retention_days
+    error_message = "upload_retention_days must be an integer between 1 and 3650."
+  }
+}
+
+variable "output_retention_days" {
+  description = "Days after which variants and manifests expire from the output bucket; null (default) keeps them."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.output_retention_days == null || try(var.output_retention_days >= 1 && var.output_retention_days <= 36500 && floor(var.output_retention_days) == var.output_retention_days, false)
+    error_message = "output_retention_days must be null or an integer between 1 and 36500."
+  }
+}
+
+variable "kms_key_arn" {
+  description = "Optional customer-managed KMS key ARN for the upload and output buckets (SSE-KMS with a bucket key); null (default): SSE-S3 (AES256). The web bucket always uses SSE-S3."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.kms_key_arn))
+    error_message = "kms_key_arn must be null or a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
+  }
+}
+
+variable "force_destroy_buckets" {
+  description = "Let terraform destroy delete the upload and output buckets with their objects (handy for tests and the emulator; keep false for real data)."
+  type        = bool
+  default     = false
+}
+
+################################################################################
+# Processing
+################################################################################
+
+variable "max_pixels" {
+  description = "Largest accepted image in pixels (width*height), checked before decoding (decompression-bomb guard), 1-1000000000."
+  type        = number
+  default     = 40000000
+
+  validation {
+    condition     = var.max_pixels >= 1 && var.max_pixels <= 1000000000 && floor(var.max_pixels) == var.max_pixels
+    error_message = "max_pixels must be an integer between 1 and 1000000000."
+  }
+}
+
+variable "variants" {
+  description = "Variants produced for every upload: name (^[a-z0-9_-]{1,32}$, unique), max_edge (16-8192 px, longest edge), format (jpeg, webp or png), quality (1-100, default 85; ignored for png), webp_method (0-6, default 4)."
+  type = list(object({
+    name        = string
+    max_edge    = number
+    format      = string
+    quality     = optional(number, 85)
+    webp_method = optional(number, 4)
+  }))
+  default = [
+    { name = "large", max_edge = 1024, format = "jpeg" },
+    { name = "medium", max_edge = 512, format = "jpeg" },
+    { name = "thumb", max_edge = 128, format = "webp", quality = 80 },
+  ]
+
+  validation {
+    condition     = length(var.variants) >= 1 && length(var.variants) <= 10
+    error_message = "variants must contain between 1 and 10 entries."
+  }
+
+  validation {
+    condition     = alltrue([for v in var.variants : can(regex("^[a-z0-9_-]{1,32}$", v.name))])
+    error_message = "Each variant name must match ^[a-z0-9_-]{1,32}$ (lowercase letters, digits, '_' and '-')."
+  }
+
+  validation {
+    condition     = length(distinct([for v in var.variants : v.name])) == length(var.variants)
+    error_message = "Variant names must be unique."
+  }
+
+  validation {
+    condition     = alltrue([for v in var.variants : v.max_edge >= 16 && v.max_edge <= 8192 && floor(v.max_edge) == v.max_edge])
+    error_message = "Each variant max_edge must be an integer between 16 and 8192."
+  }
+
+  validation {
+    condition     = alltrue([for v in var.variants : contains(["jpeg", "webp", "png"], v.format)])
+    error_message = "Each variant format must be one of: jpeg, webp, png."
+  }
+
+  validation {
+    condition     = alltrue([for v in var.variants : v.quality >= 1 && v.quality <= 100 && floor(v.quality) == v.quality])
+    error_message = "Each variant quality must be an integer between 1 and 100."
+  }
+
+  validation {
+    condition     = alltrue([for v in var.variants : v.webp_method >= 0 && v.webp_method <= 6 && floor(v.webp_method) == v.webp_method])
+    error_message = "Each variant webp_method must be an integer between 0 and 6."
+  }
+}
+
+variable "processor_memory_mb" {
+  description = "Memory of the processor function in MB, 128-10240 (CPU scales with it)."
+  type        = number
+  default     = 1024
+
+  validation {
+    condition     = var.processor_memory_mb >= 128 && var.processor_memory_mb <= 10240 && floor(var.processor_memory_mb) == var.processor_memory_mb
+    error_message = "processor_memory_mb must be an integer between 128 and 10240."
+  }
+}
+
+variable "processor_timeout_seconds" {
+  description = "Timeout of the processor function in seconds, 1-900."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.processor_timeout_seconds >= 1 && var.processor_timeout_seconds <= 900 && floor(var.processor_timeout_seconds) == var.processor_timeout_seconds
+    error_message = "processor_timeout_seconds must be an integer between 1 and 900."
+  }
+}
+
+variable "processor_reserved_concurrency" {
+  description = "Reserved concurrency of the processor (caps parallel resizes); null (default): unreserved."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.processor_reserved_concurrency == null || try(var.processor_reserved_concurrency >= 1 && floor(var.processor_reserved_concurrency) == var.processor_reserved_concurrency, false)
+    error_message = "processor_reserved_concurrency must be null or an integer >= 1."
+  }
+}
+
+variable "processor_max_retry_attempts" {
+  description = "Retries of a failed S3-triggered processor invocation before the event goes to the dead-letter queue. Allowed: 0, 1, 2."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = contains([0, 1, 2], var.processor_max_retry_attempts)
+    error_message = "processor_max_retry_attempts must be one of: 0, 1, 2."
+  }
+}
+
+variable "processor_max_event_age_seconds" {
+  description = "Oldest age of an S3 event the processor still tries, 60-21600 seconds."
+  type        = number
+  default     = 3600
+
+  validation {
+    condition     = var.processor_max_event_age_seconds >= 60 && var.processor_max_event_age_seconds <= 21600 && floor(var.processor_max_event_age_seconds) == var.processor_max_event_age_seconds
+    error_message = "processor_max_event_age_seconds must be an integer between 60 and 21600."
+  }
+}
+
+variable "architecture" {
+  description = "Instruction set of both functions and of the Pillow layer (build.sh --arch must match). Allowed: x86_64, arm64."
+  type        = string
+  default     = "x86_64"
+
+  validation {
+    condition     = contains(["x86_64", "arm64"], var.architecture)
+    error_message = "architecture must be one of: x86_64, arm64."
+  }
+}
+
+variable "log_level" {
+  description = "LOG_LEVEL of both functions. Allowed: DEBUG, INFO, WARNING, ERROR."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR"], var.log_level)
+    error_message = "log_level must be one of: DEBUG, INFO, WARNING, ERROR."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the functions' log groups in days. Allowed (CloudWatch values): 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
+  type        = number
+  default     = 14
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be one of: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
+  }
+}
+
+################################################################################
+# API
+################################################################################
+
+variable "api_stage_name" {
+  description = "Name of the API Gateway stage (last path segment of api_url): 1-64 letters, digits, '-' or '_'."
+  type        = string
+  default     = "v1"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,64}$", var.api_stage_name))
+    error_message = "api_stage_name must be 1-64 characters of letters, digits, '-' or '_'."
+  }
+}
+
+variable "api_throttle_burst_limit" {
+  description = "Stage-wide API burst limit (requests), 1-5000."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.api_throttle_burst_limit >= 1 && var.api_throttle_burst_limit <= 5000 && floor(var.api_throttle_burst_limit) == var.api_throttle_burst_limit
+    error_message = "api_throttle_burst_limit must be an integer between 1 and 5000."
+  }
+}
+
+variable "api_throttle_rate_limit" {
+  description = "Stage-wide API steady-state rate limit (requests per second), greater than 0 and at most 10000."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.api_throttle_rate_limit > 0 && var.api_throttle_rate_limit <= 10000
+    error_message = "api_throttle_rate_limit must be greater than 0 and at most 10000."
+  }
+}
+
+variable "api_access_log_enabled" {
+  description = "Write API Gateway access logs to CloudWatch. Off by default: it needs the account-level API Gateway CloudWatch role (aws_api_gateway_account) set up once per account and region, outside this stack."
+  type        = bool
+  default     = false
+}
