@@ -1,0 +1,218 @@
+// Network layer: the image API (fetch) and the presigned upload (XMLHttpRequest, for upload
+// progress). Every failure becomes an ApiError whose message can be shown to people as-is.
+
+export class ApiError extends Error {
+  /**
+   * kind: "network" (no answer), "http" (API answered with an error), "storage" (the presigned
+   * upload was refused), "response" (an answer we cannot use), "aborted".
+   */
+  constructor(message, { kind, status = 0, code = '' } = {}) {
+    super(message);
+    this.name = 'ApiError';
+    this.kind = kind;
+    this.status = status;
+    this.code = code;
+  }
+}
+
+const NETWORK_MESSAGE =
+  'Could not reach the image service. Check your internet connection and try again.';
+
+/** Fallback sentence for an API error status when the body carries no message. */
+export function statusMessage(status) {
+  if (status === 400) return 'The image service could not understand the request (HTTP 400).';
+  if (status === 403) return 'The image service refused the request (HTTP 403).';
+  if (status === 404) return 'The image service could not find what was asked for (HTTP 404).';
+  if (status === 405) return 'The image service does not allow this request (HTTP 405).';
+  if (status === 413) return 'This file is too large for the image service (HTTP 413).';
+  if (status === 415) return 'The image service does not accept this type of file (HTTP 415).';
+  if (status === 429) return 'The image service is busy (HTTP 429). Wait a moment and try again.';
+  if (status >= 500) return `The image service had a problem (HTTP ${status}). Try again later.`;
+  return `The image service answered with an unexpected status (HTTP ${status}).`;
+}
+
+/** Build an ApiError from an API error status and its (maybe JSON) body text. */
+export function apiErrorFrom(status, bodyText) {
+  let code = '';
+  let message = '';
+  try {
+    const body = JSON.parse(bodyText);
+    if (body && typeof body === 'object') {
+      if (typeof body.error === 'string') code = body.error;
+      if (typeof body.message === 'string') message = body.message.trim();
+    }
+  } catch {
+    // Not JSON (e.g. a gateway's HTML page): fall back to a generic sentence.
+  }
+  return new ApiError(message || statusMessage(status), { kind: 'http', status, code });
+}
+
+/** Read S3's XML error body (<Error><Code>..</Code><Message>..</Message></Error>) without a DOM. */
+export function parseStorageError(xmlText) {
+  const text = String(xmlText || '');
+  const pick = (tag) => {
+    const m = new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`).exec(text);
+    return m
+      ? m[1]
+          .replace(/&lt;/g, '<')
+          .replace(/&gt;/g, '>')
+          .replace(/&quot;/g, '"')
+          .replace(/&apos;/g, "'")
+          .replace(/&amp;/g, '&')
+          .trim()
+      : '';
+  };
+  return { code: pick('Code'), message: pick('Message') };
+}
+
+/** Sentence for a refused presigned upload. */
+export function storageErrorFrom(status, bodyText) {
+  const { code, message } = parseStorageError(bodyText);
+  let sentence;
+  if (status === 403 && /expired/i.test(message)) {
+    sentence = 'The upload link expired before the upload started.';
+  } else if (status === 412 || code === 'PreconditionFailed') {
+    sentence = 'A file was already uploaded with this link.';
+  } else if (code === 'EntityTooLarge' || status === 413) {
+    sentence = 'The storage service refused the file because it is too large.';
+  } else {
+    sentence = `The storage service refused the upload (HTTP ${status}${code ? `, ${code}` : ''}).`;
+  }
+  if (message && !sentence.includes(message)) sentence += ` ${message}`;
+  return new ApiError(sentence, { kind: 'storage', status, code });
+}
+
+/** Only absolute http(s) addresses may end up in src/href. */
+export function safeHttpUrl(value) {
+  if (typeof value !== 'string' || value === '') return null;
+  try {
+    const url = new URL(value);
+    return url.protocol === 'https:' || url.protocol === 'http:' ? url.href : null;
+  } catch {
+    return null;
+  }
+}
+
+async function requestJson(url, init) {
+  let response;
+  try {
+    response = await fetch(url, { ...init, credentials: 'omit', cache: 'no-store' });
+  } catch (error) {
+    if (error && error.name === 'AbortError') throw new ApiError('Cancelled.', { kind: 'aborted' });
+    throw new ApiError(NETWORK_MESSAGE, { kind: 'network' });
+  }
+  const text = await response.text().catch(() => '');
+  if (!response.ok) throw apiErrorFrom(response.status, text);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ApiError('The image service sent an answer this page cannot read.', {
+      kind: 'response',
+      status: response.status,
+    });
+  }
+}
+
+function badResponse(what) {
+  return new ApiError(`The image service sent an incomplete answer (${what}).`, { kind: 'response' });
+}
+
+/** POST {apiUrl}/uploads -> {id, uploadUrl, method, headers, expiresIn, maxBytes}. */
+export async function createUpload(apiUrl, { contentType, size, filename }, { signal } = {}) {
+  const body = await requestJson(`${apiUrl}/uploads`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ contentType, size, filename }),
+    signal,
+  });
+  if (!body || typeof body.id !== 'string' || body.id === '') throw badResponse('no upload id');
+  const uploadUrl = safeHttpUrl(body.uploadUrl);
+  if (!uploadUrl) throw badResponse('no upload address');
+  const headers = {};
+  if (body.headers && typeof body.headers === 'object') {
+    for (const [name, value] of Object.entries(body.headers)) {
+      if (typeof value === 'string' || typeof value === 'number') headers[name] = String(value);
+    }
+  }
+  return {
+    id: body.id,
+    uploadUrl,
+    method: typeof body.method === 'string' && body.method ? body.method.toUpperCase() : 'PUT',
+    headers,
+    expiresIn: body.expiresIn,
+    maxBytes: body.maxBytes,
+  };
+}
+
+/** GET {apiUrl}/uploads/{id} -> {id, status, variants, error}. */
+export async function getStatus(apiUrl, id, { signal } = {}) {
+  const body = await requestJson(`${apiUrl}/uploads/${encodeURIComponent(id)}`, {
+    method: 'GET',
+    signal,
+  });
+  if (!body || !['processing', 'done', 'rejected'].includes(body.status)) {
+    throw badResponse('unknown status');
+  }
+  const variants = Array.isArray(body.variants)
+    ? body.variants
+        .map((v) => ({
+          name: String((v && v.name) || 'image'),
+          width: Number(v && v.width) || 0,
+          height: Number(v && v.height) || 0,
+          contentType: String((v && v.contentType) || ''),
+          bytes: Number(v && v.bytes),
+          url: safeHttpUrl(v && v.url),
+        }))
+        .filter((v) => v.url)
+    : [];
+  const error =
+    body.error && typeof body.error === 'object'
+      ? { code: String(body.error.code || ''), message: String(body.error.message || '') }
+      : null;
+  return { id: String(body.id || id), status: body.status, variants, error };
+}
+
+// Headers a page may not set (the browser adds them itself); setting them only logs errors.
+const FORBIDDEN_HEADERS = new Set([
+  'accept-charset', 'accept-encoding', 'connection', 'content-length', 'cookie', 'cookie2',
+  'date', 'dnt', 'expect', 'host', 'keep-alive', 'origin', 'referer', 'te', 'trailer',
+  'transfer-encoding', 'upgrade', 'via',
+]);
+
+/**
+ * Send the file to the presigned URL with exactly the headers the API asked for.
+ * onProgress(loaded, total) is called from xhr.upload.onprogress when the length is known.
+ */
+export function putFile(upload, file, { onProgress, signal } = {}) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open(upload.method || 'PUT', upload.uploadUrl, true);
+    for (const [name, value] of Object.entries(upload.headers || {})) {
+      if (!FORBIDDEN_HEADERS.has(name.toLowerCase())) xhr.setRequestHeader(name, value);
+    }
+    xhr.upload.onprogress = (event) => {
+      if (event.lengthComputable && onProgress) onProgress(event.loaded, event.total);
+    };
+    xhr.onload = () => {
+      if (xhr.status >= 200 && xhr.status < 300) resolve();
+      else reject(storageErrorFrom(xhr.status, xhr.responseText));
+    };
+    xhr.onerror = () => {
+      reject(
+        new ApiError(
+          'The upload was interrupted: the storage service could not be reached. Check your connection and try again.',
+          { kind: 'network' },
+        ),
+      );
+    };
+    xhr.onabort = () => reject(new ApiError('Cancelled.', { kind: 'aborted' }));
+    if (signal) {
+      if (signal.aborted) {
+        xhr.abort();
+        return;
+      }
+      signal.addEventListener('abort', () => xhr.abort(), { once: true });
+    }
+    xhr.send(file);
+  });
+}

@@ -1,0 +1,195 @@
+// DOM rendering. Data from files and from the API is untrusted: it only ever goes into
+// textContent or validated attributes, never into innerHTML.
+import { formatBytes, formatDimensions, typeLabel } from './format.js';
+
+/** Create an element with attributes, classes and text. */
+export function el(tag, { className, text, attrs } = {}, children = []) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  if (attrs) {
+    for (const [name, value] of Object.entries(attrs)) {
+      if (value === true) node.setAttribute(name, '');
+      else if (value !== false && value !== null && value !== undefined) node.setAttribute(name, String(value));
+    }
+  }
+  for (const child of children) if (child) node.append(child);
+  return node;
+}
+
+/**
+ * Polite live-region announcer. Messages arriving close together are joined, so a screen
+ * reader hears one sentence group instead of the last message only.
+ */
+export function createAnnouncer(region, delayMs = 300) {
+  let pending = [];
+  let timer = null;
+  return function announce(message) {
+    if (!message) return;
+    pending.push(message);
+    if (timer) return;
+    timer = setTimeout(() => {
+      region.textContent = pending.join(' ');
+      pending = [];
+      timer = null;
+    }, delayMs);
+  };
+}
+
+export const STATUS_LABELS = Object.freeze({
+  queued: 'Waiting',
+  refused: 'Not uploaded',
+  uploading: 'Uploading',
+  processing: 'Processing',
+  done: 'Done',
+  rejected: 'Rejected',
+  error: 'Failed',
+});
+
+let rowCounter = 0;
+
+/** One file in the list: name, size, status tag, progress, message, results. */
+export class FileRow {
+  constructor(list, file, contentType, onStatusChange = () => {}) {
+    rowCounter += 1;
+    this.onStatusChange = onStatusChange;
+    const id = `file-${rowCounter}`;
+    this.file = file;
+    this.name = file.name || 'unnamed file';
+    this.maxProgress = 0;
+
+    this.statusTag = el('strong', { className: 'tag', attrs: { 'data-status-label': true } });
+    this.percent = el('span', { className: 'file-row__percent', text: '0 %', attrs: { 'aria-hidden': 'true' } });
+    this.progress = el('progress', { attrs: { id: `${id}-progress`, max: 100, value: 0 } });
+    this.progressWrap = el('div', { className: 'file-row__progress' }, [
+      el('label', {
+        className: 'visually-hidden',
+        text: `Upload progress for ${this.name}`,
+        attrs: { for: `${id}-progress` },
+      }),
+      this.progress,
+      this.percent,
+    ]);
+    this.message = el('p', { className: 'file-row__message', attrs: { 'data-message': true, hidden: true } });
+    this.variants = el('ul', { className: 'variants', attrs: { hidden: true, 'aria-label': `Sizes of ${this.name}` } });
+    this.actionButton = el('button', { className: 'button button--secondary button--small', attrs: { type: 'button', hidden: true } });
+    this.actionButton.addEventListener('click', () => {
+      const handler = this.onAction;
+      this.setAction(null);
+      if (handler) handler();
+    });
+
+    const details = [formatBytes(file.size), contentType ? typeLabel(contentType) : 'unknown type'].join(' · ');
+    this.root = el('li', {
+      className: 'file-row',
+      attrs: { id, 'data-file-row': true, 'data-status': 'queued', 'data-progress-max': 0 },
+    }, [
+      el('div', { className: 'file-row__head' }, [
+        el('div', { className: 'file-row__meta' }, [
+          el('h3', { className: 'file-row__name', text: this.name }),
+          el('p', { className: 'file-row__details', text: details }),
+        ]),
+        this.statusTag,
+      ]),
+      this.progressWrap,
+      this.message,
+      this.variants,
+      el('div', { className: 'file-row__actions' }, [this.actionButton]),
+    ]);
+    list.append(this.root);
+    this.setStatus('queued');
+  }
+
+  get status() {
+    return this.root.dataset.status;
+  }
+
+  setStatus(status, label = STATUS_LABELS[status]) {
+    this.root.dataset.status = status;
+    this.statusTag.className = `tag tag--${status}`;
+    this.statusTag.textContent = label;
+    this.progressWrap.hidden = !['queued', 'uploading', 'processing', 'error'].includes(status);
+    if (status === 'error' && this.maxProgress === 0) this.progressWrap.hidden = true;
+    this.onStatusChange(this);
+  }
+
+  setUploadId(id) {
+    this.root.dataset.uploadId = id;
+  }
+
+  /** fraction in 0..1 from real progress events; data-progress-max keeps the highest seen. */
+  setProgress(fraction, { fromEvent = true } = {}) {
+    const pct = Math.max(0, Math.min(100, Math.round(fraction * 1000) / 10));
+    this.progress.value = pct;
+    this.percent.textContent = `${Math.floor(pct)} %`;
+    if (fromEvent && pct > this.maxProgress) {
+      this.maxProgress = pct;
+      this.root.dataset.progressMax = String(pct);
+    }
+    if (this.status === 'uploading') this.statusTag.textContent = `Uploading ${Math.floor(pct)} %`;
+  }
+
+  setMessage(text, tone = 'info') {
+    this.message.textContent = text || '';
+    this.message.className = `file-row__message file-row__message--${tone}`;
+    this.message.hidden = !text;
+  }
+
+  /** Show (label, handler) as the row's button, or hide it with setAction(null). */
+  setAction(label, handler) {
+    this.onAction = handler || null;
+    this.actionButton.hidden = !label;
+    this.actionButton.textContent = label || '';
+  }
+
+  showVariants(variants) {
+    this.variants.replaceChildren();
+    for (const variant of variants) {
+      const dims = formatDimensions(variant.width, variant.height);
+      const img = el('img', {
+        className: 'variant__image',
+        attrs: {
+          src: variant.url,
+          alt: `${variant.name} size of ${this.name}, ${dims}`,
+          width: variant.width || null,
+          height: variant.height || null,
+          decoding: 'async',
+          'data-variant': variant.name,
+        },
+      });
+      const facts = [dims];
+      if (Number.isFinite(variant.bytes)) facts.push(formatBytes(variant.bytes));
+      if (variant.contentType) facts.push(typeLabel(variant.contentType));
+      const link = el('a', {
+        className: 'variant__link',
+        text: 'Open',
+        attrs: { href: variant.url, target: '_blank', rel: 'noopener noreferrer' },
+      }, [el('span', { className: 'visually-hidden', text: ` ${variant.name} size of ${this.name} (opens in a new tab)` })]);
+      this.variants.append(
+        el('li', { className: 'variant' }, [
+          el('div', { className: 'variant__frame' }, [img]),
+          el('div', { className: 'variant__caption' }, [
+            el('p', { className: 'variant__name', text: variant.name }),
+            el('p', { className: 'variant__facts', text: facts.join(' · ') }),
+            link,
+          ]),
+        ]),
+      );
+    }
+    this.variants.hidden = variants.length === 0;
+  }
+
+  remove() {
+    this.root.remove();
+  }
+}
+
+/** Show a page-level problem (config missing, etc.) in the error box and focus it. */
+export function showPageError(box, title, detail) {
+  box.replaceChildren(
+    el('h2', { className: 'error-summary__title', text: title }),
+    el('p', { text: detail }),
+  );
+  box.hidden = false;
+  box.focus();
+}

@@ -1,0 +1,141 @@
+// Pure checks (no DOM, no network): config.json shape and per-file checks done in the
+// browser before any request is made.
+import { formatBytes, listTypes, typeLabel } from './format.js';
+
+export class ConfigError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const MIME_RE = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/;
+
+// Used only when the browser does not know a file's type (file.type === "").
+const EXTENSION_TYPES = Object.freeze({
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  jpe: 'image/jpeg',
+  jfif: 'image/jpeg',
+  png: 'image/png',
+  webp: 'image/webp',
+  gif: 'image/gif',
+  avif: 'image/avif',
+  heic: 'image/heic',
+  heif: 'image/heif',
+  tif: 'image/tiff',
+  tiff: 'image/tiff',
+  bmp: 'image/bmp',
+});
+
+function isPositiveInteger(value) {
+  return Number.isSafeInteger(value) && value > 0;
+}
+
+/**
+ * Validate and normalise the parsed config.json.
+ * Returns a frozen {apiUrl, maxBytes, allowedTypes, variants}; throws ConfigError listing
+ * every problem found.
+ */
+export function parseConfig(raw) {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError('config.json must contain a JSON object.');
+  }
+  const problems = [];
+
+  let apiUrl = '';
+  if (typeof raw.apiUrl !== 'string' || raw.apiUrl.trim() === '') {
+    problems.push('"apiUrl" must be a non-empty string');
+  } else {
+    try {
+      const url = new URL(raw.apiUrl.trim());
+      if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+        problems.push('"apiUrl" must be an http or https address');
+      } else if (url.search || url.hash) {
+        problems.push('"apiUrl" must not contain a query string or fragment');
+      } else {
+        apiUrl = url.href.replace(/\/+$/, '');
+      }
+    } catch {
+      problems.push('"apiUrl" must be an absolute address such as https://api.example.com/prod');
+    }
+  }
+
+  if (!isPositiveInteger(raw.maxBytes)) {
+    problems.push('"maxBytes" must be a positive whole number');
+  }
+
+  let allowedTypes = [];
+  if (!Array.isArray(raw.allowedTypes) || raw.allowedTypes.length === 0) {
+    problems.push('"allowedTypes" must be a non-empty list of MIME types');
+  } else {
+    allowedTypes = raw.allowedTypes.map((t) => (typeof t === 'string' ? t.trim().toLowerCase() : ''));
+    if (allowedTypes.some((t) => !MIME_RE.test(t))) {
+      problems.push('"allowedTypes" must only contain MIME types such as "image/jpeg"');
+    }
+  }
+
+  let variants = [];
+  if (!Array.isArray(raw.variants)) {
+    problems.push('"variants" must be a list');
+  } else {
+    variants = raw.variants.map((v) => ({
+      name: v && typeof v.name === 'string' ? v.name : '',
+      maxEdge: v ? v.maxEdge : undefined,
+      format: v && typeof v.format === 'string' ? v.format : '',
+    }));
+    variants.forEach((v, i) => {
+      if (!v.name) problems.push(`variant ${i + 1} needs a "name"`);
+      if (!isPositiveInteger(v.maxEdge)) problems.push(`variant ${i + 1} needs a positive whole "maxEdge"`);
+    });
+  }
+
+  if (problems.length > 0) {
+    throw new ConfigError(`config.json is not valid: ${problems.join('; ')}.`);
+  }
+  return Object.freeze({
+    apiUrl,
+    maxBytes: raw.maxBytes,
+    allowedTypes: Object.freeze([...new Set(allowedTypes)]),
+    variants: Object.freeze(variants.map((v) => Object.freeze(v))),
+  });
+}
+
+/** Lower-case extension of a file name, without the dot ("" if none). */
+export function extensionOf(name) {
+  const match = /\.([^./\\]+)$/.exec(String(name || ''));
+  return match ? match[1].toLowerCase() : '';
+}
+
+/** The MIME type the upload will declare: the browser's, or a guess from the extension. */
+export function contentTypeOf(file) {
+  const declared = String(file.type || '').trim().toLowerCase();
+  if (declared) return declared;
+  return EXTENSION_TYPES[extensionOf(file.name)] || '';
+}
+
+/**
+ * Check one file ({name, size, type}) against the config before calling the API.
+ * Returns {ok: true, contentType} or {ok: false, reason} with a sentence for people.
+ */
+export function checkFile(file, config) {
+  const contentType = contentTypeOf(file);
+  const allowed = listTypes(config.allowedTypes);
+  if (!contentType || !config.allowedTypes.includes(contentType)) {
+    const what = contentType
+      ? `This type of file (${typeLabel(contentType)}) cannot be uploaded.`
+      : 'This type of file cannot be uploaded.';
+    return { ok: false, contentType, reason: `${what} Choose a ${allowed} image.` };
+  }
+  if (!Number.isFinite(file.size) || file.size <= 0) {
+    return { ok: false, contentType, reason: 'This file is empty. Choose an image that has content.' };
+  }
+  if (file.size > config.maxBytes) {
+    return {
+      ok: false,
+      contentType,
+      reason: `This file is ${formatBytes(file.size)}. Images must be ${formatBytes(config.maxBytes)} or smaller.`,
+    };
+  }
+  return { ok: true, contentType };
+}
