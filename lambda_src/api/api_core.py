@@ -1,0 +1,293 @@
+"""Pure core of the API function: routing, request validation and response bodies.
+
+No AWS here: the handler passes in what it read from S3 and a URL-signing callable.
+
+* :func:`resolve_route` maps an API Gateway REST (proxy, format 1.0) event to a route.
+* :func:`parse_create_upload` validates the ``POST /uploads`` body, raising
+  :class:`ApiError` (always a 4xx) for anything a client could send.
+* :func:`parse_upload_id` accepts only canonical lower-case UUID4 strings.
+* :func:`status_body` builds the ``GET /uploads/{id}`` answer from the manifest.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+MAX_BODY_BYTES = 4096
+MAX_FILENAME_CHARS = 255
+UPLOAD_ID_PATTERN = re.compile(
+    r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
+)
+
+ROUTE_UPLOADS = "/uploads"
+ROUTE_UPLOAD = "/uploads/{id}"
+ROUTE_METHODS = {ROUTE_UPLOADS: ("POST",), ROUTE_UPLOAD: ("GET",)}
+
+
+class ApiError(Exception):
+    """A client error: HTTP ``status`` with body ``{"error": code, "message": message}``."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+
+    def body(self) -> dict[str, str]:
+        return {"error": self.code, "message": self.message}
+
+
+@dataclass(frozen=True)
+class Route:
+    template: str  # ROUTE_UPLOADS or ROUTE_UPLOAD
+    raw_id: str | None = None
+
+
+@dataclass(frozen=True)
+class CreateUpload:
+    content_type: str
+    size: int
+    filename: str | None
+
+
+# -- routing ------------------------------------------------------------------------------
+
+
+def resolve_route(event: Mapping[str, Any]) -> Route | None:
+    """Return the route of a proxy event, or ``None`` for an unknown path."""
+    resource = event.get("resource")
+    if resource == ROUTE_UPLOADS:
+        return Route(ROUTE_UPLOADS)
+    if resource == ROUTE_UPLOAD:
+        parameters = event.get("pathParameters") or {}
+        raw_id = parameters.get("id") if isinstance(parameters, Mapping) else None
+        return Route(ROUTE_UPLOAD, raw_id if isinstance(raw_id, str) else "")
+    return _route_from_path(event.get("path"))
+
+
+def _route_from_path(path: Any) -> Route | None:
+    if not isinstance(path, str):
+        return None
+    path = path.rstrip("/") or "/"
+    if path == ROUTE_UPLOADS:
+        return Route(ROUTE_UPLOADS)
+    if path.startswith(ROUTE_UPLOADS + "/"):
+        return Route(ROUTE_UPLOAD, path[len(ROUTE_UPLOADS) + 1 :])
+    return None
+
+
+def method_not_allowed(template: str) -> ApiError:
+    allowed = ", ".join((*ROUTE_METHODS[template], "OPTIONS"))
+    return ApiError(405, "method_not_allowed", f"Use one of: {allowed}.")
+
+
+def not_found_route() -> ApiError:
+    return ApiError(404, "not_found", "No such resource.")
+
+
+def header(event: Mapping[str, Any], name: str) -> str | None:
+    """Case-insensitive single header value from a proxy event."""
+    wanted = name.lower()
+    for key, value in (event.get("headers") or {}).items():
+        if isinstance(key, str) and key.lower() == wanted and isinstance(value, str):
+            return value
+    for key, values in (event.get("multiValueHeaders") or {}).items():
+        if isinstance(key, str) and key.lower() == wanted and values:
+            return str(values[0])
+    return None
+
+
+# -- POST /uploads ------------------------------------------------------------------------
+
+
+def parse_create_upload(
+    body: Any,
+    is_base64_encoded: Any,
+    allowed_content_types: tuple[str, ...],
+    max_upload_bytes: int,
+) -> CreateUpload:
+    """Validate the JSON body of ``POST /uploads``; raise :class:`ApiError` on any problem."""
+    payload = decode_json_object(body, is_base64_encoded)
+    content_type = _content_type(payload, allowed_content_types)
+    size = _size(payload, max_upload_bytes)
+    return CreateUpload(content_type=content_type, size=size, filename=_filename(payload))
+
+
+def decode_json_object(body: Any, is_base64_encoded: Any) -> dict[str, Any]:
+    raw = _body_bytes(body, is_base64_encoded)
+    if len(raw) > MAX_BODY_BYTES:
+        raise ApiError(
+            413, "body_too_large", f"The request body must be at most {MAX_BODY_BYTES} bytes."
+        )
+    if not raw.strip():
+        raise ApiError(400, "invalid_json", "The request body must be a JSON object.")
+    try:
+        payload = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        raise ApiError(400, "invalid_json", "The request body is not valid JSON.") from None
+    if not isinstance(payload, dict):
+        raise ApiError(400, "invalid_request", "The request body must be a JSON object.")
+    return payload
+
+
+def _body_bytes(body: Any, is_base64_encoded: Any) -> bytes:
+    if body is None:
+        return b""
+    if not isinstance(body, str):
+        raise ApiError(400, "invalid_json", "The request body must be a JSON object.")
+    if len(body) > 2 * MAX_BODY_BYTES:  # cheap early exit before any decoding
+        raise ApiError(
+            413, "body_too_large", f"The request body must be at most {MAX_BODY_BYTES} bytes."
+        )
+    if is_base64_encoded is True:
+        try:
+            return base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise ApiError(400, "invalid_json", "The request body is not valid base64.") from None
+    return body.encode("utf-8", errors="surrogatepass")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _content_type(payload: dict[str, Any], allowed: tuple[str, ...]) -> str:
+    value = payload.get("contentType")
+    if not isinstance(value, str):
+        raise ApiError(400, "invalid_request", "'contentType' is required and must be a string.")
+    normalised = value.strip().lower()
+    if normalised not in allowed:
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            f"Content type {value[:100]!r} is not allowed; use one of: {', '.join(allowed)}.",
+        )
+    return normalised
+
+
+def _size(payload: dict[str, Any], max_upload_bytes: int) -> int:
+    if "size" not in payload:
+        raise ApiError(400, "invalid_request", "'size' is required (the file size in bytes).")
+    value = payload["size"]
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ApiError(400, "invalid_size", "'size' must be a positive integer number of bytes.")
+    if value > max_upload_bytes:
+        raise ApiError(
+            413, "file_too_large", f"The file is too large: the limit is {max_upload_bytes} bytes."
+        )
+    return value
+
+
+def _filename(payload: dict[str, Any]) -> str | None:
+    value = payload.get("filename")
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > MAX_FILENAME_CHARS:
+        raise ApiError(
+            400,
+            "invalid_request",
+            f"'filename' must be a string of at most {MAX_FILENAME_CHARS} characters.",
+        )
+    return value
+
+
+def create_upload_body(
+    upload_id: str, upload_url: str, content_type: str, expires_in: int, max_bytes: int
+) -> dict[str, Any]:
+    return {
+        "id": upload_id,
+        "uploadUrl": upload_url,
+        "method": "PUT",
+        "headers": {"Content-Type": content_type, "If-None-Match": "*"},
+        "expiresIn": expires_in,
+        "maxBytes": max_bytes,
+    }
+
+
+# -- GET /uploads/{id} --------------------------------------------------------------------
+
+
+def parse_upload_id(raw: str | None) -> str:
+    if raw is None or not UPLOAD_ID_PATTERN.fullmatch(raw):
+        raise ApiError(400, "invalid_id", "The upload id must be a lower-case UUID version 4.")
+    return raw
+
+
+def upload_not_found() -> ApiError:
+    return ApiError(404, "not_found", "No upload with this id.")
+
+
+def status_body(
+    upload_id: str,
+    manifest: Mapping[str, Any] | None,
+    upload_exists: bool,
+    sign_url: Callable[[str], str],
+) -> dict[str, Any]:
+    """The ``GET /uploads/{id}`` body; raise 404 when there is neither manifest nor upload."""
+    if manifest is None:
+        if not upload_exists:
+            raise upload_not_found()
+        return {"id": upload_id, "status": "processing", "variants": [], "error": None}
+    status = manifest.get("status")
+    if status not in ("done", "rejected"):
+        raise ValueError(f"manifest of {upload_id} has an invalid status {status!r}")
+    variants = [
+        _public_variant(upload_id, item, sign_url) for item in manifest.get("variants") or []
+    ]
+    return {
+        "id": upload_id,
+        "status": status,
+        "variants": variants if status == "done" else [],
+        "error": _public_error(manifest.get("error")) if status == "rejected" else None,
+    }
+
+
+def _public_variant(
+    upload_id: str, item: Mapping[str, Any], sign_url: Callable[[str], str]
+) -> dict[str, Any]:
+    key = item["key"]
+    if not isinstance(key, str) or not key.startswith(f"{upload_id}/"):
+        raise ValueError(f"manifest of {upload_id} names a foreign key {key!r}")
+    return {
+        "name": item["name"],
+        "width": item["width"],
+        "height": item["height"],
+        "contentType": item["contentType"],
+        "bytes": item["bytes"],
+        "url": sign_url(key),
+    }
+
+
+def _public_error(error: Any) -> dict[str, str]:
+    if isinstance(error, Mapping):
+        return {
+            "code": str(error.get("code", "rejected")),
+            "message": str(error.get("message", "")),
+        }
+    return {"code": "rejected", "message": "The image was rejected."}
+
+
+# -- responses ----------------------------------------------------------------------------
+
+
+def json_response(
+    status: int, body: Mapping[str, Any] | None, headers: Mapping[str, str]
+) -> dict[str, Any]:
+    """A Lambda proxy response with a JSON body and API-wide headers."""
+    return {
+        "statusCode": status,
+        "headers": {
+            "Content-Type": "application/json",
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+            **headers,
+        },
+        "body": "" if body is None else json.dumps(body, separators=(",", ":")),
+        "isBase64Encoded": False,
+    }

@@ -1,0 +1,121 @@
+"""API Lambda (handler ``handler.handler``): ``POST /uploads`` and ``GET /uploads/{id}``.
+
+API Gateway REST, Lambda proxy integration (payload format 1.0); the ``OPTIONS`` preflight
+is proxied here too. Every response is JSON and carries the CORS headers of :mod:`cors`.
+Client mistakes are 4xx with ``{"error": code, "message": ...}``; anything unexpected is
+logged with its traceback and answered ``500 internal_error``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from typing import Any
+
+import boto3
+
+import api_config
+import api_core
+import cors
+import jsonlog
+import s3_access
+
+CONFIG = api_config.load_config(os.environ)
+LOG = jsonlog.JsonLogger("api", CONFIG.log_level)
+S3 = boto3.client("s3", **s3_access.client_kwargs())
+STORE = s3_access.S3Access(S3, CONFIG)
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    started = time.perf_counter()
+    request_id = getattr(context, "aws_request_id", None)
+    method = str(event.get("httpMethod") or "").upper()
+    origin = api_core.header(event, "Origin")
+    with LOG.bound(request_id=request_id):
+        route = api_core.resolve_route(event)
+        status, body, extra_headers = dispatch(method, route, event)
+        response = api_core.json_response(
+            status, body, {**cors.cors_headers(origin, CONFIG.allowed_origins), **extra_headers}
+        )
+        if method == "OPTIONS" and status == 204:
+            response["headers"].update(cors.preflight_headers(origin, CONFIG.allowed_origins))
+        LOG.info(
+            "request handled",
+            method=method,
+            route=route.template if route else None,
+            status=status,
+            origin_allowed=cors.is_origin_allowed(origin, CONFIG.allowed_origins),
+            duration_ms=round((time.perf_counter() - started) * 1000.0, 3),
+        )
+        return response
+
+
+Result = tuple[int, dict[str, Any] | None, dict[str, str]]
+
+
+def dispatch(method: str, route: api_core.Route | None, event: dict[str, Any]) -> Result:
+    try:
+        if route is None:
+            raise api_core.not_found_route()
+        if method == "OPTIONS":
+            return 204, None, {}
+        if method not in api_core.ROUTE_METHODS[route.template]:
+            raise api_core.method_not_allowed(route.template)
+        if route.template == api_core.ROUTE_UPLOADS:
+            return 201, create_upload(event), {}
+        return 200, get_upload(route.raw_id), {}
+    except api_core.ApiError as error:
+        LOG.info("client error", status=error.status, error_code=error.code)
+        extra = {"Allow": _allow(route)} if error.status == 405 and route else {}
+        return error.status, error.body(), extra
+    except Exception:
+        LOG.exception("request failed")
+        body = {"error": "internal_error", "message": "Internal server error."}
+        return 500, body, {}
+
+
+def _allow(route: api_core.Route) -> str:
+    return ", ".join((*api_core.ROUTE_METHODS[route.template], "OPTIONS"))
+
+
+def create_upload(event: dict[str, Any]) -> dict[str, Any]:
+    request = api_core.parse_create_upload(
+        event.get("body"),
+        event.get("isBase64Encoded"),
+        CONFIG.allowed_content_types,
+        CONFIG.max_upload_bytes,
+    )
+    upload_id = str(uuid.uuid4())
+    with LOG.bound(upload_id=upload_id):
+        started = time.perf_counter()
+        url = STORE.presign_upload(upload_id, request.content_type, request.size)
+        LOG.info(
+            "upload created",
+            content_type=request.content_type,
+            size=request.size,
+            presign_ms=round((time.perf_counter() - started) * 1000.0, 3),
+        )
+    return api_core.create_upload_body(
+        upload_id,
+        url,
+        request.content_type,
+        CONFIG.upload_url_ttl_seconds,
+        CONFIG.max_upload_bytes,
+    )
+
+
+def get_upload(raw_id: str | None) -> dict[str, Any]:
+    upload_id = api_core.parse_upload_id(raw_id)
+    with LOG.bound(upload_id=upload_id):
+        watch = jsonlog.Stopwatch()
+        with watch.stage("manifest"):
+            manifest = STORE.read_manifest(upload_id)
+        upload_exists = False
+        if manifest is None:
+            with watch.stage("head"):
+                upload_exists = STORE.upload_exists(upload_id)
+        with watch.stage("sign"):
+            body = api_core.status_body(upload_id, manifest, upload_exists, STORE.presign_download)
+        LOG.info("upload status", status=body["status"], timings_ms=watch.timings_ms)
+        return body

@@ -1,0 +1,483 @@
+"""Pure image core of the processor: bytes in, encoded variants out. No AWS here.
+
+Public API (stable, used by the handler and by benchmarks)::
+
+    process_image(data: bytes, variants: Sequence[VariantSpec], limits: Limits) -> ProcessedImage
+
+* ``VariantSpec(name, max_edge, format, quality=85, webp_method=4)``: ``format`` is
+  ``"jpeg"``, ``"webp"`` or ``"png"``; the output fits in ``max_edge`` x ``max_edge``
+  and is never upscaled.
+* ``Limits(max_pixels=40_000_000, allowed_formats=("JPEG", "PNG", "WEBP", "GIF"),
+  max_bytes=None)``: ``allowed_formats`` are Pillow format names.
+* ``ProcessedImage.source`` is a ``SourceInfo(format, width, height)`` (upright size, after
+  EXIF orientation); ``ProcessedImage.variants`` is a tuple of ``EncodedVariant(name,
+  format, content_type, extension, width, height, data)`` in the order of ``variants``;
+  ``timings_ms`` has ``decode``, ``resize`` and ``encode``; ``notes`` lists recoverable
+  oddities (for example ``icc_profile_invalid``) for the caller to log.
+* A file that is not an acceptable image raises ``ImageRejected(code, message)`` with
+  ``code`` in :data:`REJECTION_CODES`. Any other exception is a bug or an environment
+  problem, never a property of the input.
+
+Pipeline, tuned for speed without visible quality loss:
+
+1. Sniff the format from the bytes (``Image.open(..., formats=allowed)``); check the
+   declared pixel count before any pixel is decoded (decompression bombs are errors).
+2. JPEG only: ``Image.draft`` lets libjpeg decode at 1/2, 1/4 or 1/8 scale, chosen so that
+   the decoded image is still at least :data:`DRAFT_OVERSAMPLING` times the largest
+   target, which keeps the result within a few hundredths of a dB of a full-resolution
+   LANCZOS resize.
+3. EXIF orientation is applied to the (small) drafted image; colour modes are normalised.
+4. The largest variant is resized with LANCZOS after an integer ``reduce()``
+   (``reducing_gap``); its colours are then converted from the embedded ICC profile to
+   sRGB. Each smaller variant is resized from the previous, larger result.
+5. Outputs are encoded without any metadata (EXIF, GPS, XMP, comments, ICC). Alpha is kept
+   for PNG and WebP and flattened onto white for JPEG.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import time
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from PIL import Image, ImageCms, UnidentifiedImageError
+
+OUTPUT_FORMATS: dict[str, tuple[str, str, str]] = {
+    # variant format -> (Pillow format, Content-Type, file extension)
+    "jpeg": ("JPEG", "image/jpeg", "jpg"),
+    "webp": ("WEBP", "image/webp", "webp"),
+    "png": ("PNG", "image/png", "png"),
+}
+
+REJECTION_CODES = (
+    "empty_file",
+    "too_large",
+    "not_an_image",
+    "unsupported_format",
+    "too_many_pixels",
+    "corrupt_image",
+    "truncated_image",
+)
+
+DEFAULT_MAX_PIXELS = 40_000_000
+DEFAULT_ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
+
+# Decode JPEGs at a DCT scale that keeps at least this many source pixels per output pixel.
+DRAFT_OVERSAMPLING = 2
+# Integer-reduce first while the remaining LANCZOS step still shrinks by this factor.
+REDUCING_GAP = 3.0
+
+_EXIF_ORIENTATION_TAG = 0x0112
+_TRANSPOSE_FOR_ORIENTATION: dict[int, Image.Transpose] = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+_SWAPS_AXES = frozenset({5, 6, 7, 8})
+_WHITE = {"RGB": (255, 255, 255), "L": 255}
+_SRGB_PROFILE = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+_PROFILE_SPACE_FOR_MODE = {"RGB": "RGB", "RGBA": "RGB", "L": "GRAY", "LA": "GRAY", "CMYK": "CMYK"}
+
+
+class ImageRejected(Exception):
+    """The input is not an image this service accepts. ``code`` is machine-readable."""
+
+    def __init__(self, code: str, message: str, detail: str | None = None) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class VariantSpec:
+    name: str
+    max_edge: int
+    format: str
+    quality: int = 85
+    webp_method: int = 4
+
+    @property
+    def content_type(self) -> str:
+        return OUTPUT_FORMATS[self.format][1]
+
+    @property
+    def extension(self) -> str:
+        return OUTPUT_FORMATS[self.format][2]
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    allowed_formats: tuple[str, ...] = DEFAULT_ALLOWED_FORMATS
+    max_bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    format: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class EncodedVariant:
+    name: str
+    format: str
+    content_type: str
+    extension: str
+    width: int
+    height: int
+    data: bytes = field(repr=False)
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+
+@dataclass(frozen=True)
+class ProcessedImage:
+    source: SourceInfo
+    variants: tuple[EncodedVariant, ...]
+    timings_ms: dict[str, float]
+    notes: tuple[str, ...] = ()
+
+
+def process_image(data: bytes, variants: Sequence[VariantSpec], limits: Limits) -> ProcessedImage:
+    """Decode ``data`` once and return every variant encoded. See the module docstring."""
+    timings: dict[str, float] = {}
+    notes: list[str] = []
+    check_byte_size(data, limits)
+    with _timed(timings, "decode"):
+        decoded, source_format, orientation = decode(data, variants, limits)
+        icc_profile = decoded.info.get("icc_profile")
+        upright = normalise_mode(apply_orientation(decoded, orientation))
+        upright.info = {}  # never carry EXIF, XMP, comments or ICC into an output
+    source = SourceInfo(source_format, upright.width, upright.height)
+    with _timed(timings, "resize"):
+        resized = resize_all(upright, variants, icc_profile, notes)
+    with _timed(timings, "encode"):
+        encoded = tuple(encode(resized[spec.name], spec) for spec in variants)
+    return ProcessedImage(source, encoded, timings, tuple(notes))
+
+
+def resize_all(
+    image: Image.Image,
+    variants: Sequence[VariantSpec],
+    icc_profile: bytes | None,
+    notes: list[str],
+) -> dict[str, Image.Image]:
+    """Resize largest-first, each variant from the previous result; sRGB after the first."""
+    resized: dict[str, Image.Image] = {}
+    current = image
+    ordered = sorted(variants, key=lambda spec: spec.max_edge, reverse=True)
+    for position, spec in enumerate(ordered):
+        current = resize_to(current, target_size(image.width, image.height, spec.max_edge))
+        if position == 0:
+            current = to_srgb(current, icc_profile, notes)
+        resized[spec.name] = current
+    return resized
+
+
+def resize_to(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    if image.size == size:
+        return image
+    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
+
+
+def check_byte_size(data: bytes, limits: Limits) -> None:
+    rejection = rejection_for_size(len(data), limits.max_bytes)
+    if rejection is not None:
+        raise rejection
+
+
+def rejection_for_size(size: int, max_bytes: int | None) -> ImageRejected | None:
+    """The rejection for a file of ``size`` bytes, or ``None``; usable before reading it."""
+    if size <= 0:
+        return ImageRejected("empty_file", "The uploaded file is empty.")
+    if max_bytes is not None and size > max_bytes:
+        return ImageRejected(
+            "too_large", f"The file is {size} bytes; the limit is {max_bytes} bytes."
+        )
+    return None
+
+
+def target_size(width: int, height: int, max_edge: int) -> tuple[int, int]:
+    """Fit ``width`` x ``height`` into a ``max_edge`` square, keeping aspect, never upscaling."""
+    if max(width, height) <= max_edge:
+        return width, height
+    scale = max_edge / max(width, height)
+    if width >= height:
+        return max_edge, max(1, math.floor(height * scale + 0.5))
+    return max(1, math.floor(width * scale + 0.5)), max_edge
+
+
+def decode(
+    data: bytes, variants: Sequence[VariantSpec], limits: Limits
+) -> tuple[Image.Image, str, int]:
+    """Open, check and load the first frame; return (image, format, EXIF orientation)."""
+    previous_limit = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = limits.max_pixels
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = open_image(data, limits)
+            check_pixel_count(image.size, limits)
+            is_jpeg = image.format in ("JPEG", "MPO")
+            if is_jpeg:  # EXIF is in the header: draft before decoding any pixel
+                orientation = read_orientation(image)
+                draft_for_largest_variant(image, variants, orientation)
+            load_pixels(image)
+            if not is_jpeg:  # PNG may keep EXIF after the pixels: read it once loaded
+                orientation = read_orientation(image)
+    finally:
+        Image.MAX_IMAGE_PIXELS = previous_limit
+    source_format = "JPEG" if image.format == "MPO" else (image.format or "UNKNOWN")
+    return image, source_format, orientation
+
+
+def open_image(data: bytes, limits: Limits) -> Image.ImageFile.ImageFile:
+    try:
+        return Image.open(io.BytesIO(data), formats=list(limits.allowed_formats))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise _too_many_pixels(str(error)) from error
+    except UnidentifiedImageError as error:
+        raise classify_unidentified(data, limits) from error
+    except Exception as error:  # any parser failure on untrusted bytes
+        raise ImageRejected(
+            "corrupt_image", "The image header could not be read.", repr(error)
+        ) from error
+
+
+def classify_unidentified(data: bytes, limits: Limits) -> ImageRejected:
+    """Tell a damaged allowed image from another image format or from a non-image."""
+    Image.init()
+    prefix = data[:16]
+    allowed = set(limits.allowed_formats)
+    if "JPEG" in allowed:
+        allowed.add("MPO")  # Pillow opens multi-picture JPEGs through the JPEG plugin
+    for format_name in Image.ID:
+        accept = Image.OPEN[format_name][1]
+        if accept is None or not _accepts(accept, prefix):
+            continue
+        if format_name in allowed:
+            return ImageRejected("corrupt_image", f"The {format_name} image is damaged.")
+    for format_name in Image.ID:
+        accept = Image.OPEN[format_name][1]
+        if format_name not in allowed and accept is not None and _accepts(accept, prefix):
+            return ImageRejected(
+                "unsupported_format",
+                f"{format_name} images are not accepted; "
+                f"allowed formats: {', '.join(limits.allowed_formats)}.",
+            )
+    return ImageRejected("not_an_image", "The file is not a recognised image.")
+
+
+def _accepts(accept: object, prefix: bytes) -> bool:
+    try:
+        return bool(accept(prefix))  # type: ignore[operator]
+    except Exception:
+        return False
+
+
+def check_pixel_count(size: tuple[int, int], limits: Limits) -> None:
+    width, height = size
+    if width <= 0 or height <= 0:
+        raise ImageRejected(
+            "corrupt_image", f"The image declares an invalid size {width}x{height}."
+        )
+    if width * height > limits.max_pixels:
+        raise _too_many_pixels(f"{width}x{height} is {width * height} pixels")
+
+
+def _too_many_pixels(detail: str) -> ImageRejected:
+    return ImageRejected(
+        "too_many_pixels", "The image has too many pixels to be processed safely.", detail
+    )
+
+
+def read_orientation(image: Image.Image) -> int:
+    try:
+        value = image.getexif().get(_EXIF_ORIENTATION_TAG, 1)
+    except Exception:  # a broken EXIF block must not reject an otherwise fine image
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def draft_for_largest_variant(
+    image: Image.Image, variants: Sequence[VariantSpec], orientation: int
+) -> None:
+    """Let libjpeg decode at the smallest DCT scale that keeps enough pixels (JPEG only)."""
+    if not variants:
+        return
+    width, height = image.size
+    if orientation in _SWAPS_AXES:
+        width, height = height, width
+    largest = max(spec.max_edge for spec in variants)
+    target_width, target_height = target_size(width, height, largest)
+    if orientation in _SWAPS_AXES:
+        target_width, target_height = target_height, target_width
+    image.draft(
+        image.mode,
+        (target_width * DRAFT_OVERSAMPLING, target_height * DRAFT_OVERSAMPLING),
+    )
+
+
+def load_pixels(image: Image.Image) -> None:
+    try:
+        image.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise _too_many_pixels(str(error)) from error
+    except Exception as error:  # decoder failures on untrusted bytes
+        if isinstance(error, EOFError) or "truncated" in str(error).lower():
+            raise ImageRejected(
+                "truncated_image", "The image file is incomplete.", repr(error)
+            ) from error
+        raise ImageRejected(
+            "corrupt_image", "The image data could not be decoded.", repr(error)
+        ) from error
+
+
+def apply_orientation(image: Image.Image, orientation: int) -> Image.Image:
+    method = _TRANSPOSE_FOR_ORIENTATION.get(orientation)
+    return image if method is None else image.transpose(method)
+
+
+def normalise_mode(image: Image.Image) -> Image.Image:
+    """Return an image in L, LA, RGB, RGBA or CMYK (CMYK is converted later, with its ICC)."""
+    mode = image.mode
+    has_transparency = image.info.get("transparency") is not None
+    if mode in ("L", "RGB") and has_transparency:
+        return image.convert("LA" if mode == "L" else "RGBA")
+    if mode in ("L", "LA", "RGB", "RGBA", "CMYK"):
+        return image
+    if mode in ("P", "PA"):
+        return image.convert("RGBA" if image.has_transparency_data else "RGB")
+    if mode == "1":
+        return image.convert("L")
+    if mode.startswith("I"):
+        return _sixteen_bit_to_l(image)
+    if mode == "F":
+        return _float_to_l(image)
+    if mode in ("La", "LA;L"):
+        return image.convert("LA")
+    if mode in ("RGBa", "RGBX", "RGBa;16"):
+        return image.convert("RGBA" if mode == "RGBa" else "RGB")
+    return image.convert("RGBA" if image.has_transparency_data else "RGB")
+
+
+def _sixteen_bit_to_l(image: Image.Image) -> Image.Image:
+    as_int = image.convert("I")
+    _, highest = as_int.getextrema()
+    if isinstance(highest, (int, float)) and highest <= 255 and image.mode == "I":
+        return as_int.convert("L")
+    return as_int.point(lambda value: value * (1 / 257)).convert("L")
+
+
+def _float_to_l(image: Image.Image) -> Image.Image:
+    _, highest = image.getextrema()
+    scale = 255.0 if isinstance(highest, (int, float)) and highest <= 1.0 else 1.0
+    return image.point(lambda value: value * scale).convert("L")
+
+
+def to_srgb(image: Image.Image, icc_profile: bytes | None, notes: list[str]) -> Image.Image:
+    """Convert colours from the embedded ICC profile to sRGB; return L/LA/RGB/RGBA."""
+    profile = _load_profile(icc_profile, notes) if icc_profile else None
+    if profile is not None and _profile_space(profile) != _PROFILE_SPACE_FOR_MODE[image.mode]:
+        notes.append("icc_profile_mismatch")
+        profile = None
+    if profile is not None and not _is_srgb(profile):
+        try:
+            return _convert_with_profile(image, profile)
+        except Exception:
+            notes.append("icc_transform_failed")
+    return image.convert("RGB") if image.mode == "CMYK" else image
+
+
+def _load_profile(icc_profile: bytes, notes: list[str]) -> ImageCms.ImageCmsProfile | None:
+    try:
+        return ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
+    except Exception:
+        notes.append("icc_profile_invalid")
+        return None
+
+
+def _profile_space(profile: ImageCms.ImageCmsProfile) -> str:
+    return (profile.profile.xcolor_space or "").strip().upper()
+
+
+def _is_srgb(profile: ImageCms.ImageCmsProfile) -> bool:
+    description = profile.profile.profile_description or ""
+    return _profile_space(profile) == "RGB" and "SRGB" in description.upper()
+
+
+def _convert_with_profile(image: Image.Image, profile: ImageCms.ImageCmsProfile) -> Image.Image:
+    intent = ImageCms.Intent.PERCEPTUAL
+    if image.mode == "LA":
+        grey, alpha = image.split()
+        colour = ImageCms.profileToProfile(grey, profile, _SRGB_PROFILE, intent, outputMode="RGB")
+        assert colour is not None
+        colour.putalpha(alpha)
+        return colour
+    output_mode = "RGBA" if image.mode == "RGBA" else "RGB"
+    converted = ImageCms.profileToProfile(
+        image, profile, _SRGB_PROFILE, intent, outputMode=output_mode
+    )
+    assert converted is not None
+    return converted
+
+
+def encode(image: Image.Image, spec: VariantSpec) -> EncodedVariant:
+    """Encode one variant with no metadata at all."""
+    pillow_format, content_type, extension = OUTPUT_FORMATS[spec.format]
+    prepared = _flatten_alpha(image) if spec.format == "jpeg" else image
+    prepared.info = {}  # Pillow writes some of info (ICC, comment, EXIF) back on save
+    buffer = io.BytesIO()
+    if spec.format == "jpeg":
+        prepared.save(
+            buffer,
+            pillow_format,
+            quality=spec.quality,
+            optimize=False,
+            progressive=False,
+            subsampling="4:2:0",
+        )
+    elif spec.format == "webp":
+        prepared.save(buffer, pillow_format, quality=spec.quality, method=spec.webp_method)
+    else:
+        prepared.save(buffer, pillow_format, optimize=False)
+    return EncodedVariant(
+        spec.name,
+        spec.format,
+        content_type,
+        extension,
+        image.width,
+        image.height,
+        buffer.getvalue(),
+    )
+
+
+def _flatten_alpha(image: Image.Image) -> Image.Image:
+    if image.mode not in ("RGBA", "LA"):
+        return image
+    base_mode = image.mode[:-1]
+    background = Image.new(base_mode, image.size, _WHITE[base_mode])
+    background.paste(image.convert(base_mode), mask=image.getchannel("A"))
+    return background
+
+
+@contextmanager
+def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[stage] = round((time.perf_counter() - started) * 1000.0, 3)
