@@ -1,0 +1,51 @@
+# Everyday commands. `make up` and `make test` are all a newcomer needs (see README.md).
+SHELL := /bin/bash
+PYTHON := .venv/bin/python
+export TF_CLI_CONFIG_FILE := $(CURDIR)/.local/terraformrc
+export TF_IN_AUTOMATION := 1
+
+.DEFAULT_GOAL := help
+.PHONY: help setup build up outputs down test test-fast lint format bench emulator-start emulator-stop
+
+help: ## List the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-15s %s\n", $$1, $$2}'
+
+setup: ## Install toolchains and virtualenvs (idempotent; fast when done)
+	@bash local/setup.sh
+
+build: setup ## Build the Lambda zips and the Pillow layer into dist/
+	@./build.sh
+
+up: build ## Deploy the whole stack on the local emulator and print the page URL
+	@python3 local/emulator.py start
+	@$(PYTHON) local/stack.py up
+
+outputs: ## Print `terraform output -json` of the local deployment
+	@$(PYTHON) local/stack.py outputs
+
+down: ## Stop the local emulator and remove its state and the local deployment
+	@python3 local/emulator.py stop --purge
+	@rm -rf .local/stack
+
+test: build ## Run the whole test suite (starts and stops its own emulator)
+	@bash local/setup.sh --browser
+	@$(PYTHON) -m pytest
+
+test-fast: setup ## Only the fast tiers: unit and terraform plan tests
+	@$(PYTHON) -m pytest -m "unit or terraform"
+
+lint: setup ## ruff and terraform fmt
+	@.venv/bin/ruff check .
+	@.venv/bin/ruff format --check .
+	@terraform fmt -check -recursive
+
+format: setup ## Apply ruff format and terraform fmt
+	@.venv/bin/ruff format .
+	@.venv/bin/ruff check --fix .
+	@terraform fmt -recursive
+
+emulator-start: setup ## Start only the local emulator (port 4566)
+	@python3 local/emulator.py start
+
+emulator-stop: ## Stop the local emulator, keeping its state
+	@python3 local/emulator.py stop
