@@ -1,0 +1,204 @@
+"""Unit tier fixtures: no network, fake AWS credentials, moto S3, fresh handler modules.
+
+Both Lambda folders are zip roots whose modules import each other as top-level modules, so
+both are put on ``sys.path`` (their module names do not clash, except ``jsonlog.py`` which
+is byte-identical in both and ``handler.py`` which is loaded under distinct names here).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import socket
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType, SimpleNamespace
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+API_DIR = REPO / "lambda_src" / "api"
+PROCESSOR_DIR = REPO / "lambda_src" / "processor"
+for folder in (API_DIR, PROCESSOR_DIR, Path(__file__).resolve().parent):
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+
+UPLOAD_BUCKET = "sip-uploads-test"
+OUTPUT_BUCKET = "sip-output-test"
+REGION = "us-east-1"
+ALLOWED_ORIGIN = "https://app.example.com"
+VARIANTS_JSON = (
+    '[{"name": "large", "max_edge": 1024, "format": "jpeg", "quality": 85},'
+    ' {"name": "medium", "max_edge": 512, "format": "jpeg", "quality": 85},'
+    ' {"name": "thumb", "max_edge": 128, "format": "webp", "quality": 80}]'
+)
+API_ENV = {
+    "UPLOAD_BUCKET": UPLOAD_BUCKET,
+    "OUTPUT_BUCKET": OUTPUT_BUCKET,
+    "UPLOAD_PREFIX": "uploads/",
+    "ALLOWED_CONTENT_TYPES": "image/jpeg,image/png,image/webp,image/gif",
+    "MAX_UPLOAD_BYTES": "20971520",
+    "UPLOAD_URL_TTL_SECONDS": "60",
+    "DOWNLOAD_URL_TTL_SECONDS": "300",
+    "ALLOWED_ORIGINS": ALLOWED_ORIGIN,
+    "LOG_LEVEL": "INFO",
+}
+PROCESSOR_ENV = {
+    "OUTPUT_BUCKET": OUTPUT_BUCKET,
+    "UPLOAD_PREFIX": "uploads/",
+    "MAX_UPLOAD_BYTES": "20971520",
+    "MAX_PIXELS": "40000000",
+    "ALLOWED_FORMATS": "JPEG,PNG,WEBP,GIF",
+    "VARIANTS": VARIANTS_JSON,
+    "LOG_LEVEL": "INFO",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Everything under tests/unit is the ``unit`` tier."""
+    unit_dir = Path(__file__).resolve().parent
+    for item in items:
+        if unit_dir in Path(str(item.path)).resolve().parents:
+            item.add_marker(pytest.mark.unit)
+
+
+class NetworkBlocked(RuntimeError):
+    pass
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refuse any outgoing IP connection (moto works in-process and needs none)."""
+
+    def refuse(self: socket.socket, address: Any, *args: Any, **kwargs: Any) -> Any:
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            raise NetworkBlocked(f"unit tests must not open network connections ({address!r})")
+        return original_connect(self, address, *args, **kwargs)
+
+    original_connect = socket.socket.connect
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+
+
+@pytest.fixture(autouse=True)
+def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake credentials and a fixed region; no endpoint, profile or config file leaks in."""
+    for name in (
+        "AWS_PROFILE",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_S3",
+        "AWS_CONFIG_FILE",
+        "AWS_SHARED_CREDENTIALS_FILE",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+    monkeypatch.setenv("AWS_REGION", REGION)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/aws-config")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+@pytest.fixture
+def lambda_context() -> SimpleNamespace:
+    return SimpleNamespace(
+        aws_request_id="req-" + uuid.uuid4().hex[:12],
+        function_name="unit-test-function",
+        memory_limit_in_mb=1024,
+        invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:unit-test",
+        get_remaining_time_in_millis=lambda: 30_000,
+    )
+
+
+@pytest.fixture
+def s3() -> Iterator[Any]:
+    """A moto S3 with the upload and output buckets; active for the whole test."""
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        client = boto3.client("s3", region_name=REGION)
+        client.create_bucket(Bucket=UPLOAD_BUCKET)
+        client.create_bucket(Bucket=OUTPUT_BUCKET)
+        yield client
+
+
+def load_handler(folder: Path, module_name: str) -> ModuleType:
+    """Import ``folder/handler.py`` afresh (its module-level config and boto3 client)."""
+    spec = importlib.util.spec_from_file_location(module_name, folder / "handler.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[module_name]
+        raise
+    return module
+
+
+@pytest.fixture
+def api_env(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """Set the API environment; keyword arguments override single variables."""
+
+    def apply(**overrides: str | None) -> None:
+        for name, value in {**API_ENV, **overrides}.items():
+            if value is None:
+                monkeypatch.delenv(name, raising=False)
+            else:
+                monkeypatch.setenv(name, value)
+
+    apply()
+    return apply
+
+
+@pytest.fixture
+def processor_env(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """Set the processor environment; keyword arguments override single variables."""
+
+    def apply(**overrides: str | None) -> None:
+        for name, value in {**PROCESSOR_ENV, **overrides}.items():
+            if value is None:
+                monkeypatch.delenv(name, raising=False)
+            else:
+                monkeypatch.setenv(name, value)
+
+    apply()
+    return apply
+
+
+@pytest.fixture
+def load_api(s3: Any, api_env: Callable[..., None]) -> Callable[..., ModuleType]:
+    """Return a loader of the API handler module (after the moto mock has started)."""
+
+    def load(**overrides: str | None) -> ModuleType:
+        api_env(**overrides)
+        return load_handler(API_DIR, "api_handler")
+
+    return load
+
+
+@pytest.fixture
+def load_processor(s3: Any, processor_env: Callable[..., None]) -> Callable[..., ModuleType]:
+    """Return a loader of the processor handler module (after the moto mock has started)."""
+
+    def load(**overrides: str | None) -> ModuleType:
+        processor_env(**overrides)
+        return load_handler(PROCESSOR_DIR, "processor_handler")
+
+    return load
+
+
+@pytest.fixture
+def api(load_api: Callable[..., ModuleType]) -> ModuleType:
+    return load_api()
+
+
+@pytest.fixture
+def processor(load_processor: Callable[..., ModuleType]) -> ModuleType:
+    return load_processor()

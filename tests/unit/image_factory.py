@@ -1,0 +1,293 @@
+"""Test images built in memory: every case the processor must handle, no binary fixtures.
+
+Each builder returns encoded bytes. Colours are chosen far apart so that checks survive
+lossy encoding (JPEG, WebP) with a generous tolerance.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+import struct
+import zlib
+from collections.abc import Sequence
+
+from PIL import Image, ImageChops, ImageDraw, ImageFilter
+
+RED = (220, 20, 20)
+BLUE = (20, 40, 200)
+GREEN = (20, 200, 40)
+WHITE = (255, 255, 255)
+
+# Stored pixels = upright image transformed by the inverse of what the EXIF orientation
+# asks the viewer to do; written from the EXIF specification, independently of imaging.py.
+INVERSE_OF_ORIENTATION: dict[int, Image.Transpose | None] = {
+    1: None,
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_90,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_270,
+}
+
+
+def encode(image: Image.Image, fmt: str, **params: object) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **params)
+    return buffer.getvalue()
+
+
+def solid(size: tuple[int, int], colour: tuple[int, ...] = BLUE, mode: str = "RGB") -> Image.Image:
+    return Image.new(mode, size, colour)
+
+
+def upright_with_marker(size: tuple[int, int] = (160, 96)) -> Image.Image:
+    """Blue landscape image with a red block in its top-left corner."""
+    image = solid(size, BLUE)
+    ImageDraw.Draw(image).rectangle((0, 0, size[0] // 3, size[1] // 3), fill=RED)
+    return image
+
+
+def oriented_jpeg(orientation: int, size: tuple[int, int] = (160, 96)) -> bytes:
+    """A JPEG whose pixels only look upright after applying EXIF ``orientation``."""
+    upright = upright_with_marker(size)
+    inverse = INVERSE_OF_ORIENTATION[orientation]
+    stored = upright if inverse is None else upright.transpose(inverse)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    return encode(stored, "JPEG", quality=95, exif=exif.tobytes())
+
+
+def jpeg(size: tuple[int, int] = (640, 480), colour=BLUE, **params: object) -> bytes:
+    return encode(solid(size, colour), "JPEG", quality=90, **params)
+
+
+def progressive_jpeg(size: tuple[int, int] = (400, 300)) -> bytes:
+    return encode(upright_with_marker(size), "JPEG", quality=90, progressive=True)
+
+
+def cmyk_jpeg(size: tuple[int, int] = (300, 200)) -> bytes:
+    """Pure red in CMYK (no ICC profile: converted naively)."""
+    return encode(solid(size, (0, 255, 255, 0), "CMYK"), "JPEG", quality=95)
+
+
+def rgba_png(size: tuple[int, int] = (200, 100)) -> bytes:
+    """Left half opaque red, right half fully transparent."""
+    image = solid(size, (*RED, 255), "RGBA")
+    ImageDraw.Draw(image).rectangle((size[0] // 2, 0, size[0], size[1]), fill=(0, 0, 0, 0))
+    return encode(image, "PNG")
+
+
+def palette_png_with_transparency(size: tuple[int, int] = (120, 60)) -> bytes:
+    """Palette image: index 0 transparent (left half), index 1 green (right half)."""
+    image = Image.new("P", size, 0)
+    image.putpalette([0, 0, 0, *GREEN] + [0] * (256 * 3 - 6))
+    ImageDraw.Draw(image).rectangle((size[0] // 2, 0, size[0], size[1]), fill=1)
+    return encode(image, "PNG", transparency=0)
+
+
+def sixteen_bit_png(size: tuple[int, int] = (256, 32)) -> bytes:
+    """Horizontal 16-bit grey ramp from 0 to 65535."""
+    ramp = Image.linear_gradient("L").rotate(90).resize(size)
+    wide = ramp.convert("I").point(lambda value: value * 257)
+    return encode(wide.convert("I;16"), "PNG")
+
+
+def greyscale_png(size: tuple[int, int] = (100, 80), level: int = 128) -> bytes:
+    return encode(solid(size, level, "L"), "PNG")
+
+
+def greyscale_alpha_png(size: tuple[int, int] = (100, 80)) -> bytes:
+    return encode(solid(size, (60, 128), "LA"), "PNG")
+
+
+def bilevel_png(size: tuple[int, int] = (64, 64)) -> bytes:
+    image = Image.new("1", size, 0)
+    ImageDraw.Draw(image).rectangle((0, 0, size[0] // 2, size[1]), fill=1)
+    return encode(image, "PNG")
+
+
+def animated_gif(size: tuple[int, int] = (90, 60)) -> bytes:
+    """Three frames: red, green, blue. Only the first (red) must be used."""
+    frames = [solid(size, colour) for colour in (RED, GREEN, BLUE)]
+    return encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+
+
+def animated_webp(size: tuple[int, int] = (90, 60)) -> bytes:
+    frames = [solid(size, colour) for colour in (RED, GREEN, BLUE)]
+    return encode(frames[0], "WEBP", save_all=True, append_images=frames[1:], duration=100)
+
+
+def webp(size: tuple[int, int] = (300, 200), lossless: bool = False) -> bytes:
+    return encode(upright_with_marker(size), "WEBP", quality=90, lossless=lossless)
+
+
+def bmp(size: tuple[int, int] = (40, 30)) -> bytes:
+    return encode(solid(size), "BMP")
+
+
+def tiff(size: tuple[int, int] = (40, 30)) -> bytes:
+    return encode(solid(size), "TIFF")
+
+
+def photo_like(size: tuple[int, int], seed: int = 7) -> Image.Image:
+    """Detailed synthetic 'photo': fractal, gradient, noise and many thin lines."""
+    width, height = size
+    rnd = random.Random(seed)
+    fractal = Image.effect_mandelbrot(size, (-2.2, -1.3, 1.0, 1.3), 60)
+    gradient = Image.linear_gradient("L").resize(size)
+    noise = Image.effect_noise(size, 40).convert("L")
+    image = Image.merge("RGB", (fractal, gradient, ImageChops.add(noise, fractal, 2)))
+    draw = ImageDraw.Draw(image)
+    for _ in range(300):
+        x, y = rnd.randrange(width), rnd.randrange(height)
+        end = (x + rnd.randrange(-300, 300), y + rnd.randrange(-300, 300))
+        colour = tuple(rnd.randrange(256) for _ in range(3))
+        draw.line((x, y, *end), fill=colour, width=rnd.randrange(1, 4))
+    return image.filter(ImageFilter.GaussianBlur(0.7))
+
+
+def gps_exif_jpeg(size: tuple[int, int] = (400, 300)) -> bytes:
+    """JPEG carrying GPS EXIF, camera EXIF, XMP, a comment and an sRGB ICC profile."""
+    exif = Image.Exif()
+    exif[0x010F] = "SecretCam"  # Make
+    exif[0x0110] = "Model 9000"  # Model
+    gps = exif.get_ifd(0x8825)
+    gps[1] = "N"
+    gps[2] = (48.0, 51.0, 29.0)
+    gps[3] = "E"
+    gps[4] = (2.0, 17.0, 40.0)
+    xmp = (
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+        b'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/>SECRETXMP</x:xmpmeta>'
+    )
+    return encode(
+        upright_with_marker(size),
+        "JPEG",
+        quality=90,
+        exif=exif.tobytes(),
+        xmp=xmp,
+        comment=b"SECRETCOMMENT",
+        icc_profile=srgb_icc_profile(),
+    )
+
+
+def srgb_icc_profile() -> bytes:
+    from PIL import ImageCms
+
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def icc_jpeg(colour: tuple[int, int, int], icc_profile: bytes, size=(120, 80)) -> bytes:
+    return encode(solid(size, colour), "JPEG", quality=95, icc_profile=icc_profile)
+
+
+def icc_png(colour: tuple[int, int, int], icc_profile: bytes, size=(120, 80)) -> bytes:
+    return encode(solid(size, colour), "PNG", icc_profile=icc_profile)
+
+
+# -- ICC profile written by hand (ICC v2 matrix/TRC display profile) ----------------------
+
+ADOBE_RGB_D50_COLORANTS = (
+    (0.60974, 0.31111, 0.01947),
+    (0.20528, 0.62567, 0.06087),
+    (0.14919, 0.06322, 0.74457),
+)
+D50_WHITE = (0.9642, 1.0, 0.8249)
+
+
+def _s15f16(value: float) -> bytes:
+    return struct.pack(">i", round(value * 65536))
+
+
+def _xyz_tag(xyz: Sequence[float]) -> bytes:
+    return b"XYZ " + b"\0" * 4 + b"".join(_s15f16(v) for v in xyz)
+
+
+def _gamma_tag(gamma: float) -> bytes:
+    return b"curv" + b"\0" * 4 + struct.pack(">IH", 1, round(gamma * 256)) + b"\0\0"
+
+
+def _desc_tag(text: str) -> bytes:
+    ascii_text = text.encode("ascii") + b"\0"
+    body = b"desc" + b"\0" * 4 + struct.pack(">I", len(ascii_text)) + ascii_text
+    body += struct.pack(">II", 0, 0) + struct.pack(">HB", 0, 0) + b"\0" * 67
+    return body + b"\0" * (-len(body) % 4)
+
+
+def _text_tag(text: str) -> bytes:
+    body = b"text" + b"\0" * 4 + text.encode("ascii") + b"\0"
+    return body + b"\0" * (-len(body) % 4)
+
+
+def matrix_icc_profile(
+    colorants: Sequence[Sequence[float]] = ADOBE_RGB_D50_COLORANTS,
+    gamma: float = 563 / 256,
+    description: str = "Test Adobe RGB (1998) compatible",
+) -> bytes:
+    """Build a minimal valid RGB display profile (Adobe RGB (1998) by default)."""
+    tags = [
+        (b"desc", _desc_tag(description)),
+        (b"cprt", _text_tag("No copyright, test data")),
+        (b"wtpt", _xyz_tag(D50_WHITE)),
+        (b"rXYZ", _xyz_tag(colorants[0])),
+        (b"gXYZ", _xyz_tag(colorants[1])),
+        (b"bXYZ", _xyz_tag(colorants[2])),
+        (b"rTRC", _gamma_tag(gamma)),
+        (b"gTRC", _gamma_tag(gamma)),
+        (b"bTRC", _gamma_tag(gamma)),
+    ]
+    table_size = 4 + 12 * len(tags)
+    offset = 128 + table_size
+    table = struct.pack(">I", len(tags))
+    data = b""
+    for signature, body in tags:
+        table += signature + struct.pack(">II", offset + len(data), len(body))
+        data += body
+    size = 128 + table_size + len(data)
+    header = struct.pack(">I", size) + b"none" + struct.pack(">I", 0x02100000)
+    header += b"mntrRGB XYZ " + struct.pack(">6H", 2024, 1, 1, 0, 0, 0)
+    header += b"acsp" + b"APPL" + b"\0" * 4 + b"none" + b"none" + b"\0" * 8
+    header += struct.pack(">I", 0) + b"".join(_s15f16(v) for v in D50_WHITE)
+    header += b"none" + b"\0" * 16 + b"\0" * 28
+    assert len(header) == 128
+    return header + table + data
+
+
+# -- hostile or broken inputs -----------------------------------------------------------
+
+
+def truncated_jpeg(size: tuple[int, int] = (640, 480), keep: float = 0.5) -> bytes:
+    data = encode(photo_like(size), "JPEG", quality=90)
+    return data[: int(len(data) * keep)]
+
+
+def truncated_png(size: tuple[int, int] = (300, 200), keep: float = 0.5) -> bytes:
+    data = encode(photo_like(size), "PNG")
+    return data[: int(len(data) * keep)]
+
+
+def random_bytes(length: int = 4096, seed: int = 3) -> bytes:
+    return random.Random(seed).randbytes(length)
+
+
+def text_file() -> bytes:
+    return b"Hello, this is definitely not a picture.\n" * 20
+
+
+def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def png_bomb(width: int = 100_000, height: int = 100_000) -> bytes:
+    """A tiny PNG declaring a huge greyscale canvas (decompression bomb)."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    pixels = zlib.compress(b"\0" * (width + 1) * 4, 9)  # a few rows; the rest is "missing"
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", pixels)
+        + _png_chunk(b"IEND", b"")
+    )
