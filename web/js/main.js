@@ -277,7 +277,11 @@ function wireEvents() {
 }
 
 async function start() {
+  // The big button replaces the native control for everyone; the input stays (visually
+  // hidden) as the real chooser behind it, out of the tab order and the accessibility tree.
   dom.dropZone.hidden = false;
+  dom.input.tabIndex = -1;
+  dom.input.setAttribute('aria-hidden', 'true');
   setEnabled(false);
   dom.app.dataset.appState = 'loading';
   wireEvents();

@@ -1,0 +1,174 @@
+"""Fixtures for the browser tests of the upload page (Playwright, Debian's Chromium).
+
+The tests target the real stack applied on the local emulator through the session fixture
+``local_stack_outputs`` (tests/conftest.py). For page development only, ``E2E_FAKE_BACKEND=1``
+points the same tests at the fake backend in ``devserver.py`` instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+RESULTS_DIR = REPO / "test-results" / "e2e"
+CACHE_DIR = Path(__file__).resolve().parent / ".cache"
+CHROMIUM = os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+AXE_VERSION = "4.10.3"
+
+
+
+# ---- the target ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def e2e_outputs(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
+    """Terraform outputs of the stack under test (web_url, api_url, buckets)."""
+    if os.environ.get("E2E_FAKE_BACKEND") == "1":
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from devserver import DevServer
+
+        server = DevServer().start()
+        try:
+            yield server.outputs()
+        finally:
+            server.stop()
+        return
+    yield request.getfixturevalue("local_stack_outputs")
+
+
+@pytest.fixture(scope="session")
+def page_url(e2e_outputs: dict[str, Any]) -> str:
+    """Address of index.html (web_url may end in /index.html or in a folder)."""
+    url = e2e_outputs["web_url"]
+    path = urlsplit(url).path
+    if path.endswith(".html"):
+        return url
+    return url.rstrip("/") + "/index.html"
+
+
+@pytest.fixture(scope="session")
+def api_url(e2e_outputs: dict[str, Any]) -> str:
+    return e2e_outputs["api_url"].rstrip("/")
+
+
+@pytest.fixture(scope="session")
+def web_config(page_url: str) -> dict[str, Any]:
+    """The config.json the page itself reads."""
+    with urllib.request.urlopen(urljoin(page_url, "config.json"), timeout=30) as response:
+        return json.load(response)
+
+
+# ---- the browser -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def chromium_browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+class PageProbe:
+    """Records what a test needs to assert on: requests, console errors, CSP violations."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.requests: list[Any] = []
+        self.console_errors: list[str] = []
+        self.page_errors: list[str] = []
+        page.on("request", lambda request: self.requests.append(request))
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.page_errors.append(str(error)))
+
+    def _console(self, message: Any) -> None:
+        if message.type == "error":
+            self.console_errors.append(message.text)
+
+    def requests_to(self, method: str, url_prefix: str) -> list[Any]:
+        return [r for r in self.requests if r.method == method and r.url.startswith(url_prefix)]
+
+    def csp_violations(self) -> list[str]:
+        return [m for m in self.console_errors if "Content Security Policy" in m]
+
+
+@pytest.fixture
+def app(chromium_browser: Any, page_url: str) -> Iterator[Any]:
+    """A fresh page (own context) with the uploader loaded and ready; has .probe."""
+    context = chromium_browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.probe = PageProbe(page)
+    page.set_default_timeout(30_000)
+    page.goto(page_url)
+    page.wait_for_selector("#app[data-app-state='ready']")
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def new_context(chromium_browser: Any) -> Iterator[Callable[..., Any]]:
+    """Factory for extra contexts (no JavaScript, routes, ...), closed after the test."""
+    contexts: list[Any] = []
+
+    def make(**options: Any) -> Any:
+        options.setdefault("viewport", {"width": 1280, "height": 900})
+        context = chromium_browser.new_context(**options)
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture(scope="session")
+def results_dir() -> Path:
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    return RESULTS_DIR
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    """axe-core's browser build, installed from the npm registry into tests/e2e/.cache."""
+    target = CACHE_DIR / "node_modules" / "axe-core" / "axe.min.js"
+    if not target.exists():
+        npm = shutil.which("npm")
+        if not npm:
+            pytest.skip("npm is not installed: axe-core accessibility check skipped")
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        result = subprocess.run(
+            [npm, "install", "--no-save", "--no-audit", "--no-fund", "--ignore-scripts",
+             "--prefix", str(CACHE_DIR), f"axe-core@{AXE_VERSION}"],
+            capture_output=True, text=True, timeout=180, check=False,
+        )
+        if result.returncode != 0 or not target.exists():
+            pytest.skip(f"could not install axe-core from npm: {result.stderr.strip()[-500:]}")
+    return target.read_text(encoding="utf-8")

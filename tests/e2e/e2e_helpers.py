@@ -1,0 +1,99 @@
+"""Helpers for the page tests: test images and waiting on the page's data-* hooks."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageDraw
+
+# How long a file may take from choosing to a final state on the emulator (cold starts included);
+# the page itself stops polling after 2 minutes.
+SETTLE_TIMEOUT_MS = 150_000
+
+PIL_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP", "image/gif": "GIF"}
+EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif"}
+
+
+def make_image(path: Path, size: tuple[int, int], content_type: str = "image/jpeg", seed: int = 1) -> Path:
+    """A photo-like picture (gradient, shapes, a little noise) so encoders do real work."""
+    width, height = size
+    rng = random.Random(seed)
+    horizontal = Image.linear_gradient("L").rotate(90).resize(size)
+    vertical = Image.linear_gradient("L").resize(size)
+    noise = Image.effect_noise(size, 32)
+    image = Image.merge("RGB", (horizontal, vertical, noise))
+    draw = ImageDraw.Draw(image)
+    for _ in range(40):
+        x, y = rng.randrange(width), rng.randrange(height)
+        r = rng.randrange(5, max(6, min(size) // 6))
+        draw.ellipse((x - r, y - r, x + r, y + r), fill=tuple(rng.randrange(256) for _ in range(3)))
+    options: dict[str, Any] = {"quality": 90} if content_type in ("image/jpeg", "image/webp") else {}
+    if content_type == "image/gif":
+        image = image.convert("P", palette=Image.Palette.ADAPTIVE)
+    image.save(path, PIL_FORMATS[content_type], **options)
+    return path
+
+
+def expected_size(width: int, height: int, max_edge: int) -> tuple[int, int]:
+    """Longest edge = max_edge, aspect ratio kept, never upscaled."""
+    scale = min(1.0, max_edge / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def row_for(page: Any, name: str) -> Any:
+    """The [data-file-row] for a file name."""
+    return page.locator("[data-file-row]").filter(
+        has=page.locator(".file-row__name", has_text=name)
+    )
+
+
+def wait_for_row_status(page: Any, name: str, statuses: tuple[str, ...], timeout_ms: int) -> str:
+    row = row_for(page, name)
+    selector = ", ".join(f"[data-status='{s}']" for s in statuses)
+    row.and_(page.locator(selector)).wait_for(timeout=timeout_ms)
+    return row.get_attribute("data-status")
+
+
+def wait_until_all_settled(page: Any, timeout_ms: int) -> None:
+    page.wait_for_function(
+        """() => {
+            const rows = [...document.querySelectorAll('[data-file-row]')];
+            return rows.length > 0 && rows.every(
+                (r) => ['refused', 'done', 'rejected', 'error'].includes(r.dataset.status));
+        }""",
+        timeout=timeout_ms,
+    )
+
+
+def natural_sizes(page: Any, name: str) -> dict[str, tuple[int, int]]:
+    """{variant name: (naturalWidth, naturalHeight)} of a row's images, once they have loaded."""
+    row = row_for(page, name)
+    row.locator("img[data-variant]").first.wait_for()
+    row.evaluate(
+        """async (row) => {
+            const images = [...row.querySelectorAll('img[data-variant]')];
+            await Promise.all(images.map((img) => img.decode().catch(() => null)));
+        }"""
+    )
+    return row.evaluate(
+        """(row) => Object.fromEntries([...row.querySelectorAll('img[data-variant]')].map(
+            (img) => [img.dataset.variant, [img.naturalWidth, img.naturalHeight]]))"""
+    )
+
+
+def start_recording_concurrency(page: Any) -> None:
+    """Record the highest number of rows in the 'uploading' state at the same time."""
+    page.evaluate(
+        """() => {
+            window.__maxUploading = 0;
+            const count = () => {
+                const n = document.querySelectorAll("[data-file-row][data-status='uploading']").length;
+                window.__maxUploading = Math.max(window.__maxUploading, n);
+            };
+            new MutationObserver(count).observe(document.body, {
+                subtree: true, childList: true, attributes: true, attributeFilter: ['data-status'],
+            });
+        }"""
+    )

@@ -1,0 +1,74 @@
+// Unit tests for the page's pure modules: node --test tests/e2e/js/
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { checkFile, ConfigError, contentTypeOf, extensionOf, parseConfig } from '../../../web/js/validate.js';
+
+const RAW = {
+  apiUrl: 'http://127.0.0.1:4566/_aws/execute-api/abc123/prod/',
+  maxBytes: 20971520,
+  allowedTypes: ['image/jpeg', 'image/png', 'image/webp', 'image/gif'],
+  variants: [
+    { name: 'large', maxEdge: 1024, format: 'jpeg' },
+    { name: 'thumb', maxEdge: 128, format: 'webp' },
+  ],
+};
+const config = parseConfig(RAW);
+
+test('parseConfig normalises a valid config and strips the trailing slash', () => {
+  assert.equal(config.apiUrl, 'http://127.0.0.1:4566/_aws/execute-api/abc123/prod');
+  assert.equal(config.maxBytes, 20971520);
+  assert.deepEqual([...config.allowedTypes], RAW.allowedTypes);
+  assert.equal(config.variants[1].maxEdge, 128);
+  assert.ok(Object.isFrozen(config));
+});
+
+test('parseConfig lists every problem at once', () => {
+  assert.throws(
+    () => parseConfig({ apiUrl: 'not a url', maxBytes: -1, allowedTypes: [], variants: [{ name: '' }] }),
+    ConfigError,
+  );
+  try {
+    parseConfig({ apiUrl: 'not a url', maxBytes: -1, allowedTypes: [], variants: [{ name: '' }] });
+  } catch (e) {
+    for (const word of ['apiUrl', 'maxBytes', 'allowedTypes', 'name', 'maxEdge']) assert.match(e.message, new RegExp(word));
+  }
+});
+
+test('parseConfig rejects non-objects and non-http urls', () => {
+  for (const raw of [null, [], 'x', 3]) assert.throws(() => parseConfig(raw), ConfigError);
+  assert.throws(() => parseConfig({ ...RAW, apiUrl: 'javascript:alert(1)' }), /http or https/);
+  assert.throws(() => parseConfig({ ...RAW, apiUrl: '/relative' }), /absolute/);
+  assert.throws(() => parseConfig({ ...RAW, maxBytes: 1.5 }), /maxBytes/);
+  assert.throws(() => parseConfig({ ...RAW, allowedTypes: ['jpeg'] }), /MIME/);
+});
+
+test('extensionOf and contentTypeOf', () => {
+  assert.equal(extensionOf('Cat.PHOTO.JPG'), 'jpg');
+  assert.equal(extensionOf('noext'), '');
+  assert.equal(contentTypeOf({ name: 'a.png', type: 'IMAGE/PNG' }), 'image/png');
+  assert.equal(contentTypeOf({ name: 'a.jpeg', type: '' }), 'image/jpeg');
+  assert.equal(contentTypeOf({ name: 'a.xyz', type: '' }), '');
+});
+
+test('checkFile accepts an allowed image within the limit', () => {
+  assert.deepEqual(checkFile({ name: 'a.jpg', type: 'image/jpeg', size: 1000 }, config), {
+    ok: true,
+    contentType: 'image/jpeg',
+  });
+  assert.equal(checkFile({ name: 'a.jpg', type: 'image/jpeg', size: 20971520 }, config).ok, true);
+});
+
+test('checkFile refuses too large, empty and wrong-type files with a reason', () => {
+  const big = checkFile({ name: 'a.jpg', type: 'image/jpeg', size: 20971521 }, config);
+  assert.equal(big.ok, false);
+  assert.match(big.reason, /20 MB or smaller/);
+  const empty = checkFile({ name: 'a.jpg', type: 'image/jpeg', size: 0 }, config);
+  assert.match(empty.reason, /empty/);
+  const text = checkFile({ name: 'notes.txt', type: 'text/plain', size: 10 }, config);
+  assert.equal(text.ok, false);
+  assert.match(text.reason, /text\/plain/);
+  assert.match(text.reason, /JPEG, PNG, WebP or GIF/);
+  const unknown = checkFile({ name: 'blob', type: '', size: 10 }, config);
+  assert.match(unknown.reason, /cannot be uploaded/);
+});
