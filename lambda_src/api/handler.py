@@ -87,15 +87,15 @@ def create_upload(event: dict[str, Any]) -> dict[str, Any]:
         CONFIG.max_upload_bytes,
     )
     upload_id = str(uuid.uuid4())
-    with LOG.bound(upload_id=upload_id):
-        started = time.perf_counter()
-        url = STORE.presign_upload(upload_id, request.content_type, request.size)
-        LOG.info(
-            "upload created",
-            content_type=request.content_type,
-            size=request.size,
-            presign_ms=round((time.perf_counter() - started) * 1000.0, 3),
-        )
+    LOG.bind(upload_id=upload_id)
+    started = time.perf_counter()
+    url = STORE.presign_upload(upload_id, request.content_type, request.size)
+    LOG.info(
+        "upload created",
+        content_type=request.content_type,
+        size=request.size,
+        presign_ms=round((time.perf_counter() - started) * 1000.0, 3),
+    )
     return api_core.create_upload_body(
         upload_id,
         url,
@@ -107,15 +107,15 @@ def create_upload(event: dict[str, Any]) -> dict[str, Any]:
 
 def get_upload(raw_id: str | None) -> dict[str, Any]:
     upload_id = api_core.parse_upload_id(raw_id)
-    with LOG.bound(upload_id=upload_id):
-        watch = jsonlog.Stopwatch()
-        with watch.stage("manifest"):
-            manifest = STORE.read_manifest(upload_id)
-        upload_exists = False
-        if manifest is None:
-            with watch.stage("head"):
-                upload_exists = STORE.upload_exists(upload_id)
-        with watch.stage("sign"):
-            body = api_core.status_body(upload_id, manifest, upload_exists, STORE.presign_download)
-        LOG.info("upload status", status=body["status"], timings_ms=watch.timings_ms)
-        return body
+    LOG.bind(upload_id=upload_id)
+    watch = jsonlog.Stopwatch()
+    with watch.stage("manifest"):
+        manifest = STORE.read_manifest(upload_id)
+    upload_exists = False
+    if manifest is None:
+        with watch.stage("head"):
+            upload_exists = STORE.upload_exists(upload_id)
+    with watch.stage("sign"):
+        body = api_core.status_body(upload_id, manifest, upload_exists, STORE.presign_download)
+    LOG.info("upload status", status=body["status"], timings_ms=watch.timings_ms)
+    return body

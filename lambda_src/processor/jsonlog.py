@@ -119,6 +119,10 @@ class JsonLogger:
         finally:
             _bound_fields.reset(token)
 
+    def bind(self, **fields: Any) -> None:
+        """Add ``fields`` until the enclosing :meth:`bound` block ends (e.g. a request id)."""
+        _bound_fields.set({**_bound_fields.get(), **fields})
+
 
 class Stopwatch:
     """Collect named stage durations in milliseconds."""

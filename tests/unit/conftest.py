@@ -114,17 +114,31 @@ def lambda_context() -> SimpleNamespace:
     )
 
 
-@pytest.fixture
-def s3() -> Iterator[Any]:
-    """A moto S3 with the upload and output buckets; active for the whole test."""
-    import boto3
+@pytest.fixture(scope="module")
+def _moto() -> Iterator[Any]:
+    """One moto mock per test module (starting one per test re-creates the boto3 session,
+    which costs far more than the tests themselves). Stopped at the end of the module so it
+    can never intercept another tier's calls."""
     from moto import mock_aws
 
-    with mock_aws():
-        client = boto3.client("s3", region_name=REGION)
-        client.create_bucket(Bucket=UPLOAD_BUCKET)
-        client.create_bucket(Bucket=OUTPUT_BUCKET)
-        yield client
+    mock = mock_aws()
+    mock.start()
+    try:
+        yield mock
+    finally:
+        mock.stop()
+
+
+@pytest.fixture
+def s3(_moto: Any, aws_credentials: None) -> Any:
+    """moto S3 with empty upload and output buckets, reset for every test."""
+    import boto3
+
+    _moto.reset()
+    client = boto3.client("s3", region_name=REGION)
+    client.create_bucket(Bucket=UPLOAD_BUCKET)
+    client.create_bucket(Bucket=OUTPUT_BUCKET)
+    return client
 
 
 def load_handler(folder: Path, module_name: str) -> ModuleType:

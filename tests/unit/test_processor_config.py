@@ -1,0 +1,160 @@
+"""Processor configuration parsing and the S3 event / manifest helpers."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import PROCESSOR_ENV
+
+import imaging
+import manifest
+import processor_config
+import s3_events
+from lambda_events import s3_event
+
+UPLOAD_ID = "3f1c2d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f"
+
+
+def test_full_configuration() -> None:
+    config = processor_config.load_config(PROCESSOR_ENV)
+    assert config.output_bucket == "sip-output-test"
+    assert config.upload_prefix == "uploads/"
+    assert config.max_upload_bytes == 20971520
+    assert config.max_pixels == 40_000_000
+    assert config.allowed_formats == ("JPEG", "PNG", "WEBP", "GIF")
+    assert config.variants[0] == imaging.VariantSpec("large", 1024, "jpeg", 85, 4)
+    assert config.variants[2] == imaging.VariantSpec("thumb", 128, "webp", 80, 4)
+    assert config.limits == imaging.Limits(40_000_000, ("JPEG", "PNG", "WEBP", "GIF"), 20971520)
+
+
+def test_defaults_for_optional_variables() -> None:
+    config = processor_config.load_config(
+        {"OUTPUT_BUCKET": "b", "VARIANTS": PROCESSOR_ENV["VARIANTS"]}
+    )
+    assert config.max_pixels == 40_000_000
+    assert config.upload_prefix == "uploads/"
+    assert config.log_level == "INFO"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("OUTPUT_BUCKET", ""),
+        ("VARIANTS", ""),
+        ("VARIANTS", "not json"),
+        ("VARIANTS", "[]"),
+        ("VARIANTS", '{"name": "x"}'),
+        ("VARIANTS", '[{"name": "x", "max_edge": 10, "format": "gif"}]'),
+        ("VARIANTS", '[{"name": "x", "max_edge": 0, "format": "png"}]'),
+        ("VARIANTS", '[{"name": "x", "max_edge": true, "format": "png"}]'),
+        ("VARIANTS", '[{"name": "x", "max_edge": 10, "format": "jpeg", "quality": 101}]'),
+        ("VARIANTS", '[{"name": "x", "max_edge": 10, "format": "webp", "webp_method": 7}]'),
+        ("VARIANTS", '[{"name": "../x", "max_edge": 10, "format": "png"}]'),
+        (
+            "VARIANTS",
+            '[{"name": "x", "max_edge": 10, "format": "png"},'
+            ' {"name": "x", "max_edge": 5, "format": "png"}]',
+        ),
+        ("MAX_PIXELS", "-1"),
+        ("MAX_PIXELS", "lots"),
+        ("MAX_UPLOAD_BYTES", "0"),
+        ("ALLOWED_FORMATS", "JPEG,NOPE"),
+        ("UPLOAD_PREFIX", "uploads"),
+        ("UPLOAD_PREFIX", "/uploads/"),
+        ("LOG_LEVEL", "LOUD"),
+    ],
+)
+def test_invalid_values_name_the_variable(variable: str, value: str) -> None:
+    with pytest.raises(processor_config.ConfigError) as caught:
+        processor_config.load_config({**PROCESSOR_ENV, variable: value})
+    assert caught.value.variable == variable
+    assert variable in str(caught.value)
+
+
+def test_allowed_formats_are_normalised() -> None:
+    config = processor_config.load_config({**PROCESSOR_ENV, "ALLOWED_FORMATS": " jpeg, png ,PNG"})
+    assert config.allowed_formats == ("JPEG", "PNG")
+
+
+# -- s3_events ----------------------------------------------------------------------------
+
+
+def test_parse_event_decodes_keys_and_filters() -> None:
+    event = s3_event(
+        f"uploads/{UPLOAD_ID}",
+        "uploads%2F" + UPLOAD_ID,  # same key, encoded: de-duplicated
+        "other/" + UPLOAD_ID,
+        "uploads/cat.jpg",
+    )
+    uploads, ignored = s3_events.parse_event(event, "uploads/")
+    assert uploads == [s3_events.UploadRef("sip-uploads-test", f"uploads/{UPLOAD_ID}", UPLOAD_ID)]
+    assert [item.reason for item in ignored] == ["outside_prefix", "not_an_upload_id"]
+
+
+def test_parse_event_ignores_other_event_types_and_junk() -> None:
+    removed = s3_event(f"uploads/{UPLOAD_ID}", name="ObjectRemoved:Delete")
+    assert s3_events.parse_event(removed, "uploads/")[1][0].reason == "not_object_created"
+    assert s3_events.parse_event({"Records": [{"junk": 1}]}, "uploads/")[1][0].reason == (
+        "not_an_s3_record"
+    )
+    assert s3_events.parse_event({}, "uploads/") == (
+        [],
+        [s3_events.IgnoredRecord(None, "no_records")],
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [
+        (UPLOAD_ID, True),
+        (UPLOAD_ID.upper(), False),
+        ("3f1c2d4e-5a6b-1c7d-8e9f-0a1b2c3d4e5f", False),  # version 1
+        ("3f1c2d4e5a6b4c7d8e9f0a1b2c3d4e5f", False),
+        (UPLOAD_ID + "\n", False),
+        ("../" + UPLOAD_ID, False),
+    ],
+)
+def test_is_upload_id(value: str, valid: bool) -> None:
+    assert s3_events.is_upload_id(value) is valid
+
+
+# -- manifest -----------------------------------------------------------------------------
+
+
+def test_manifest_shapes_and_deterministic_bytes() -> None:
+    processed = imaging.ProcessedImage(
+        imaging.SourceInfo("PNG", 10, 5),
+        (imaging.EncodedVariant("thumb", "webp", "image/webp", "webp", 4, 2, b"data"),),
+        {"decode": 1.0},
+    )
+    done = manifest.done_manifest(UPLOAD_ID, f"uploads/{UPLOAD_ID}", 99, processed)
+    assert done == {
+        "id": UPLOAD_ID,
+        "status": "done",
+        "source": {
+            "key": f"uploads/{UPLOAD_ID}",
+            "bytes": 99,
+            "format": "PNG",
+            "width": 10,
+            "height": 5,
+        },
+        "variants": [
+            {
+                "name": "thumb",
+                "key": f"{UPLOAD_ID}/thumb.webp",
+                "width": 4,
+                "height": 2,
+                "contentType": "image/webp",
+                "bytes": 4,
+            }
+        ],
+        "error": None,
+    }
+    assert manifest.serialise(done) == manifest.serialise(json.loads(manifest.serialise(done)))
+    rejected = manifest.rejected_manifest(
+        UPLOAD_ID, f"uploads/{UPLOAD_ID}", 0, imaging.ImageRejected("empty_file", "Empty.")
+    )
+    assert rejected["status"] == "rejected"
+    assert rejected["variants"] == []
+    assert rejected["error"] == {"code": "empty_file", "message": "Empty."}

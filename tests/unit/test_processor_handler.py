@@ -1,0 +1,267 @@
+"""Processor handler end to end on moto S3: outputs, manifest, rejections, idempotency, logs."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from conftest import OUTPUT_BUCKET, UPLOAD_BUCKET
+
+import image_factory as factory
+from lambda_events import s3_event
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def upload(s3: Any, data: bytes, upload_id: str | None = None, prefix: str = "uploads/") -> str:
+    upload_id = upload_id or new_id()
+    s3.put_object(Bucket=UPLOAD_BUCKET, Key=f"{prefix}{upload_id}", Body=data)
+    return upload_id
+
+
+def output_keys(s3: Any) -> list[str]:
+    listing = s3.list_objects_v2(Bucket=OUTPUT_BUCKET)
+    return sorted(item["Key"] for item in listing.get("Contents", []))
+
+
+def read_manifest(s3: Any, upload_id: str) -> dict[str, Any]:
+    body = s3.get_object(Bucket=OUTPUT_BUCKET, Key=f"{upload_id}/manifest.json")["Body"].read()
+    return json.loads(body)
+
+
+def log_lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
+
+
+class RecordingS3:
+    """Wraps the handler's client to record the calls it makes, in order."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._client, name)
+
+        def call(**kwargs: Any) -> Any:
+            self.calls.append((name, kwargs))
+            return method(**kwargs)
+
+        return call
+
+
+def test_image_produces_variants_then_manifest(s3, processor, lambda_context, capsys) -> None:
+    upload_id = upload(s3, factory.gps_exif_jpeg((2000, 1500)))
+    recorder = RecordingS3(processor.S3)
+    processor.S3 = recorder
+
+    result = processor.handler(s3_event(f"uploads/{upload_id}"), lambda_context)
+
+    assert result["processed"] == [{"upload_id": upload_id, "status": "done", "error_code": None}]
+    assert output_keys(s3) == sorted(
+        f"{upload_id}/{name}" for name in ("large.jpg", "medium.jpg", "thumb.webp", "manifest.json")
+    )
+    puts = [kwargs["Key"] for name, kwargs in recorder.calls if name == "put_object"]
+    assert puts[-1] == f"{upload_id}/manifest.json", "manifest must be written last"
+    assert all(
+        kwargs["Bucket"] == OUTPUT_BUCKET for name, kwargs in recorder.calls if name == "put_object"
+    )
+
+    manifest = read_manifest(s3, upload_id)
+    assert manifest["id"] == upload_id
+    assert manifest["status"] == "done"
+    assert manifest["error"] is None
+    assert manifest["source"] == {
+        "key": f"uploads/{upload_id}",
+        "bytes": s3.head_object(Bucket=UPLOAD_BUCKET, Key=f"uploads/{upload_id}")["ContentLength"],
+        "format": "JPEG",
+        "width": 2000,
+        "height": 1500,
+    }
+    expected = {
+        "large": (1024, 768, "image/jpeg"),
+        "medium": (512, 384, "image/jpeg"),
+        "thumb": (128, 96, "image/webp"),
+    }
+    assert [variant["name"] for variant in manifest["variants"]] == ["large", "medium", "thumb"]
+    for variant in manifest["variants"]:
+        width, height, content_type = expected[variant["name"]]
+        assert (variant["width"], variant["height"], variant["contentType"]) == (
+            width,
+            height,
+            content_type,
+        )
+        stored = s3.get_object(Bucket=OUTPUT_BUCKET, Key=variant["key"])
+        assert stored["ContentType"] == content_type
+        assert stored["CacheControl"] == IMMUTABLE
+        assert stored["ContentLength"] == variant["bytes"]
+    stored_manifest = s3.get_object(Bucket=OUTPUT_BUCKET, Key=f"{upload_id}/manifest.json")
+    assert stored_manifest["ContentType"] == "application/json"
+
+    lines = log_lines(capsys)
+    done = next(line for line in lines if line["message"] == "upload processed")
+    assert done["level"] == "INFO"
+    assert done["request_id"] == lambda_context.aws_request_id
+    assert done["upload_id"] == upload_id
+    assert {"head", "get", "decode", "resize", "encode", "put"} <= set(done["timings_ms"])
+    assert set(done["output_bytes"]) == {"large", "medium", "thumb"}
+
+
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        (factory.text_file(), "not_an_image"),
+        (factory.truncated_jpeg(), "truncated_image"),
+        (factory.png_bomb(), "too_many_pixels"),
+        (factory.bmp(), "unsupported_format"),
+    ],
+    ids=["text", "truncated", "bomb", "bmp"],
+)
+def test_bad_image_writes_a_rejected_manifest_and_returns(
+    s3, processor, lambda_context, data, code
+) -> None:
+    upload_id = upload(s3, data)
+
+    result = processor.handler(s3_event(f"uploads/{upload_id}"), lambda_context)
+
+    assert result["processed"][0]["status"] == "rejected"
+    assert output_keys(s3) == [f"{upload_id}/manifest.json"]
+    manifest = read_manifest(s3, upload_id)
+    assert manifest["status"] == "rejected"
+    assert manifest["variants"] == []
+    assert manifest["error"]["code"] == code
+    assert manifest["error"]["message"]
+    assert manifest["source"]["key"] == f"uploads/{upload_id}"
+    assert manifest["source"]["bytes"] == len(data)
+
+
+@pytest.mark.parametrize(
+    ("data", "code", "max_bytes"),
+    [(b"", "empty_file", "1000"), (b"x" * 2000, "too_large", "1000")],
+    ids=["empty", "too-large"],
+)
+def test_size_rejections_never_read_the_object(
+    s3, load_processor, lambda_context, data, code, max_bytes
+) -> None:
+    processor = load_processor(MAX_UPLOAD_BYTES=max_bytes)
+    recorder = RecordingS3(processor.S3)
+    processor.S3 = recorder
+    upload_id = upload(s3, data)
+
+    processor.handler(s3_event(f"uploads/{upload_id}"), lambda_context)
+
+    assert read_manifest(s3, upload_id)["error"]["code"] == code
+    assert "get_object" not in [name for name, _ in recorder.calls]
+
+
+def test_processing_twice_is_idempotent(s3, processor, lambda_context) -> None:
+    upload_id = upload(s3, factory.rgba_png((700, 400)))
+    event = s3_event(f"uploads/{upload_id}")
+
+    processor.handler(event, lambda_context)
+    first = {
+        key: s3.get_object(Bucket=OUTPUT_BUCKET, Key=key)["Body"].read() for key in output_keys(s3)
+    }
+    processor.handler(event, lambda_context)
+    second = {
+        key: s3.get_object(Bucket=OUTPUT_BUCKET, Key=key)["Body"].read() for key in output_keys(s3)
+    }
+
+    assert first == second
+    assert len(first) == 4
+
+
+def test_duplicate_records_in_one_event_are_processed_once(s3, processor, lambda_context) -> None:
+    upload_id = upload(s3, factory.jpeg((100, 80)))
+    result = processor.handler(
+        s3_event(f"uploads/{upload_id}", f"uploads/{upload_id}"), lambda_context
+    )
+    assert len(result["processed"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("key", "reason"),
+    [
+        ("other/{id}", "outside_prefix"),
+        ("uploads/not-a-uuid", "not_an_upload_id"),
+        ("uploads/{id}/nested", "not_an_upload_id"),
+        ("uploads/{ID}", "not_an_upload_id"),
+    ],
+)
+def test_keys_that_are_not_uploads_are_ignored_and_logged(
+    s3, processor, lambda_context, capsys, key, reason
+) -> None:
+    upload_id = new_id()
+    key = key.format(id=upload_id, ID=upload_id.upper())
+    s3.put_object(Bucket=UPLOAD_BUCKET, Key=key, Body=factory.jpeg((40, 30)))
+
+    result = processor.handler(s3_event(key), lambda_context)
+
+    assert result == {"processed": [], "ignored": 1}
+    assert output_keys(s3) == []
+    ignored = [line for line in log_lines(capsys) if line["message"] == "record ignored"]
+    assert ignored
+    assert ignored[0]["reason"] == reason
+    assert ignored[0]["key"] == key
+
+
+def test_url_encoded_keys_are_decoded(s3, load_processor, lambda_context) -> None:
+    processor = load_processor(UPLOAD_PREFIX="incoming files/")
+    upload_id = upload(s3, factory.jpeg((100, 80)), prefix="incoming files/")
+
+    processor.handler(s3_event(f"incoming+files/{upload_id}"), lambda_context)
+
+    assert read_manifest(s3, upload_id)["source"]["key"] == f"incoming files/{upload_id}"
+
+
+def test_event_for_a_deleted_object_is_skipped(s3, processor, lambda_context) -> None:
+    upload_id = new_id()
+    result = processor.handler(s3_event(f"uploads/{upload_id}"), lambda_context)
+    assert result["processed"][0]["status"] == "missing"
+    assert output_keys(s3) == []
+
+
+def test_non_s3_events_are_ignored(processor, lambda_context) -> None:
+    assert processor.handler({"Event": "s3:TestEvent"}, lambda_context)["ignored"] == 1
+
+
+def test_s3_failure_is_logged_and_raised_for_retry(s3, processor, lambda_context, capsys) -> None:
+    upload_id = upload(s3, factory.jpeg((100, 80)))
+    s3.delete_bucket(Bucket=OUTPUT_BUCKET)
+
+    with pytest.raises(ClientError):
+        processor.handler(s3_event(f"uploads/{upload_id}"), lambda_context)
+
+    failure = next(line for line in log_lines(capsys) if line["level"] == "ERROR")
+    assert failure["upload_id"] == upload_id
+    assert failure["exception"] in ("ClientError", "NoSuchBucket")
+    assert "NoSuchBucket" in failure["traceback"]
+
+
+def test_never_writes_to_the_upload_bucket(s3, processor, lambda_context) -> None:
+    upload_id = upload(s3, factory.jpeg((300, 200)))
+    processor.handler(s3_event(f"uploads/{upload_id}"), lambda_context)
+    keys = [item["Key"] for item in s3.list_objects_v2(Bucket=UPLOAD_BUCKET)["Contents"]]
+    assert keys == [f"uploads/{upload_id}"]
+
+
+def test_variants_come_from_configuration(s3, load_processor, lambda_context) -> None:
+    processor = load_processor(
+        VARIANTS='[{"name": "only", "max_edge": 64, "format": "png"}]', ALLOWED_FORMATS="PNG"
+    )
+    good = upload(s3, factory.greyscale_png((300, 100)))
+    jpeg = upload(s3, factory.jpeg((300, 100)))
+
+    processor.handler(s3_event(f"uploads/{good}", f"uploads/{jpeg}"), lambda_context)
+
+    assert [(v["name"], v["width"], v["height"]) for v in read_manifest(s3, good)["variants"]] == [
+        ("only", 64, 21)
+    ]
+    assert read_manifest(s3, jpeg)["error"]["code"] == "unsupported_format"
