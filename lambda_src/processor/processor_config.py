@@ -150,7 +150,9 @@ def _parse_variant(name: str, index: int, item: Any) -> imaging.VariantSpec:
 def _int_field(
     name: str, where: str, item: dict[str, Any], key: str, default: int | None, low: int, high: int
 ) -> int:
-    value = item.get(key, default)
+    value = item.get(key)
+    if value is None:  # absent or null: the default (none for required fields)
+        value = default
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise ConfigError(name, f"{where}: {key!r} must be an integer in {low}..{high}")
     return value

@@ -72,6 +72,14 @@ def test_invalid_values_name_the_variable(variable: str, value: str) -> None:
     assert variable in str(caught.value)
 
 
+def test_optional_variant_fields_may_be_null() -> None:
+    variants = (
+        '[{"name": "x", "max_edge": 10, "format": "webp", "quality": null, "webp_method": null}]'
+    )
+    config = processor_config.load_config({**PROCESSOR_ENV, "VARIANTS": variants})
+    assert config.variants == (imaging.VariantSpec("x", 10, "webp", 85, 4),)
+
+
 def test_allowed_formats_are_normalised() -> None:
     config = processor_config.load_config({**PROCESSOR_ENV, "ALLOWED_FORMATS": " jpeg, png ,PNG"})
     assert config.allowed_formats == ("JPEG", "PNG")
