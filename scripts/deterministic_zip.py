@@ -59,7 +59,11 @@ def write_zip(output: Path, entries: dict[str, Path]) -> tuple[int, int]:
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
         for arcname in sorted(entries):
             path = entries[arcname]
-            mode = 0o755 if path.stat().st_mode & (stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH) else 0o644
+            mode = (
+                0o755
+                if path.stat().st_mode & (stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+                else 0o644
+            )
             info = zipfile.ZipInfo(arcname, date_time=FIXED_DATE_TIME)
             info.create_system = 3  # Unix, so external_attr carries the permissions
             info.external_attr = (stat.S_IFREG | mode) << 16
@@ -80,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         default=[],
         metavar="GLOB:DIR",
-        help="add only the files of DIR whose relative path matches GLOB (e.g. '*.py:lambda_src/common')",
+        help="add only the files of DIR whose relative path matches GLOB, e.g. '*.py:src/common'",
     )
     args = parser.parse_args(argv)
 
@@ -98,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         for arcname, path in collect(src, pattern).items():
             if arcname in entries:
                 raise SystemExit(
-                    f"deterministic_zip: {arcname!r} is provided by both {entries[arcname]} and {path}"
+                    f"deterministic_zip: {arcname!r} comes from both {entries[arcname]} and {path}"
                 )
             entries[arcname] = path
     if not entries:

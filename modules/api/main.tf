@@ -163,6 +163,11 @@ resource "aws_api_gateway_gateway_response" "this" {
     "gatewayresponse.header.Access-Control-Allow-Origin" = "'${var.gateway_response_allow_origin}'"
     "gatewayresponse.header.Vary"                        = "'Origin'"
   }
+
+  # Errors raised by API Gateway itself (throttling, missing route...) keep the API's error shape.
+  response_templates = {
+    "application/json" = "{\"error\":\"$context.error.responseType\",\"message\":$context.error.messageString}"
+  }
 }
 
 resource "aws_api_gateway_deployment" "this" {

@@ -19,7 +19,13 @@ locals {
   }
 
   sse_algorithm = var.kms_key_arn == null ? "AES256" : "aws:kms"
+
+  # Built from the names (no API call): known at plan time whenever the names
+  # are (bucket_name_suffix set), so policies can be reviewed in the plan.
+  bucket_arns = { for k, b in aws_s3_bucket.this : k => "arn:${data.aws_partition.current.partition}:s3:::${b.bucket}" }
 }
+
+data "aws_partition" "current" {}
 
 resource "aws_s3_bucket" "this" {
   for_each = local.buckets
@@ -36,7 +42,7 @@ resource "aws_s3_bucket" "this" {
 resource "aws_s3_bucket_public_access_block" "this" {
   for_each = aws_s3_bucket.this
 
-  bucket                  = each.value.id
+  bucket                  = each.value.bucket
   block_public_acls       = true
   block_public_policy     = true
   ignore_public_acls      = true
@@ -46,7 +52,7 @@ resource "aws_s3_bucket_public_access_block" "this" {
 resource "aws_s3_bucket_ownership_controls" "this" {
   for_each = aws_s3_bucket.this
 
-  bucket = each.value.id
+  bucket = each.value.bucket
 
   rule {
     object_ownership = "BucketOwnerEnforced"
@@ -56,7 +62,7 @@ resource "aws_s3_bucket_ownership_controls" "this" {
 resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
   for_each = aws_s3_bucket.this
 
-  bucket = each.value.id
+  bucket = each.value.bucket
 
   rule {
     apply_server_side_encryption_by_default {
@@ -74,7 +80,7 @@ data "aws_iam_policy_document" "tls_only" {
     sid       = "DenyInsecureTransport"
     effect    = "Deny"
     actions   = ["s3:*"]
-    resources = [each.value.arn, "${each.value.arn}/*"]
+    resources = [local.bucket_arns[each.key], "${local.bucket_arns[each.key]}/*"]
 
     principals {
       type        = "*"
@@ -92,7 +98,7 @@ data "aws_iam_policy_document" "tls_only" {
 resource "aws_s3_bucket_policy" "this" {
   for_each = aws_s3_bucket.this
 
-  bucket = each.value.id
+  bucket = each.value.bucket
   policy = data.aws_iam_policy_document.tls_only[each.key].json
 
   # S3 rejects policy updates while the public access block is being written.
@@ -102,7 +108,7 @@ resource "aws_s3_bucket_policy" "this" {
 resource "aws_s3_bucket_cors_configuration" "this" {
   for_each = { for k, v in local.cors : k => v if length(v.origins) > 0 }
 
-  bucket = aws_s3_bucket.this[each.key].id
+  bucket = aws_s3_bucket.this[each.key].bucket
 
   cors_rule {
     id              = "${each.key}-from-web-page"
@@ -115,7 +121,7 @@ resource "aws_s3_bucket_cors_configuration" "this" {
 }
 
 resource "aws_s3_bucket_lifecycle_configuration" "upload" {
-  bucket = aws_s3_bucket.this["upload"].id
+  bucket = aws_s3_bucket.this["upload"].bucket
 
   rule {
     id     = "expire-originals"
@@ -147,7 +153,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "upload" {
 resource "aws_s3_bucket_lifecycle_configuration" "output" {
   count = var.output_expiration_days == null ? 0 : 1
 
-  bucket = aws_s3_bucket.this["output"].id
+  bucket = aws_s3_bucket.this["output"].bucket
 
   rule {
     id     = "expire-variants"

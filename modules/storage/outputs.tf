@@ -1,21 +1,21 @@
 output "upload_bucket_id" {
   description = "Name of the private upload bucket (originals land under upload_prefix)."
-  value       = aws_s3_bucket.this["upload"].id
+  value       = aws_s3_bucket.this["upload"].bucket
 }
 
 output "upload_bucket_arn" {
   description = "ARN of the upload bucket."
-  value       = aws_s3_bucket.this["upload"].arn
+  value       = local.bucket_arns["upload"]
 }
 
 output "output_bucket_id" {
   description = "Name of the private output bucket (variants and manifests)."
-  value       = aws_s3_bucket.this["output"].id
+  value       = aws_s3_bucket.this["output"].bucket
 }
 
 output "output_bucket_arn" {
   description = "ARN of the output bucket."
-  value       = aws_s3_bucket.this["output"].arn
+  value       = local.bucket_arns["output"]
 }
 
 output "upload_prefix" {

@@ -26,7 +26,12 @@ locals {
     for f in fileset(var.source_dir, "**") : f
     if f != "config.json" && length(regexall("(^|/)\\.", f)) == 0
   ])
+
+  # Built from the name (no API call) so the policy is known at plan time when the name is.
+  bucket_arn = "arn:${data.aws_partition.current.partition}:s3:::${aws_s3_bucket.this.bucket}"
 }
+
+data "aws_partition" "current" {}
 
 resource "aws_s3_bucket" "this" {
   bucket        = var.bucket_name_suffix == null ? null : "${var.name_prefix}-web-${var.bucket_name_suffix}"
@@ -39,7 +44,7 @@ resource "aws_s3_bucket" "this" {
 # The only public bucket: a public *policy* is allowed (read of objects), ACLs
 # stay blocked and disabled.
 resource "aws_s3_bucket_public_access_block" "this" {
-  bucket                  = aws_s3_bucket.this.id
+  bucket                  = aws_s3_bucket.this.bucket
   block_public_acls       = true
   ignore_public_acls      = true
   block_public_policy     = false
@@ -47,7 +52,7 @@ resource "aws_s3_bucket_public_access_block" "this" {
 }
 
 resource "aws_s3_bucket_ownership_controls" "this" {
-  bucket = aws_s3_bucket.this.id
+  bucket = aws_s3_bucket.this.bucket
 
   rule {
     object_ownership = "BucketOwnerEnforced"
@@ -56,7 +61,7 @@ resource "aws_s3_bucket_ownership_controls" "this" {
 
 # SSE-S3 only: anonymous website reads cannot use a KMS key.
 resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
-  bucket = aws_s3_bucket.this.id
+  bucket = aws_s3_bucket.this.bucket
 
   rule {
     apply_server_side_encryption_by_default {
@@ -70,7 +75,7 @@ data "aws_iam_policy_document" "public_read" {
     sid       = "PublicReadOfPageFiles"
     effect    = "Allow"
     actions   = ["s3:GetObject"]
-    resources = ["${aws_s3_bucket.this.arn}/*"]
+    resources = ["${local.bucket_arn}/*"]
 
     principals {
       type        = "*"
@@ -80,7 +85,7 @@ data "aws_iam_policy_document" "public_read" {
 }
 
 resource "aws_s3_bucket_policy" "this" {
-  bucket = aws_s3_bucket.this.id
+  bucket = aws_s3_bucket.this.bucket
   policy = data.aws_iam_policy_document.public_read.json
 
   # A public policy is refused until block_public_policy is false.
@@ -88,7 +93,7 @@ resource "aws_s3_bucket_policy" "this" {
 }
 
 resource "aws_s3_bucket_website_configuration" "this" {
-  bucket = aws_s3_bucket.this.id
+  bucket = aws_s3_bucket.this.bucket
 
   index_document {
     suffix = var.index_document
@@ -98,7 +103,7 @@ resource "aws_s3_bucket_website_configuration" "this" {
 resource "aws_s3_object" "files" {
   for_each = local.files
 
-  bucket = aws_s3_bucket.this.id
+  bucket = aws_s3_bucket.this.bucket
   key    = each.value
   source = "${var.source_dir}/${each.value}"
   etag   = filemd5("${var.source_dir}/${each.value}")
@@ -110,7 +115,7 @@ resource "aws_s3_object" "files" {
 }
 
 resource "aws_s3_object" "config" {
-  bucket        = aws_s3_bucket.this.id
+  bucket        = aws_s3_bucket.this.bucket
   key           = "config.json"
   content       = jsonencode(var.config)
   content_type  = "application/json"

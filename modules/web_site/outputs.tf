@@ -1,11 +1,11 @@
 output "bucket_id" {
   description = "Name of the web site bucket."
-  value       = aws_s3_bucket.this.id
+  value       = aws_s3_bucket.this.bucket
 }
 
 output "bucket_arn" {
   description = "ARN of the web site bucket."
-  value       = aws_s3_bucket.this.arn
+  value       = local.bucket_arn
 }
 
 output "website_endpoint" {
