@@ -40,7 +40,7 @@ module "storage" {
   upload_retention_days       = var.upload_retention_days
   output_expiration_days      = var.output_retention_days
   kms_key_arn                 = var.kms_key_arn
-  force_destroy               = var.force_destroy_buckets
+  force_destroy               = var.force_destroy_buckets || local.emulator
 }
 
 module "api" {

@@ -61,7 +61,7 @@ variable "artifacts_dir" {
 }
 
 variable "emulator_endpoint" {
-  description = "EMULATOR ONLY (LocalStack); leave null for real AWS. When set, e.g. \"http://127.0.0.1:4566\", the outputs and the page's config.json use DNS-free local URLs (web_url = <endpoint>/<web bucket>/index.html, api_url = <endpoint>/_aws/execute-api/<api id>/<stage>) and the page origin allowed by CORS becomes this endpoint. It does not configure the provider: the emulator's override file does."
+  description = "EMULATOR ONLY (LocalStack); leave null for real AWS. When set, e.g. \"http://127.0.0.1:4566\", the outputs and the page's config.json use DNS-free local URLs (web_url = <endpoint>/<web bucket>/index.html, api_url = <endpoint>/_aws/execute-api/<api id>/<stage>) and the page origin allowed by CORS becomes this endpoint; buckets are force-destroyed. It does not configure the provider: the emulator's override file does."
   type        = string
   default     = null
 
@@ -164,7 +164,7 @@ variable "kms_key_arn" {
 }
 
 variable "force_destroy_buckets" {
-  description = "Let terraform destroy delete the upload and output buckets with their objects (handy for tests and the emulator; keep false for real data)."
+  description = "Let terraform destroy delete the upload and output buckets with their objects (keep false for real data). Always on when emulator_endpoint is set: emulator state is throw-away."
   type        = bool
   default     = false
 }

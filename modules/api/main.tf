@@ -183,6 +183,7 @@ resource "aws_api_gateway_deployment" "this" {
       [for k in sort(keys(local.methods)) : aws_api_gateway_integration.this[k].id],
       [for k in sort(keys(local.methods)) : aws_api_gateway_integration.this[k].uri],
       [for k in sort(keys(aws_api_gateway_gateway_response.this)) : aws_api_gateway_gateway_response.this[k].response_parameters],
+      [for k in sort(keys(aws_api_gateway_gateway_response.this)) : aws_api_gateway_gateway_response.this[k].response_templates],
     ]))
   }
 

@@ -658,6 +658,10 @@ def test_emulator_mode_uses_local_urls_and_origin(emulator_plan) -> None:
     )["cors_rule"]
     assert rule["allowed_origins"] == [EMULATOR]
     assert emulator_plan.output("allowed_origins") == [EMULATOR]
+    # emulator state is throw-away: buckets with objects can be destroyed
+    for key in PRIVATE:
+        bucket = emulator_plan.values(f'module.storage.aws_s3_bucket.this["{key}"]')
+        assert bucket["force_destroy"] is True
     responses = emulator_plan.of_type("aws_api_gateway_gateway_response")
     for response in responses.values():
         assert response["response_parameters"][
