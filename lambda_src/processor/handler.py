@@ -76,7 +76,8 @@ def _process(upload: s3_events.UploadRef) -> Outcome:
         with watch.stage("get"):
             data = read_upload(upload, head["ETag"])
         try:
-            processed = imaging.process_image(data, CONFIG.variants, CONFIG.limits)
+            with watch.stage("process"):
+                processed = imaging.process_image(data, CONFIG.variants, CONFIG.limits)
         except imaging.ImageRejected as error:
             rejection = error
     with watch.stage("put"):

@@ -354,10 +354,9 @@ def apply_orientation(image: Image.Image, orientation: int) -> Image.Image:
 def normalise_mode(image: Image.Image) -> Image.Image:
     """Return an image in L, LA, RGB, RGBA or CMYK (CMYK is converted later, with its ICC)."""
     mode = image.mode
-    has_transparency = image.info.get("transparency") is not None
-    if mode in ("L", "RGB") and has_transparency:
+    if mode in ("L", "RGB") and image.info.get("transparency") is not None:
         return image.convert("LA" if mode == "L" else "RGBA")
-    if mode in ("L", "LA", "RGB", "RGBA", "CMYK"):
+    if mode in _PROFILE_SPACE_FOR_MODE:
         return image
     if mode in ("P", "PA"):
         return image.convert("RGBA" if image.has_transparency_data else "RGB")
@@ -367,11 +366,14 @@ def normalise_mode(image: Image.Image) -> Image.Image:
         return _sixteen_bit_to_l(image)
     if mode == "F":
         return _float_to_l(image)
-    if mode in ("La", "LA;L"):
+    if mode == "La":
         return image.convert("LA")
-    if mode in ("RGBa", "RGBX", "RGBa;16"):
-        return image.convert("RGBA" if mode == "RGBa" else "RGB")
-    return image.convert("RGBA" if image.has_transparency_data else "RGB")
+    try:  # RGBa, RGBX, YCbCr, ...
+        return image.convert("RGBA" if image.has_transparency_data else "RGB")
+    except ValueError as error:
+        raise ImageRejected(
+            "unsupported_format", f"Images in colour mode {mode} are not supported."
+        ) from error
 
 
 def _sixteen_bit_to_l(image: Image.Image) -> Image.Image:

@@ -291,3 +291,9 @@ def png_bomb(width: int = 100_000, height: int = 100_000) -> bytes:
         + _png_chunk(b"IDAT", pixels)
         + _png_chunk(b"IEND", b"")
     )
+
+
+def mpo(size: tuple[int, int] = (120, 80)) -> bytes:
+    """Multi-picture JPEG (as phones write): red first picture, blue second."""
+    frames = [solid(size, RED), solid(size, BLUE)]
+    return encode(frames[0], "MPO", save_all=True, append_images=frames[1:])

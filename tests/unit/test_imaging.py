@@ -160,6 +160,45 @@ def test_greyscale_and_bilevel_png(data: bytes, expected_grey: int | None) -> No
             assert close(rgb_at(image, 0.5, 0.5), (expected_grey,) * 3, tolerance=3)
 
 
+@pytest.mark.parametrize(
+    ("image", "mode", "probe"),
+    [
+        (Image.new("F", (4, 4), 0.5), "L", 128),  # 0..1 floats
+        (Image.new("F", (4, 4), 200.0), "L", 200),  # 0..255 floats
+        (Image.new("I", (4, 4), 40000), "L", 156),  # 16-bit range in a 32-bit image
+        (Image.new("I", (4, 4), 100), "L", 100),  # 8-bit range in a 32-bit image
+        (Image.new("I;16", (4, 4), 65535), "L", 255),
+        (Image.new("I;16B", (4, 4), 32896), "L", 128),
+        (Image.new("1", (4, 4), 1), "L", 255),
+        (Image.new("La", (4, 4), (100, 255)), "LA", (100, 255)),
+        (Image.new("RGBa", (4, 4), (10, 20, 30, 255)), "RGBA", (10, 20, 30, 255)),
+        (Image.new("RGBX", (4, 4), (10, 20, 30, 0)), "RGB", (10, 20, 30)),
+        (Image.new("YCbCr", (4, 4), (128, 128, 128)), "RGB", (128, 128, 128)),
+        (Image.new("PA", (4, 4), (0, 7)), "RGBA", None),
+        (Image.new("CMYK", (4, 4), (0, 0, 0, 0)), "CMYK", (0, 0, 0, 0)),
+    ],
+    ids=lambda value: value.mode if isinstance(value, Image.Image) else None,
+)
+def test_every_colour_mode_is_normalised(image: Image.Image, mode: str, probe) -> None:
+    normalised = imaging.normalise_mode(image)
+    assert normalised.mode == mode
+    if probe is not None:
+        got = normalised.getpixel((1, 1))
+        assert got == probe or (isinstance(got, int) and abs(got - probe) <= 1), got
+
+
+def test_unconvertible_colour_mode_is_rejected(monkeypatch) -> None:
+    image = Image.new("HSV", (2, 2))
+
+    def cannot_convert(*args, **kwargs):
+        raise ValueError("conversion not supported")
+
+    monkeypatch.setattr(image, "convert", cannot_convert)
+    with pytest.raises(imaging.ImageRejected) as caught:
+        imaging.normalise_mode(image)
+    assert caught.value.code == "unsupported_format"
+
+
 def test_greyscale_with_alpha_png() -> None:
     result = by_name(process(factory.greyscale_alpha_png()))
     png = opened(result["medium"])
@@ -174,6 +213,12 @@ def test_animation_uses_the_first_frame(builder) -> None:
     result = process(builder((90, 60)))
     for variant in result.variants:
         assert close(rgb_at(opened(variant), 0.5, 0.5), factory.RED), variant.name
+
+
+def test_multi_picture_jpeg_counts_as_jpeg_and_uses_the_first_picture() -> None:
+    result = process(factory.mpo((120, 80)))
+    assert result.source == imaging.SourceInfo("JPEG", 120, 80)
+    assert close(rgb_at(opened(result.variants[0]), 0.5, 0.5), factory.RED)
 
 
 def test_webp_input() -> None:
