@@ -222,23 +222,7 @@ def _text_tag(text: str) -> bytes:
     return body + b"\0" * (-len(body) % 4)
 
 
-def matrix_icc_profile(
-    colorants: Sequence[Sequence[float]] = ADOBE_RGB_D50_COLORANTS,
-    gamma: float = 563 / 256,
-    description: str = "Test Adobe RGB (1998) compatible",
-) -> bytes:
-    """Build a minimal valid RGB display profile (Adobe RGB (1998) by default)."""
-    tags = [
-        (b"desc", _desc_tag(description)),
-        (b"cprt", _text_tag("No copyright, test data")),
-        (b"wtpt", _xyz_tag(D50_WHITE)),
-        (b"rXYZ", _xyz_tag(colorants[0])),
-        (b"gXYZ", _xyz_tag(colorants[1])),
-        (b"bXYZ", _xyz_tag(colorants[2])),
-        (b"rTRC", _gamma_tag(gamma)),
-        (b"gTRC", _gamma_tag(gamma)),
-        (b"bTRC", _gamma_tag(gamma)),
-    ]
+def _profile(colour_space: bytes, tags: list[tuple[bytes, bytes]]) -> bytes:
     table_size = 4 + 12 * len(tags)
     offset = 128 + table_size
     table = struct.pack(">I", len(tags))
@@ -248,12 +232,47 @@ def matrix_icc_profile(
         data += body
     size = 128 + table_size + len(data)
     header = struct.pack(">I", size) + b"none" + struct.pack(">I", 0x02100000)
-    header += b"mntrRGB XYZ " + struct.pack(">6H", 2024, 1, 1, 0, 0, 0)
+    header += b"mntr" + colour_space + b"XYZ " + struct.pack(">6H", 2024, 1, 1, 0, 0, 0)
     header += b"acsp" + b"APPL" + b"\0" * 4 + b"none" + b"none" + b"\0" * 8
     header += struct.pack(">I", 0) + b"".join(_s15f16(v) for v in D50_WHITE)
     header += b"none" + b"\0" * 16 + b"\0" * 28
     assert len(header) == 128
     return header + table + data
+
+
+def grey_icc_profile(gamma: float = 1.0, description: str = "Test linear grey") -> bytes:
+    """Build a minimal valid GRAY display profile (linear light by default)."""
+    return _profile(
+        b"GRAY",
+        [
+            (b"desc", _desc_tag(description)),
+            (b"cprt", _text_tag("No copyright, test data")),
+            (b"wtpt", _xyz_tag(D50_WHITE)),
+            (b"kTRC", _gamma_tag(gamma)),
+        ],
+    )
+
+
+def matrix_icc_profile(
+    colorants: Sequence[Sequence[float]] = ADOBE_RGB_D50_COLORANTS,
+    gamma: float = 563 / 256,
+    description: str = "Test Adobe RGB (1998) compatible",
+) -> bytes:
+    """Build a minimal valid RGB display profile (Adobe RGB (1998) by default)."""
+    return _profile(
+        b"RGB ",
+        [
+            (b"desc", _desc_tag(description)),
+            (b"cprt", _text_tag("No copyright, test data")),
+            (b"wtpt", _xyz_tag(D50_WHITE)),
+            (b"rXYZ", _xyz_tag(colorants[0])),
+            (b"gXYZ", _xyz_tag(colorants[1])),
+            (b"bXYZ", _xyz_tag(colorants[2])),
+            (b"rTRC", _gamma_tag(gamma)),
+            (b"gTRC", _gamma_tag(gamma)),
+            (b"bTRC", _gamma_tag(gamma)),
+        ],
+    )
 
 
 # -- hostile or broken inputs -----------------------------------------------------------

@@ -327,6 +327,27 @@ def test_pure_adobe_green_is_mapped_into_srgb() -> None:
     assert got != (0, 160, 0)
 
 
+@pytest.mark.parametrize("mode", ["L", "LA"])
+def test_grey_profile_is_converted_to_srgb(mode: str) -> None:
+    # 50% in linear light is about 188 in sRGB, so an untouched 128 would be wrong
+    colour = 128 if mode == "L" else (128, 255)
+    data = factory.encode(
+        factory.solid((60, 40), colour, mode), "PNG", icc_profile=factory.grey_icc_profile()
+    )
+    result = process(data)
+    assert result.notes == ()
+    for variant in result.variants:
+        got = rgb_at(opened(variant), 0.5, 0.5)
+        assert close(got, (188, 188, 188), tolerance=4), (variant.name, got)
+
+
+def test_icc_profile_of_the_wrong_colour_space_is_ignored() -> None:
+    data = factory.icc_png((10, 200, 30), factory.grey_icc_profile())
+    result = process(data)
+    assert "icc_profile_mismatch" in result.notes
+    assert close(rgb_at(opened(result.variants[1]), 0.5, 0.5), (10, 200, 30), tolerance=1)
+
+
 def test_srgb_profile_keeps_colours() -> None:
     result = process(factory.icc_png((100, 180, 100), factory.srgb_icc_profile()))
     assert close(rgb_at(opened(result.variants[1]), 0.5, 0.5), (100, 180, 100), tolerance=1)
