@@ -63,19 +63,56 @@ def aws_client(emulator_endpoint: str) -> Callable[..., Any]:
     return make
 
 
-@pytest.fixture(scope="session")
-def local_stack_outputs(emulator_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """The root stack applied on the emulator (once per run); yields its `terraform output` values.
+STACK_NAME_PREFIX = "sit"
 
-    Destroyed at the end of the run; the destroy itself is checked by tests/integration.
+
+def leftovers(aws_client: Callable[..., Any], prefix: str) -> list[str]:
+    """Everything named with `prefix` that still exists on the emulator."""
+    found = [f"bucket {b['Name']}" for b in aws_client("s3").list_buckets()["Buckets"] if b["Name"].startswith(prefix)]
+    found += [
+        f"function {f['FunctionName']}"
+        for f in aws_client("lambda").list_functions()["Functions"]
+        if f["FunctionName"].startswith(prefix)
+    ]
+    found += [
+        f"layer {layer['LayerName']}"
+        for layer in aws_client("lambda").list_layers()["Layers"]
+        if layer["LayerName"].startswith(prefix)
+    ]
+    found += [f"api {a['name']}" for a in aws_client("apigateway").get_rest_apis()["items"] if a["name"].startswith(prefix)]
+    found += [f"queue {q}" for q in aws_client("sqs").list_queues(QueueNamePrefix=prefix).get("QueueUrls", [])]
+    found += [f"role {r['RoleName']}" for r in aws_client("iam").list_roles()["Roles"] if r["RoleName"].startswith(prefix)]
+    found += [
+        f"log group {g['logGroupName']}"
+        for g in aws_client("logs").describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{prefix}")["logGroups"]
+    ]
+    return found
+
+
+@pytest.fixture(scope="session")
+def local_stack_deployment(
+    emulator_endpoint: str, aws_client: Callable[..., Any], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[stack.LocalDeployment]:
+    """The root stack applied on the emulator with tftest, once per run.
+
+    At the end it is destroyed, and the destroy is checked: nothing named after it may remain.
     """
+    assert not leftovers(aws_client, STACK_NAME_PREFIX), "the emulator is not clean before the apply"
     deployment = stack.LocalDeployment(
         workdir=tmp_path_factory.mktemp("stack"),
         endpoint=emulator_endpoint,
-        extra_vars={"name_prefix": "sit"},
+        extra_vars={"name_prefix": STACK_NAME_PREFIX},
     )
-    deployment.apply()
     try:
-        yield deployment.outputs()
+        deployment.apply()
+        yield deployment
     finally:
         deployment.destroy()
+    remaining = leftovers(aws_client, STACK_NAME_PREFIX)
+    assert not remaining, f"terraform destroy left resources behind: {remaining}"
+
+
+@pytest.fixture(scope="session")
+def local_stack_outputs(local_stack_deployment: stack.LocalDeployment) -> dict[str, Any]:
+    """`terraform output` of the stack on the emulator: web_url, api_url, upload_bucket, ..."""
+    return local_stack_deployment.outputs()

@@ -1,0 +1,138 @@
+"""The real stack applied with Terraform (through tftest) on the emulator, with real images.
+
+`local_stack_outputs` (tests/conftest.py) applies the root configuration once per run and
+destroys it at the end, checking that nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from typing import Any
+
+import pytest
+import requests
+from PIL import Image
+
+pytestmark = pytest.mark.integration
+
+PROCESSING_TIMEOUT_SECONDS = 60
+
+
+def photo_jpeg(width: int, height: int) -> bytes:
+    gradient = Image.linear_gradient("L").resize((width, height))
+    image = Image.merge("RGB", (gradient, gradient.rotate(90, expand=False), gradient.transpose(Image.Transpose.FLIP_LEFT_RIGHT)))
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def request_upload(api_url: str, content_type: str, size: int, filename: str = "photo.jpg") -> dict[str, Any]:
+    response = requests.post(
+        f"{api_url}/uploads",
+        json={"contentType": content_type, "size": size, "filename": filename},
+        timeout=30,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def upload(api_url: str, body: bytes, content_type: str) -> str:
+    grant = request_upload(api_url, content_type, len(body))
+    put = requests.request(grant["method"], grant["uploadUrl"], data=body, headers=grant["headers"], timeout=30)
+    assert put.status_code == 200, put.text
+    return grant["id"]
+
+
+def wait_for_result(api_url: str, upload_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + PROCESSING_TIMEOUT_SECONDS
+    while True:
+        response = requests.get(f"{api_url}/uploads/{upload_id}", timeout=30)
+        assert response.status_code == 200, response.text
+        status = response.json()
+        if status["status"] != "processing" or time.monotonic() > deadline:
+            return status
+        time.sleep(0.5)
+
+
+@pytest.fixture(scope="module")
+def api_url(local_stack_outputs: dict[str, Any]) -> str:
+    return local_stack_outputs["api_url"]
+
+
+@pytest.fixture(scope="module")
+def configured_variants(local_stack_outputs: dict[str, Any]) -> list[dict[str, Any]]:
+    config = requests.get(local_stack_outputs["web_url"].replace("index.html", "config.json"), timeout=30).json()
+    return config["variants"]
+
+
+def test_second_plan_shows_no_changes(local_stack_deployment):
+    assert local_stack_deployment.pending_changes() == []
+
+
+def test_the_page_and_its_config_are_served(local_stack_outputs):
+    page = requests.get(local_stack_outputs["web_url"], timeout=30)
+    config = requests.get(local_stack_outputs["web_url"].replace("index.html", "config.json"), timeout=30)
+
+    assert page.status_code == 200
+    assert page.headers["Content-Type"].startswith("text/html")
+    assert config.status_code == 200
+    assert config.json()["apiUrl"] == local_stack_outputs["api_url"]
+
+
+def test_a_jpeg_goes_through_the_whole_pipeline(api_url, configured_variants):
+    upload_id = upload(api_url, photo_jpeg(2400, 1600), "image/jpeg")
+
+    status = wait_for_result(api_url, upload_id)
+
+    assert status["status"] == "done", status
+    assert status["error"] is None
+    by_name = {variant["name"]: variant for variant in status["variants"]}
+    assert set(by_name) == {variant["name"] for variant in configured_variants}
+    for configured in configured_variants:
+        variant = by_name[configured["name"]]
+        downloaded = requests.get(variant["url"], timeout=30)
+        assert downloaded.status_code == 200
+        assert len(downloaded.content) == variant["bytes"]
+        image = Image.open(io.BytesIO(downloaded.content))
+        image.load()
+        expected_long_edge = min(configured["maxEdge"], 2400)
+        assert image.size == (expected_long_edge, round(expected_long_edge * 1600 / 2400))
+        assert (variant["width"], variant["height"]) == image.size
+        assert downloaded.headers["Content-Type"] == variant["contentType"]
+
+
+def test_a_non_image_is_rejected(api_url):
+    upload_id = upload(api_url, b"this is plain text, not a photo" * 10, "image/jpeg")
+
+    status = wait_for_result(api_url, upload_id)
+
+    assert status["status"] == "rejected", status
+    assert status["variants"] == []
+    assert status["error"]["code"] == "not_an_image"
+    assert status["error"]["message"]
+
+
+def test_the_processor_never_writes_to_the_upload_bucket(aws_client, local_stack_outputs, api_url):
+    upload_id = upload(api_url, photo_jpeg(640, 480), "image/jpeg")
+    assert wait_for_result(api_url, upload_id)["status"] == "done"
+
+    keys = [
+        item["Key"]
+        for item in aws_client("s3").list_objects_v2(Bucket=local_stack_outputs["upload_bucket"]).get("Contents", [])
+    ]
+    assert all(key.startswith("uploads/") for key in keys), keys
+    assert f"uploads/{upload_id}" in keys
+
+
+def test_the_manifest_is_written_last_and_lists_every_output(aws_client, local_stack_outputs, api_url):
+    upload_id = upload(api_url, photo_jpeg(800, 600), "image/jpeg")
+    assert wait_for_result(api_url, upload_id)["status"] == "done"
+    s3 = aws_client("s3")
+    bucket = local_stack_outputs["output_bucket"]
+
+    manifest = json.loads(s3.get_object(Bucket=bucket, Key=f"{upload_id}/manifest.json")["Body"].read())
+    listed = {item["Key"] for item in s3.list_objects_v2(Bucket=bucket, Prefix=f"{upload_id}/")["Contents"]}
+
+    assert listed == {f"{upload_id}/manifest.json"} | {variant["key"] for variant in manifest["variants"]}
