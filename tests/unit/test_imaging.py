@@ -516,6 +516,27 @@ def detailed_jpeg() -> bytes:
     return factory.encode(factory.photo_like((2400, 1600)), "JPEG", quality=92)
 
 
+@pytest.mark.parametrize(
+    ("source", "decoded"),
+    [
+        ((4032, 3024), (2016, 1512)),  # 12 MP phone photo: 1/2 scale
+        ((6000, 4000), (3000, 2000)),
+        ((7200, 5400), (1800, 1350)),  # 1/4 scale
+        ((3000, 2000), (3000, 2000)),  # 1/2 would be under 1.5x the 1024 target
+        ((1000, 800), (1000, 800)),
+    ],
+)
+def test_jpeg_draft_keeps_at_least_the_oversampling_factor(source, decoded) -> None:
+    data = factory.encode(factory.solid(source), "JPEG", quality=50)
+    variants = (imaging.VariantSpec("large", 1024, "jpeg"), imaging.VariantSpec("s", 64, "png"))
+    image, _, _ = imaging.decode(data, variants, LIMITS)
+    assert image.size == decoded
+    if decoded != source:
+        target = imaging.target_size(*source, 1024)
+        ratio = min(image.width / target[0], image.height / target[1])
+        assert ratio >= imaging.DRAFT_OVERSAMPLING
+
+
 def test_fast_path_quality_matches_exact_lanczos(detailed_jpeg: bytes) -> None:
     variants = (
         imaging.VariantSpec("large", 512, "jpeg", 85),
