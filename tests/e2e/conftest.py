@@ -36,7 +36,6 @@ CHROMIUM_ARGS = [
 AXE_VERSION = "4.10.3"
 
 
-
 # ---- the target ------------------------------------------------------------------------
 
 
@@ -165,9 +164,21 @@ def axe_source() -> str:
             pytest.skip("npm is not installed: axe-core accessibility check skipped")
         CACHE_DIR.mkdir(parents=True, exist_ok=True)
         result = subprocess.run(
-            [npm, "install", "--no-save", "--no-audit", "--no-fund", "--ignore-scripts",
-             "--prefix", str(CACHE_DIR), f"axe-core@{AXE_VERSION}"],
-            capture_output=True, text=True, timeout=180, check=False,
+            [
+                npm,
+                "install",
+                "--no-save",
+                "--no-audit",
+                "--no-fund",
+                "--ignore-scripts",
+                "--prefix",
+                str(CACHE_DIR),
+                f"axe-core@{AXE_VERSION}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
         )
         if result.returncode != 0 or not target.exists():
             pytest.skip(f"could not install axe-core from npm: {result.stderr.strip()[-500:]}")

@@ -48,6 +48,9 @@ VARIANTS = [
     {"name": "medium", "max_edge": 512, "format": "jpeg", "quality": 85},
     {"name": "thumb", "max_edge": 128, "format": "webp", "quality": 80},
 ]
+SIGNATURE_MISMATCH = (
+    "The request signature we calculated does not match the signature you provided."
+)
 EXT = {"jpeg": "jpg", "webp": "webp", "png": "png"}
 CTYPE = {"jpeg": "image/jpeg", "webp": "image/webp", "png": "image/png"}
 
@@ -80,14 +83,16 @@ def process(state: State, upload_id: str, filename: str, data: bytes) -> None:
             raise ValueError(f"format {fmt}")
         img = Image.open(io.BytesIO(data))
         img.load()
-    except Exception as exc:  # noqa: BLE001 - any decode failure is a rejection
+    except Exception as exc:
         manifest = {
             "id": upload_id,
             "status": "rejected",
             "variants": [],
             "error": {
                 "code": "invalid_image",
-                "message": "The file is not an image this service can read (JPEG, PNG, WebP or GIF).",
+                "message": (
+                    "The file is not an image this service can read (JPEG, PNG, WebP or GIF)."
+                ),
             },
         }
         print(f"[devserver] rejected {upload_id}: {exc}")
@@ -128,7 +133,10 @@ def make_handler(state: State, opts: argparse.Namespace, api_base: str, web_port
 
         def log_message(self, fmt, *args):  # quieter, one line per request
             if not opts.quiet:
-                print(f"[devserver] {self.command} {self.path[:90]} -> {args[1] if len(args) > 1 else ''}")
+                print(
+                    f"[devserver] {self.command} {self.path[:90]}"
+                    f" -> {args[1] if len(args) > 1 else ''}"
+                )
 
         # ---- helpers ---------------------------------------------------------------
         def cors(self) -> None:
@@ -189,64 +197,90 @@ def make_handler(state: State, opts: argparse.Namespace, api_base: str, web_port
         def do_GET(self):
             url = urlsplit(self.path)
             if not self.is_api_port:
-                return self.serve_site(url.path)
+                self.serve_site(url.path)
+                return
             m = re.fullmatch(r"/prod/uploads/([^/]+)", url.path)
             if m:
-                return self.get_status(m.group(1))
+                self.get_status(m.group(1))
+                return
             m = re.fullmatch(r"/out/([^/]+/[^/]+)", url.path)
             if m:
-                return self.get_output(m.group(1), parse_qs(url.query))
+                self.get_output(m.group(1), parse_qs(url.query))
+                return
             if url.path.startswith("/prod/"):
-                return self.api_error(404, "not_found", "No such route.")
+                self.api_error(404, "not_found", "No such route.")
+                return
             self.send(404, b"not found", "text/plain")
 
         def do_POST(self):
             url = urlsplit(self.path)
             body = self.drain()
             if not self.is_api_port:
-                return self.send(405, b"", "text/plain")
+                self.send(405, b"", "text/plain")
+                return
             if url.path != "/prod/uploads":
-                return self.api_error(404, "not_found", "No such route.")
+                self.api_error(404, "not_found", "No such route.")
+                return
             try:
                 req = json.loads(body)
                 assert isinstance(req, dict)
-            except Exception:  # noqa: BLE001
-                return self.api_error(400, "invalid_json", "The request body must be a JSON object.")
+            except Exception:
+                self.api_error(400, "invalid_json", "The request body must be a JSON object.")
+                return
             ctype, size, filename = req.get("contentType"), req.get("size"), req.get("filename")
             if "__500__" in str(filename):
-                return self.api_error(500, "internal_error", "Something went wrong on our side. Please try again later.")
+                self.api_error(
+                    500,
+                    "internal_error",
+                    "Something went wrong on our side. Please try again later.",
+                )
+                return
             if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
-                return self.api_error(400, "invalid_size", "size must be a positive integer number of bytes.")
+                self.api_error(
+                    400, "invalid_size", "size must be a positive integer number of bytes."
+                )
+                return
             if ctype not in ALLOWED_TYPES:
-                return self.api_error(415, "unsupported_type", f"Content type {ctype!r} is not allowed.")
+                self.api_error(415, "unsupported_type", f"Content type {ctype!r} is not allowed.")
+                return
             if size > MAX_BYTES:
-                return self.api_error(413, "too_large", f"Files must be at most {MAX_BYTES} bytes.")
+                self.api_error(413, "too_large", f"Files must be at most {MAX_BYTES} bytes.")
+                return
             upload_id = str(uuid.uuid4())
             expires = int(time.time()) + UPLOAD_TTL
             if "__expire__" in str(filename) and filename not in state.expired_once:
                 state.expired_once.add(filename)
                 expires = int(time.time()) - 1  # simulate a link that expired while queued
             query = urlencode(
-                {"X-Amz-Expires": UPLOAD_TTL, "X-Amz-Date": expires, "ct": ctype, "size": size,
-                 "X-Amz-Signature": sign(upload_id, ctype, str(expires))}
+                {
+                    "X-Amz-Expires": UPLOAD_TTL,
+                    "X-Amz-Date": expires,
+                    "ct": ctype,
+                    "size": size,
+                    "X-Amz-Signature": sign(upload_id, ctype, str(expires)),
+                }
             )
             with state.lock:
                 state.uploads.setdefault(upload_id, {"filename": str(filename), "data": None})
-            self.json(201, {
-                "id": upload_id,
-                "uploadUrl": f"{api_base}/s3/uploads/{upload_id}?{query}",
-                "method": "PUT",
-                "headers": {"Content-Type": ctype, "If-None-Match": "*"},
-                "expiresIn": UPLOAD_TTL,
-                "maxBytes": MAX_BYTES,
-            })
+            self.json(
+                201,
+                {
+                    "id": upload_id,
+                    "uploadUrl": f"{api_base}/s3/uploads/{upload_id}?{query}",
+                    "method": "PUT",
+                    "headers": {"Content-Type": ctype, "If-None-Match": "*"},
+                    "expiresIn": UPLOAD_TTL,
+                    "maxBytes": MAX_BYTES,
+                },
+            )
 
         def do_PUT(self):
             url = urlsplit(self.path)
             m = re.fullmatch(r"/s3/uploads/([^/]+)", url.path)
             if not self.is_api_port or not m:
                 self.drain()
-                return self.s3_error(405, "MethodNotAllowed", "The specified method is not allowed.")
+                self.s3_error(405, "MethodNotAllowed", "The specified method is not allowed.")
+                return
             upload_id = m.group(1)
             q = {k: v[0] for k, v in parse_qs(url.query).items()}
             length = int(self.headers.get("Content-Length") or -1)
@@ -260,23 +294,49 @@ def make_handler(state: State, opts: argparse.Namespace, api_base: str, web_port
 
             expected = sign(upload_id, q.get("ct", ""), q.get("X-Amz-Date", ""))
             if not hmac.compare_digest(expected, q.get("X-Amz-Signature", "")):
-                return fail(403, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.")
+                fail(
+                    403,
+                    "SignatureDoesNotMatch",
+                    SIGNATURE_MISMATCH,
+                )
+                return
             if int(q["X-Amz-Date"]) < time.time():
-                return fail(403, "AccessDenied", "Request has expired")
+                fail(403, "AccessDenied", "Request has expired")
+                return
             if self.headers.get("Content-Type") != q["ct"]:
-                return fail(403, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.")
+                fail(
+                    403,
+                    "SignatureDoesNotMatch",
+                    SIGNATURE_MISMATCH,
+                )
+                return
             if self.headers.get("If-None-Match") != "*":
-                return fail(403, "AccessDenied", "There were headers present in the request which were not signed")
+                fail(
+                    403,
+                    "AccessDenied",
+                    "There were headers present in the request which were not signed",
+                )
+                return
             if length < 0:
-                return fail(411, "MissingContentLength", "You must provide the Content-Length HTTP header.")
+                fail(
+                    411, "MissingContentLength", "You must provide the Content-Length HTTP header."
+                )
+                return
             if length > MAX_BYTES:
-                return fail(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")
+                fail(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")
+                return
             with state.lock:
                 rec = state.uploads.get(upload_id)
                 if rec is None:
-                    return fail(403, "AccessDenied", "Access Denied")
+                    fail(403, "AccessDenied", "Access Denied")
+                    return
                 if rec["data"] is not None:
-                    return fail(412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold")
+                    fail(
+                        412,
+                        "PreconditionFailed",
+                        "At least one of the pre-conditions you specified did not hold",
+                    )
+                    return
             # Read the body, optionally throttled so the progress bar can be watched.
             chunks, remaining = [], length
             chunk = 64 * 1024
@@ -291,7 +351,9 @@ def make_handler(state: State, opts: argparse.Namespace, api_base: str, web_port
             data = b"".join(chunks)
             with state.lock:
                 rec["data"] = data
-            threading.Thread(target=process, args=(state, upload_id, rec["filename"], data), daemon=True).start()
+            threading.Thread(
+                target=process, args=(state, upload_id, rec["filename"], data), daemon=True
+            ).start()
             self.send(200, b"", "text/plain", {"ETag": f'"{hashlib.md5(data).hexdigest()}"'})
 
         # ---- API GET -----------------------------------------------------------------
@@ -301,54 +363,91 @@ def make_handler(state: State, opts: argparse.Namespace, api_base: str, web_port
                 rec = state.uploads.get(upload_id)
             if manifest is None:
                 if rec is None or rec["data"] is None:
-                    return self.api_error(404, "not_found", "No upload with this id.")
-                return self.json(200, {"id": upload_id, "status": "processing", "variants": [], "error": None})
+                    self.api_error(404, "not_found", "No upload with this id.")
+                    return
+                self.json(
+                    200, {"id": upload_id, "status": "processing", "variants": [], "error": None}
+                )
+                return
             expires = str(int(time.time()) + DOWNLOAD_TTL)
             variants = [
                 {k: v[k] for k in ("name", "width", "height", "contentType", "bytes")}
-                | {"url": f"{api_base}/out/{v['key']}?" + urlencode(
-                    {"X-Amz-Date": expires, "X-Amz-Signature": sign(v["key"], expires)})}
+                | {
+                    "url": f"{api_base}/out/{v['key']}?"
+                    + urlencode({"X-Amz-Date": expires, "X-Amz-Signature": sign(v["key"], expires)})
+                }
                 for v in manifest["variants"]
             ]
-            self.json(200, {"id": upload_id, "status": manifest["status"], "variants": variants,
-                            "error": manifest["error"]})
+            self.json(
+                200,
+                {
+                    "id": upload_id,
+                    "status": manifest["status"],
+                    "variants": variants,
+                    "error": manifest["error"],
+                },
+            )
 
         def get_output(self, key: str, query):
             expires = (query.get("X-Amz-Date") or [""])[0]
             sig = (query.get("X-Amz-Signature") or [""])[0]
             if not hmac.compare_digest(sign(key, expires), sig) or int(expires or 0) < time.time():
-                return self.s3_error(403, "AccessDenied", "Request has expired")
+                self.s3_error(403, "AccessDenied", "Request has expired")
+                return
             with state.lock:
                 item = state.outputs.get(key)
             if item is None:
-                return self.s3_error(404, "NoSuchKey", "The specified key does not exist.")
-            self.send(200, item[0], item[1], {"Cache-Control": "public, max-age=31536000, immutable"})
+                self.s3_error(404, "NoSuchKey", "The specified key does not exist.")
+                return
+            self.send(
+                200, item[0], item[1], {"Cache-Control": "public, max-age=31536000, immutable"}
+            )
 
         # ---- the page --------------------------------------------------------------------
         def serve_site(self, path: str):
             if path in ("/", "/site", "/site/"):
-                return self.send(302, b"", "text/plain", {"Location": "/site/index.html"})
+                self.send(302, b"", "text/plain", {"Location": "/site/index.html"})
+                return
             if not path.startswith("/site/"):
-                return self.send(404, b"not found", "text/plain")
-            rel = path[len("/site/"):]
+                self.send(404, b"not found", "text/plain")
+                return
+            rel = path[len("/site/") :]
             if rel == "config.json":
                 if opts.config == "missing":
-                    return self.s3_error(404, "NoSuchKey", "The specified key does not exist.")
+                    self.s3_error(404, "NoSuchKey", "The specified key does not exist.")
+                    return
                 if opts.config == "invalid":
-                    return self.send(200, b'{"apiUrl": 42,', "application/json")
+                    self.send(200, b'{"apiUrl": 42,', "application/json")
+                    return
                 api_url = "http://127.0.0.1:9/prod" if opts.api_down else f"{api_base}/prod"
-                return self.json(200, {
-                    "apiUrl": api_url,
-                    "maxBytes": MAX_BYTES,
-                    "allowedTypes": ALLOWED_TYPES,
-                    "variants": [{"name": v["name"], "maxEdge": v["max_edge"], "format": v["format"]} for v in VARIANTS],
-                })
+                self.json(
+                    200,
+                    {
+                        "apiUrl": api_url,
+                        "maxBytes": MAX_BYTES,
+                        "allowedTypes": ALLOWED_TYPES,
+                        "variants": [
+                            {"name": v["name"], "maxEdge": v["max_edge"], "format": v["format"]}
+                            for v in VARIANTS
+                        ],
+                    },
+                )
+                return
             target = (WEB_ROOT / rel).resolve()
             if WEB_ROOT not in target.parents or not target.is_file():
-                return self.s3_error(404, "NoSuchKey", "The specified key does not exist.")
-            ctype = {".js": "text/javascript", ".css": "text/css", ".html": "text/html",
-                     ".svg": "image/svg+xml"}.get(target.suffix) or mimetypes.guess_type(target.name)[0]
-            self.send(200, target.read_bytes(), f"{ctype}; charset=utf-8" if ctype.startswith("text/") else ctype)
+                self.s3_error(404, "NoSuchKey", "The specified key does not exist.")
+                return
+            ctype = {
+                ".js": "text/javascript",
+                ".css": "text/css",
+                ".html": "text/html",
+                ".svg": "image/svg+xml",
+            }.get(target.suffix) or mimetypes.guess_type(target.name)[0]
+            self.send(
+                200,
+                target.read_bytes(),
+                f"{ctype}; charset=utf-8" if ctype.startswith("text/") else ctype,
+            )
 
     return Handler
 
@@ -369,9 +468,11 @@ class DevServer:
         self.web.RequestHandlerClass = self.api.RequestHandlerClass = handler
         self.web_url = f"http://127.0.0.1:{web_port}/site/index.html"
         self.api_url = f"{self.api_base}/prod"
-        self._threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in (self.web, self.api)]
+        self._threads = [
+            threading.Thread(target=s.serve_forever, daemon=True) for s in (self.web, self.api)
+        ]
 
-    def start(self) -> "DevServer":
+    def start(self) -> DevServer:
         for t in self._threads:
             t.start()
         return self
@@ -383,21 +484,35 @@ class DevServer:
 
     def outputs(self) -> dict:
         """Same keys as the real stack's terraform outputs used by the e2e tests."""
-        return {"web_url": self.web_url, "api_url": self.api_url,
-                "upload_bucket": "dev-uploads", "output_bucket": "dev-output"}
+        return {
+            "web_url": self.web_url,
+            "api_url": self.api_url,
+            "upload_bucket": "dev-uploads",
+            "output_bucket": "dev-output",
+        }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--port", type=int, default=8700)
     parser.add_argument("--api-port", type=int, default=0, help="default: --port + 1")
-    parser.add_argument("--slow-kbps", type=int, default=0, help="throttle uploads to watch progress")
+    parser.add_argument(
+        "--slow-kbps", type=int, default=0, help="throttle uploads to watch progress"
+    )
     parser.add_argument("--config", choices=["ok", "missing", "invalid"], default="ok")
     parser.add_argument("--api-down", action="store_true", help="config points at a closed port")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args()
-    server = DevServer(args.port, args.api_port or args.port + 1, slow_kbps=args.slow_kbps,
-                       config=args.config, api_down=args.api_down, quiet=args.quiet).start()
+    server = DevServer(
+        args.port,
+        args.api_port or args.port + 1,
+        slow_kbps=args.slow_kbps,
+        config=args.config,
+        api_down=args.api_down,
+        quiet=args.quiet,
+    ).start()
     print(f"page: {server.web_url}\napi:  {server.api_url}", flush=True)
     try:
         while True:

@@ -16,7 +16,9 @@ PIL_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP", "
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif"}
 
 
-def make_image(path: Path, size: tuple[int, int], content_type: str = "image/jpeg", seed: int = 1) -> Path:
+def make_image(
+    path: Path, size: tuple[int, int], content_type: str = "image/jpeg", seed: int = 1
+) -> Path:
     """A photo-like picture (gradient, shapes, a little noise) so encoders do real work."""
     width, height = size
     rng = random.Random(seed)
@@ -29,7 +31,9 @@ def make_image(path: Path, size: tuple[int, int], content_type: str = "image/jpe
         x, y = rng.randrange(width), rng.randrange(height)
         r = rng.randrange(5, max(6, min(size) // 6))
         draw.ellipse((x - r, y - r, x + r, y + r), fill=tuple(rng.randrange(256) for _ in range(3)))
-    options: dict[str, Any] = {"quality": 90} if content_type in ("image/jpeg", "image/webp") else {}
+    options: dict[str, Any] = (
+        {"quality": 90} if content_type in ("image/jpeg", "image/webp") else {}
+    )
     if content_type == "image/gif":
         image = image.convert("P", palette=Image.Palette.ADAPTIVE)
     image.save(path, PIL_FORMATS[content_type], **options)
@@ -89,7 +93,8 @@ def start_recording_concurrency(page: Any) -> None:
         """() => {
             window.__maxUploading = 0;
             const count = () => {
-                const n = document.querySelectorAll("[data-file-row][data-status='uploading']").length;
+                const rows = "[data-file-row][data-status='uploading']";
+                const n = document.querySelectorAll(rows).length;
                 window.__maxUploading = Math.max(window.__maxUploading, n);
             };
             new MutationObserver(count).observe(document.body, {

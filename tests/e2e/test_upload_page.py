@@ -19,6 +19,7 @@ from e2e_helpers import (
     wait_for_row_status,
     wait_until_all_settled,
 )
+from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
@@ -36,7 +37,8 @@ def assert_variants_match_config(page: Any, name: str, size: tuple[int, int], co
         want = expected_size(*size, variant["maxEdge"])
         got = tuple(sizes[variant["name"]])
         assert max(got) == max(want), (name, variant, got, want)
-        assert abs(got[0] - want[0]) <= 1 and abs(got[1] - want[1]) <= 1, (name, variant, got, want)
+        assert abs(got[0] - want[0]) <= 1, (name, variant, got, want)
+        assert abs(got[1] - want[1]) <= 1, (name, variant, got, want)
     # Each image has a caption with its dimensions and a link to open it.
     row = row_for(page, name)
     for variant in config["variants"]:
@@ -44,7 +46,9 @@ def assert_variants_match_config(page: Any, name: str, size: tuple[int, int], co
         image = row.locator(selector)
         card = row.locator(".variant").filter(has=page.locator(selector))
         width, height = sizes[variant["name"]]
-        assert f"{width} × {height} px" in card.inner_text()
+        assert (
+            f"{width} \u00d7 {height} px" in card.inner_text()
+        )  # "W x H px" with a multiplication sign
         href = card.get_by_role("link").get_attribute("href")
         assert href == image.get_attribute("src")
         assert href.startswith(("http://", "https://"))
@@ -72,14 +76,16 @@ def test_jpeg_upload_shows_progress_then_variants_at_configured_sizes(
     posts = app.probe.requests_to("POST", f"{api_url}/uploads")
     assert len(posts) == 1
     assert json.loads(posts[0].post_data) == {
-        "contentType": "image/jpeg", "size": photo.stat().st_size, "filename": "holiday.jpg",
+        "contentType": "image/jpeg",
+        "size": photo.stat().st_size,
+        "filename": "holiday.jpg",
     }
 
     assert_variants_match_config(app, "holiday.jpg", (2000, 1500), web_config)
     status = api_status(api_url, row.get_attribute("data-upload-id"))
     assert status["status"] == "done"
 
-    assert "holiday.jpg is ready" in app.locator("#announcer").inner_text()
+    expect(app.locator("#announcer")).to_contain_text("holiday.jpg is ready")
     assert app.probe.csp_violations() == []
     assert app.probe.page_errors == []
     app.screenshot(path=str(results_dir / "single-upload-1280.png"), full_page=True)
@@ -93,7 +99,9 @@ def test_text_file_named_jpg_is_rejected_by_the_processor(
 
     app.set_input_files("#file-input", str(fake))
 
-    status = wait_for_row_status(app, "not-a-photo.jpg", ("rejected", "done", "error"), SETTLE_TIMEOUT_MS)
+    status = wait_for_row_status(
+        app, "not-a-photo.jpg", ("rejected", "done", "error"), SETTLE_TIMEOUT_MS
+    )
     row = row_for(app, "not-a-photo.jpg")
     message = row.locator("[data-message]").inner_text().strip()
     assert status == "rejected", message
@@ -121,7 +129,7 @@ def test_oversized_file_is_refused_in_the_browser_without_calling_the_api(
     assert app.probe.requests_to("POST", api_url) == []
     assert [r for r in app.probe.requests if r.method == "PUT"] == []
     assert row.get_attribute("data-status") == "refused"
-    assert "huge-scan.jpg" in app.locator("#announcer").inner_text()
+    expect(app.locator("#announcer")).to_contain_text("huge-scan.jpg")
 
 
 def test_several_files_at_once_all_complete(
@@ -138,7 +146,12 @@ def test_several_files_at_once_all_complete(
         allowed.append(("image/jpeg", (1200 + 100 * len(allowed), 800)))
     files = []
     for index, (content_type, size) in enumerate(allowed):
-        path = make_image(tmp_path / f"photo-{index + 1}.{EXTENSIONS[content_type]}", size, content_type, seed=index)
+        path = make_image(
+            tmp_path / f"photo-{index + 1}.{EXTENSIONS[content_type]}",
+            size,
+            content_type,
+            seed=index,
+        )
         files.append((path, size))
 
     start_recording_concurrency(app)
@@ -164,14 +177,14 @@ def test_several_files_at_once_all_complete(
     app.screenshot(path=str(results_dir / "several-files-390.png"), full_page=True)
 
 
-def test_drop_zone_button_opens_the_chooser_from_the_keyboard(
-    app: Any, tmp_path: Path
-) -> None:
+def test_drop_zone_button_opens_the_chooser_from_the_keyboard(app: Any, tmp_path: Path) -> None:
     picture = make_image(tmp_path / "keyboard.png", (400, 300), "image/png")
-    app.keyboard.press("Tab")  # skip link
-    app.keyboard.press("Tab")
-    assert app.evaluate("() => document.activeElement.id") == "drop-zone"
+    # Playwright turns on file-chooser interception without waiting for it: do the Tab key
+    # presses inside the block so it is in force before Enter.
     with app.expect_file_chooser() as chooser_info:
+        app.keyboard.press("Tab")  # skip link
+        app.keyboard.press("Tab")
+        assert app.evaluate("() => document.activeElement.id") == "drop-zone"
         app.keyboard.press("Enter")
     chooser = chooser_info.value
     assert chooser.is_multiple()
@@ -242,7 +255,10 @@ def test_api_error_message_from_the_server_is_shown(
     assert len(answers) == 1
     assert answers[0].status == 413
     server_message = answers[0].json()["message"]
-    assert row_for(app, "liar.jpg").locator("[data-message]").inner_text().strip() == server_message.strip()
+    assert (
+        row_for(app, "liar.jpg").locator("[data-message]").inner_text().strip()
+        == server_message.strip()
+    )
 
 
 def test_missing_config_shows_a_clear_message(new_context: Any, page_url: str) -> None:
@@ -274,11 +290,10 @@ def test_accessibility_with_axe(
     session.send("Runtime.evaluate", {"expression": axe_source})
 
     def run_axe() -> list[dict]:
-        result = app.evaluate(
+        return app.evaluate(
             "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
             ".map((v) => ({id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target)}))"
         )
-        return result
 
     assert run_axe() == []
     good = make_image(tmp_path / "axe.jpg", (800, 600), "image/jpeg")
