@@ -10,6 +10,17 @@ locals {
     options_upload  = { resource = "upload", http_method = "OPTIONS" }
   }
 
+  gateway_response_parameters = {
+    "gatewayresponse.header.Access-Control-Allow-Origin" = "'${var.gateway_response_allow_origin}'"
+    "gatewayresponse.header.Vary"                        = "'Origin'"
+  }
+
+  # Errors raised by API Gateway itself (throttling, missing route...) keep the
+  # API's error shape {"error": code, "message": text}.
+  gateway_response_templates = {
+    "application/json" = "{\"error\":\"$context.error.responseType\",\"message\":$context.error.messageString}"
+  }
+
   resource_ids = {
     uploads = aws_api_gateway_resource.uploads.id
     upload  = aws_api_gateway_resource.upload.id
@@ -161,31 +172,27 @@ resource "aws_api_gateway_gateway_response" "this" {
   rest_api_id   = aws_api_gateway_rest_api.this.id
   response_type = each.value
 
-  response_parameters = {
-    "gatewayresponse.header.Access-Control-Allow-Origin" = "'${var.gateway_response_allow_origin}'"
-    "gatewayresponse.header.Vary"                        = "'Origin'"
-  }
-
-  # Errors raised by API Gateway itself (throttling, missing route...) keep the API's error shape.
-  response_templates = {
-    "application/json" = "{\"error\":\"$context.error.responseType\",\"message\":$context.error.messageString}"
-  }
+  response_parameters = local.gateway_response_parameters
+  response_templates  = local.gateway_response_templates
 }
 
 resource "aws_api_gateway_deployment" "this" {
   rest_api_id = aws_api_gateway_rest_api.this.id
   description = "Managed by Terraform"
 
+  # Hash the inputs (configuration values and stable ids), not attributes read
+  # back from the API: those get normalised on refresh (null -> {}) and would
+  # force a redeployment on every plan.
   triggers = {
     redeployment = sha1(jsonencode([
       aws_api_gateway_resource.uploads.id,
       aws_api_gateway_resource.upload.id,
+      local.methods,
       [for k in sort(keys(local.methods)) : aws_api_gateway_method.this[k].id],
-      [for k in sort(keys(local.methods)) : aws_api_gateway_method.this[k].request_parameters],
       [for k in sort(keys(local.methods)) : aws_api_gateway_integration.this[k].id],
-      [for k in sort(keys(local.methods)) : aws_api_gateway_integration.this[k].uri],
-      [for k in sort(keys(aws_api_gateway_gateway_response.this)) : aws_api_gateway_gateway_response.this[k].response_parameters],
-      [for k in sort(keys(aws_api_gateway_gateway_response.this)) : aws_api_gateway_gateway_response.this[k].response_templates],
+      module.function.invoke_arn,
+      local.gateway_response_parameters,
+      local.gateway_response_templates,
     ]))
   }
 
