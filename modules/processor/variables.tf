@@ -163,6 +163,13 @@ variable "variants" {
     quality     = optional(number, 85)
     webp_method = optional(number, 4)
   }))
+
+  validation {
+    condition = length(var.variants) >= 1 && length(distinct([for v in var.variants : v.name])) == length(var.variants) && alltrue([
+      for v in var.variants : can(regex("^[a-z0-9_-]{1,32}$", v.name)) && contains(["jpeg", "webp", "png"], v.format) && v.max_edge >= 16 && v.max_edge <= 8192 && v.quality >= 1 && v.quality <= 100 && v.webp_method >= 0 && v.webp_method <= 6
+    ])
+    error_message = "variants must be a non-empty list with unique names matching ^[a-z0-9_-]{1,32}$, format one of: jpeg, webp, png, max_edge 16-8192, quality 1-100, webp_method 0-6."
+  }
 }
 
 variable "maximum_retry_attempts" {
