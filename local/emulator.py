@@ -44,7 +44,9 @@ def fail(message: str) -> None:
 
 def health(port: int) -> dict | None:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_localstack/health", timeout=2) as response:
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{port}/_localstack/health", timeout=2
+        ) as response:
             return json.loads(response.read())
     except (urllib.error.URLError, OSError, ValueError):
         return None
@@ -88,6 +90,8 @@ def emulator_environment(port: int, state_dir: Path) -> dict[str, str]:
             "LAMBDA_RUNTIME_EXECUTOR": "host",
             "HOST_LAMBDA_INTERPRETERS": f"python3.12={LAMBDA_PYTHON}",
             "LAMBDA_KEEPALIVE_MS": "120000",
+            # Async retries wait 1 s, 2 s, ... instead of 60 s, 120 s: same path, faster feedback.
+            "LAMBDA_RETRY_BASE_DELAY": os.environ.get("LAMBDA_RETRY_BASE_DELAY", "1"),
         }
     )
     return env
@@ -125,7 +129,9 @@ def start(port: int, state_dir: Path) -> None:
             fail(f"LocalStack exited with code {process.returncode} during start; see {log_path}")
         status = health(port)
         if status and status.get("services", {}).get("lambda") in ("available", "running"):
-            say(f"ready in {START_TIMEOUT_SECONDS - (deadline - time.monotonic()):.1f} s (pid {process.pid})")
+            say(
+                f"ready in {START_TIMEOUT_SECONDS - (deadline - time.monotonic()):.1f} s (pid {process.pid})"
+            )
             return
         time.sleep(0.3)
     stop_process(process.pid)
@@ -180,7 +186,9 @@ def status(port: int, state_dir: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("command", choices=["start", "stop", "status"])
     parser.add_argument("--port", type=int, default=int(os.environ.get("EMULATOR_PORT", 4566)))
     parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR)

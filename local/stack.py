@@ -60,7 +60,9 @@ provider "aws" {{
 class LocalDeployment:
     """The root stack in its own working folder, applied on the emulator at `endpoint`."""
 
-    def __init__(self, workdir: Path, endpoint: str, extra_vars: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, workdir: Path, endpoint: str, extra_vars: dict[str, Any] | None = None
+    ) -> None:
         self.workdir = Path(workdir).resolve()
         self.endpoint = endpoint.rstrip("/")
         self.variables = {
@@ -79,7 +81,9 @@ class LocalDeployment:
             if (REPO / name).exists():
                 link.symlink_to(REPO / name)
         (self.workdir / "emulator_override.tf").write_text(provider_override(self.endpoint))
-        (self.workdir / "emulator.auto.tfvars.json").write_text(json.dumps(self.variables, indent=2) + "\n")
+        (self.workdir / "emulator.auto.tfvars.json").write_text(
+            json.dumps(self.variables, indent=2) + "\n"
+        )
 
     @property
     def terraform(self) -> tftest.TerraformTest:
@@ -116,7 +120,9 @@ class LocalDeployment:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("command", choices=["up", "outputs", "destroy"])
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
     parser.add_argument("--endpoint", default=os.environ.get("EMULATOR_ENDPOINT", DEFAULT_ENDPOINT))

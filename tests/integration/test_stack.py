@@ -22,13 +22,22 @@ PROCESSING_TIMEOUT_SECONDS = 60
 
 def photo_jpeg(width: int, height: int) -> bytes:
     gradient = Image.linear_gradient("L").resize((width, height))
-    image = Image.merge("RGB", (gradient, gradient.rotate(90, expand=False), gradient.transpose(Image.Transpose.FLIP_LEFT_RIGHT)))
+    image = Image.merge(
+        "RGB",
+        (
+            gradient,
+            gradient.rotate(90, expand=False),
+            gradient.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
+        ),
+    )
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=90)
     return buffer.getvalue()
 
 
-def request_upload(api_url: str, content_type: str, size: int, filename: str = "photo.jpg") -> dict[str, Any]:
+def request_upload(
+    api_url: str, content_type: str, size: int, filename: str = "photo.jpg"
+) -> dict[str, Any]:
     response = requests.post(
         f"{api_url}/uploads",
         json={"contentType": content_type, "size": size, "filename": filename},
@@ -40,7 +49,9 @@ def request_upload(api_url: str, content_type: str, size: int, filename: str = "
 
 def upload(api_url: str, body: bytes, content_type: str) -> str:
     grant = request_upload(api_url, content_type, len(body))
-    put = requests.request(grant["method"], grant["uploadUrl"], data=body, headers=grant["headers"], timeout=30)
+    put = requests.request(
+        grant["method"], grant["uploadUrl"], data=body, headers=grant["headers"], timeout=30
+    )
     assert put.status_code == 200, put.text
     return grant["id"]
 
@@ -63,7 +74,9 @@ def api_url(local_stack_outputs: dict[str, Any]) -> str:
 
 @pytest.fixture(scope="module")
 def configured_variants(local_stack_outputs: dict[str, Any]) -> list[dict[str, Any]]:
-    config = requests.get(local_stack_outputs["web_url"].replace("index.html", "config.json"), timeout=30).json()
+    config = requests.get(
+        local_stack_outputs["web_url"].replace("index.html", "config.json"), timeout=30
+    ).json()
     return config["variants"]
 
 
@@ -73,7 +86,9 @@ def test_second_plan_shows_no_changes(local_stack_deployment):
 
 def test_the_page_and_its_config_are_served(local_stack_outputs):
     page = requests.get(local_stack_outputs["web_url"], timeout=30)
-    config = requests.get(local_stack_outputs["web_url"].replace("index.html", "config.json"), timeout=30)
+    config = requests.get(
+        local_stack_outputs["web_url"].replace("index.html", "config.json"), timeout=30
+    )
 
     assert page.status_code == 200
     assert page.headers["Content-Type"].startswith("text/html")
@@ -120,19 +135,30 @@ def test_the_processor_never_writes_to_the_upload_bucket(aws_client, local_stack
 
     keys = [
         item["Key"]
-        for item in aws_client("s3").list_objects_v2(Bucket=local_stack_outputs["upload_bucket"]).get("Contents", [])
+        for item in aws_client("s3")
+        .list_objects_v2(Bucket=local_stack_outputs["upload_bucket"])
+        .get("Contents", [])
     ]
     assert all(key.startswith("uploads/") for key in keys), keys
     assert f"uploads/{upload_id}" in keys
 
 
-def test_the_manifest_is_written_last_and_lists_every_output(aws_client, local_stack_outputs, api_url):
+def test_the_manifest_is_written_last_and_lists_every_output(
+    aws_client, local_stack_outputs, api_url
+):
     upload_id = upload(api_url, photo_jpeg(800, 600), "image/jpeg")
     assert wait_for_result(api_url, upload_id)["status"] == "done"
     s3 = aws_client("s3")
     bucket = local_stack_outputs["output_bucket"]
 
-    manifest = json.loads(s3.get_object(Bucket=bucket, Key=f"{upload_id}/manifest.json")["Body"].read())
-    listed = {item["Key"] for item in s3.list_objects_v2(Bucket=bucket, Prefix=f"{upload_id}/")["Contents"]}
+    manifest = json.loads(
+        s3.get_object(Bucket=bucket, Key=f"{upload_id}/manifest.json")["Body"].read()
+    )
+    listed = {
+        item["Key"]
+        for item in s3.list_objects_v2(Bucket=bucket, Prefix=f"{upload_id}/")["Contents"]
+    }
 
-    assert listed == {f"{upload_id}/manifest.json"} | {variant["key"] for variant in manifest["variants"]}
+    assert listed == {f"{upload_id}/manifest.json"} | {
+        variant["key"] for variant in manifest["variants"]
+    }

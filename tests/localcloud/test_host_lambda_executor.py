@@ -20,7 +20,7 @@ import requests
 
 pytestmark = pytest.mark.localcloud
 
-HANDLER = '''
+HANDLER = """
 import json, os, subprocess, sys, time
 import boto3
 import greeting  # provided by the layer
@@ -56,7 +56,7 @@ def handler(event, context):
         "remaining_ms": context.get_remaining_time_in_millis(),
         "target": os.environ.get("TARGET_BUCKET"),
     }
-'''
+"""
 
 LAYER_MODULE = 'def hello(name):\n    return f"hello {name}"\n'
 
@@ -77,11 +77,17 @@ def unique(prefix: str) -> str:
 def role_arn(aws_client: Callable[..., Any]) -> str:
     trust = {
         "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
     }
-    return aws_client("iam").create_role(RoleName=unique("probe"), AssumeRolePolicyDocument=json.dumps(trust))[
-        "Role"
-    ]["Arn"]
+    return aws_client("iam").create_role(
+        RoleName=unique("probe"), AssumeRolePolicyDocument=json.dumps(trust)
+    )["Role"]["Arn"]
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +137,9 @@ def process_exists(pid: int) -> bool:
     return state != "Z"
 
 
-def test_function_with_layer_becomes_active_and_returns_its_result(aws_client, probe_function, target_bucket):
+def test_function_with_layer_becomes_active_and_returns_its_result(
+    aws_client, probe_function, target_bucket
+):
     configuration = aws_client("lambda").get_function(FunctionName=probe_function)["Configuration"]
     assert configuration["State"] == "Active"
 
@@ -169,7 +177,9 @@ def test_timeout_kills_the_handler_and_its_children(aws_client, probe_function, 
     pid_file = tmp_path / "pids"
     started = time.monotonic()
 
-    response = invoke(aws_client, probe_function, {"action": "sleep", "seconds": 30, "pid_file": str(pid_file)})
+    response = invoke(
+        aws_client, probe_function, {"action": "sleep", "seconds": 30, "pid_file": str(pid_file)}
+    )
 
     elapsed = time.monotonic() - started
     assert response["FunctionError"] == "Unhandled"
@@ -178,21 +188,29 @@ def test_timeout_kills_the_handler_and_its_children(aws_client, probe_function, 
     assert elapsed < 15, "the timeout must stop the invocation, not the 30 s sleep"
     handler_pid, child_pid = (int(pid) for pid in pid_file.read_text().split())
     deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and (process_exists(handler_pid) or process_exists(child_pid)):
+    while time.monotonic() < deadline and (
+        process_exists(handler_pid) or process_exists(child_pid)
+    ):
         time.sleep(0.1)
     assert not process_exists(handler_pid), "the timed-out handler process is still running"
     assert not process_exists(child_pid), "a process started by the handler outlived the timeout"
 
     # The environment initialises again and serves the next invocation.
-    assert invoke(aws_client, probe_function, {"name": "again"})["Body"]["greeting"] == "hello again"
+    assert (
+        invoke(aws_client, probe_function, {"name": "again"})["Body"]["greeting"] == "hello again"
+    )
 
 
-def test_s3_notification_is_accepted_and_runs_the_function(aws_client, probe_function, target_bucket):
+def test_s3_notification_is_accepted_and_runs_the_function(
+    aws_client, probe_function, target_bucket
+):
     s3 = aws_client("s3")
     lambda_client = aws_client("lambda")
     source = unique("probe-source")
     s3.create_bucket(Bucket=source)
-    function_arn = lambda_client.get_function(FunctionName=probe_function)["Configuration"]["FunctionArn"]
+    function_arn = lambda_client.get_function(FunctionName=probe_function)["Configuration"][
+        "FunctionArn"
+    ]
     lambda_client.add_permission(
         FunctionName=probe_function,
         StatementId=unique("s3"),
@@ -217,7 +235,9 @@ def test_s3_notification_is_accepted_and_runs_the_function(aws_client, probe_fun
 
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        found = s3.list_objects_v2(Bucket=target_bucket, Prefix="seen/in/photo.jpg").get("KeyCount", 0)
+        found = s3.list_objects_v2(Bucket=target_bucket, Prefix="seen/in/photo.jpg").get(
+            "KeyCount", 0
+        )
         if found:
             break
         time.sleep(0.2)
@@ -230,11 +250,17 @@ def test_api_gateway_proxy_integration_returns_the_handler_response(
 ):
     apigateway = aws_client("apigateway")
     lambda_client = aws_client("lambda")
-    function_arn = lambda_client.get_function(FunctionName=probe_function)["Configuration"]["FunctionArn"]
+    function_arn = lambda_client.get_function(FunctionName=probe_function)["Configuration"][
+        "FunctionArn"
+    ]
     api_id = apigateway.create_rest_api(name=unique("probe-api"))["id"]
     root_id = apigateway.get_resources(restApiId=api_id)["items"][0]["id"]
-    resource_id = apigateway.create_resource(restApiId=api_id, parentId=root_id, pathPart="things")["id"]
-    apigateway.put_method(restApiId=api_id, resourceId=resource_id, httpMethod="POST", authorizationType="NONE")
+    resource_id = apigateway.create_resource(restApiId=api_id, parentId=root_id, pathPart="things")[
+        "id"
+    ]
+    apigateway.put_method(
+        restApiId=api_id, resourceId=resource_id, httpMethod="POST", authorizationType="NONE"
+    )
     apigateway.put_integration(
         restApiId=api_id,
         resourceId=resource_id,
@@ -251,7 +277,9 @@ def test_api_gateway_proxy_integration_returns_the_handler_response(
     )
     apigateway.create_deployment(restApiId=api_id, stageName="test")
 
-    response = requests.post(f"{emulator_endpoint}/_aws/execute-api/{api_id}/test/things", json={}, timeout=30)
+    response = requests.post(
+        f"{emulator_endpoint}/_aws/execute-api/{api_id}/test/things", json={}, timeout=30
+    )
 
     assert response.status_code == 201
     assert response.headers["X-Probe"] == "yes"
@@ -321,7 +349,13 @@ def test_presigned_put_binds_length_and_refuses_overwrite(aws_client):
     s3.create_bucket(Bucket=bucket)
     url = s3.generate_presigned_url(
         "put_object",
-        Params={"Bucket": bucket, "Key": "uploads/two", "ContentType": "image/jpeg", "ContentLength": 10, "IfNoneMatch": "*"},
+        Params={
+            "Bucket": bucket,
+            "Key": "uploads/two",
+            "ContentType": "image/jpeg",
+            "ContentLength": 10,
+            "IfNoneMatch": "*",
+        },
         ExpiresIn=60,
     )
     headers = {"Content-Type": "image/jpeg", "If-None-Match": "*"}

@@ -46,7 +46,9 @@ class LambdaContext:
 
 
 def error_document(error: BaseException, error_type: str | None = None) -> dict[str, Any]:
-    frames = [frame for frame in traceback.extract_tb(error.__traceback__) if frame.filename != __file__]
+    frames = [
+        frame for frame in traceback.extract_tb(error.__traceback__) if frame.filename != __file__
+    ]
     return {
         "errorMessage": str(error),
         "errorType": error_type or type(error).__name__,

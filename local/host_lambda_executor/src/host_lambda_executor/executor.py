@@ -19,7 +19,6 @@ import subprocess
 import tempfile
 import threading
 import time
-
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +69,11 @@ class FunctionProcess:
 
     def __init__(self, argv: list[str], env: dict[str, str], cwd: str) -> None:
         control_read, control_write = os.pipe()
-        env = {**env, "HOST_LAMBDA_CONTROL_FD": str(control_write), "HOST_LAMBDA_PARENT_PID": str(os.getpid())}
+        env = {
+            **env,
+            "HOST_LAMBDA_CONTROL_FD": str(control_write),
+            "HOST_LAMBDA_PARENT_PID": str(os.getpid()),
+        }
         try:
             self.process = subprocess.Popen(
                 argv,
@@ -191,7 +194,9 @@ class HostRuntimeExecutor(RuntimeExecutor):
                 try:
                     self._spawn()  # a previous invocation timed out or crashed: initialise again
                 except StatusErrorException as error:
-                    return InvocationResult(request_id, error.payload, is_error=True, logs=self._startup_logs)
+                    return InvocationResult(
+                        request_id, error.payload, is_error=True, logs=self._startup_logs
+                    )
             return self._invoke(self._process, request_id, payload)
 
     def get_logs(self) -> str:
@@ -232,7 +237,10 @@ class HostRuntimeExecutor(RuntimeExecutor):
         python_paths = [
             str(path)
             for layer in layer_dirs
-            for path in (layer / "python", layer / "python" / "lib" / f"python{version}" / "site-packages")
+            for path in (
+                layer / "python",
+                layer / "python" / "lib" / f"python{version}" / "site-packages",
+            )
         ]
         env = {name: os.environ[name] for name in INHERITED_VARIABLES if name in os.environ}
         env.update({key: str(value) for key, value in env_vars.items()})
@@ -250,7 +258,9 @@ class HostRuntimeExecutor(RuntimeExecutor):
 
     def _spawn(self) -> None:
         interpreter = resolve_interpreter(self.function_version.config.runtime)
-        process = FunctionProcess([interpreter, "-I", "-u", str(BOOTSTRAP)], self._env, self._code_dir())
+        process = FunctionProcess(
+            [interpreter, "-I", "-u", str(BOOTSTRAP)], self._env, self._code_dir()
+        )
         message = process.next_message(config.LAMBDA_RUNTIME_ENVIRONMENT_TIMEOUT)
         if message and message["type"] == "ready":
             self._process = process
@@ -262,11 +272,18 @@ class HostRuntimeExecutor(RuntimeExecutor):
         elif message is None:
             error = {"errorType": "Runtime.InitTimeout", "errorMessage": "Function init timed out"}
         else:
-            error = {"errorType": "Runtime.ExitError", "errorMessage": f"Runtime exited during init: {message}"}
-        LOG.warning("Lambda %s failed to initialise: %s", self.function_version.qualified_arn, error)
+            error = {
+                "errorType": "Runtime.ExitError",
+                "errorMessage": f"Runtime exited during init: {message}",
+            }
+        LOG.warning(
+            "Lambda %s failed to initialise: %s", self.function_version.qualified_arn, error
+        )
         raise StatusErrorException(error["errorMessage"], payload=json.dumps(error).encode())
 
-    def _invoke(self, process: FunctionProcess, request_id: str, payload: dict[str, str]) -> InvocationResult:
+    def _invoke(
+        self, process: FunctionProcess, request_id: str, payload: dict[str, str]
+    ) -> InvocationResult:
         timeout_seconds = float(self.function_version.config.timeout)
         started = time.monotonic()
         process.begin_invocation()
@@ -301,7 +318,9 @@ class HostRuntimeExecutor(RuntimeExecutor):
     ) -> InvocationResult:
         process.kill()
         self._process = None
-        message = f"RequestId: {request_id} Error: Task timed out after {timeout_seconds:.2f} seconds"
+        message = (
+            f"RequestId: {request_id} Error: Task timed out after {timeout_seconds:.2f} seconds"
+        )
         logs = process.invocation_logs(request_id, wait=False) + f"{message}\n"
         error = {"errorType": "Sandbox.Timedout", "errorMessage": message}
         return InvocationResult(
@@ -316,7 +335,9 @@ class HostRuntimeExecutor(RuntimeExecutor):
     ) -> InvocationResult:
         process.kill()
         self._process = None
-        message = f"RequestId: {request_id} Error: Runtime exited with error: exit status {returncode}"
+        message = (
+            f"RequestId: {request_id} Error: Runtime exited with error: exit status {returncode}"
+        )
         logs = process.invocation_logs(request_id, wait=False) + f"{message}\n"
         error = {"errorType": "Runtime.ExitError", "errorMessage": message}
         return InvocationResult(
@@ -336,5 +357,3 @@ class HostRuntimeExecutor(RuntimeExecutor):
             f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\t"
             f"Memory Size: {memory} MB\n"
         )
-
-

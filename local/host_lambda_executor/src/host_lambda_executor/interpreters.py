@@ -14,12 +14,18 @@ INTERPRETERS_VARIABLE = "HOST_LAMBDA_INTERPRETERS"
 
 
 def configured_interpreters() -> dict[str, str]:
-    pairs = [item.strip() for item in os.environ.get(INTERPRETERS_VARIABLE, "").split(",") if item.strip()]
+    pairs = [
+        item.strip()
+        for item in os.environ.get(INTERPRETERS_VARIABLE, "").split(",")
+        if item.strip()
+    ]
     interpreters: dict[str, str] = {}
     for pair in pairs:
         runtime, separator, path = pair.partition("=")
         if not separator or not runtime or not path:
-            raise LambdaRuntimeException(f"{INTERPRETERS_VARIABLE}: expected 'runtime=path', got '{pair}'")
+            raise LambdaRuntimeException(
+                f"{INTERPRETERS_VARIABLE}: expected 'runtime=path', got '{pair}'"
+            )
         interpreters[runtime.strip()] = path.strip()
     return interpreters
 
