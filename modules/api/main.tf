@@ -147,8 +147,8 @@ resource "aws_api_gateway_method" "this" {
   http_method   = each.value.http_method
   authorization = "NONE"
 
-  # null rather than {} when empty: the provider stores no parameters as null, and the redeployment
-  # trigger below hashes this value, so {} would show a change on every plan.
+  # null rather than {} when empty: the provider stores no parameters as null.
+  # (The redeployment trigger hashes local.methods, not this read-back value.)
   request_parameters = each.value.resource == "upload" ? { "method.request.path.id" = true } : null
 }
 
