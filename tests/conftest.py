@@ -8,6 +8,7 @@ Set EMULATOR_ENDPOINT=http://127.0.0.1:4566 to run against an emulator you start
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -22,8 +23,20 @@ sys.path.insert(0, str(REPO / "local"))
 
 import stack  # noqa: E402  (local/stack.py: prepares and applies the root stack on the emulator)
 
-TEST_EMULATOR_PORT = int(os.environ.get("TEST_EMULATOR_PORT", "4567"))
-TEST_STATE_DIR = REPO / ".local" / "test-emulator"
+FIRST_TEST_PORT = 4567  # 4566 stays free for the developer's `make up` emulator
+
+
+def free_test_port() -> int:
+    """TEST_EMULATOR_PORT, or the first free port from 4567 (so concurrent runs do not collide)."""
+    if os.environ.get("TEST_EMULATOR_PORT"):
+        return int(os.environ["TEST_EMULATOR_PORT"])
+    for port in range(FIRST_TEST_PORT, FIRST_TEST_PORT + 40):
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) != 0:
+                return port
+    raise RuntimeError("no free port for the test emulator in 4567-4606")
+
+
 FAKE_CREDENTIALS = {
     "aws_access_key_id": "test",
     "aws_secret_access_key": "test",
@@ -42,11 +55,12 @@ def emulator_endpoint() -> Iterator[str]:
     if external:
         yield external
         return
-    state = ["--state-dir", str(TEST_STATE_DIR)]
-    _emulator_cli("stop", *state, "--purge")  # leftovers of an interrupted run
-    _emulator_cli("start", "--port", str(TEST_EMULATOR_PORT), *state)
+    port = free_test_port()
+    state = ["--state-dir", str(REPO / ".local" / f"test-emulator-{port}")]
+    _emulator_cli("stop", *state, "--purge")  # leftovers of an interrupted run on this port
+    _emulator_cli("start", "--port", str(port), *state)
     try:
-        yield f"http://127.0.0.1:{TEST_EMULATOR_PORT}"
+        yield f"http://127.0.0.1:{port}"
     finally:
         _emulator_cli("stop", *state, "--purge")
 
