@@ -35,6 +35,15 @@ data "aws_iam_policy_document" "function" {
     resources = [local.upload_objects_arn]
   }
 
+  # Without ListBucket, S3 answers 403 (not 404) for an original deleted before processing; the
+  # processor would retry it into the dead-letter queue instead of skipping it.
+  statement {
+    sid       = "DistinguishMissingOriginals"
+    effect    = "Allow"
+    actions   = ["s3:ListBucket"]
+    resources = [var.upload_bucket_arn]
+  }
+
   statement {
     sid       = "WriteVariantsAndManifests"
     effect    = "Allow"

@@ -359,11 +359,14 @@ def test_processor_role_is_least_privilege(plan) -> None:
     statements = role_policy_statements(plan, "processor")
     assert set(statements) == {
         "ReadOriginals",
+        "DistinguishMissingOriginals",
         "WriteVariantsAndManifests",
         "SendFailedEventsToDlq",
     }
     assert statements["ReadOriginals"]["actions"] == ["s3:GetObject"]
     assert statements["ReadOriginals"]["resources"] == [f"{UPLOAD_ARN}/uploads/*"]
+    assert statements["DistinguishMissingOriginals"]["actions"] == ["s3:ListBucket"]
+    assert statements["DistinguishMissingOriginals"]["resources"] == [UPLOAD_ARN]
     assert statements["WriteVariantsAndManifests"]["actions"] == ["s3:PutObject"]
     assert statements["WriteVariantsAndManifests"]["resources"] == [f"{OUTPUT_ARN}/*"]
     assert statements["SendFailedEventsToDlq"]["actions"] == ["sqs:SendMessage"]
