@@ -1,8 +1,8 @@
 """Unit tier fixtures: no network, fake AWS credentials, moto S3, fresh handler modules.
 
 Both Lambda folders are zip roots whose modules import each other as top-level modules, so
-both are put on ``sys.path`` (their module names do not clash, except ``jsonlog.py`` which
-is byte-identical in both and ``handler.py`` which is loaded under distinct names here).
+both are put on ``sys.path`` with ``lambda_src/common`` (which build.sh copies into both zips);
+their module names do not clash, except ``handler.py``, loaded under distinct names here.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 API_DIR = REPO / "lambda_src" / "api"
 PROCESSOR_DIR = REPO / "lambda_src" / "processor"
-for folder in (API_DIR, PROCESSOR_DIR, Path(__file__).resolve().parent):
+COMMON_DIR = REPO / "lambda_src" / "common"
+for folder in (API_DIR, PROCESSOR_DIR, COMMON_DIR, Path(__file__).resolve().parent):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
