@@ -36,6 +36,12 @@ def handler(event, context):
         with open(event["pid_file"], "w") as pid_file:
             pid_file.write(f"{os.getpid()} {child.pid}")
         time.sleep(event["seconds"])
+    if action == "allocate":
+        hoard = bytearray(event["megabytes"] * 1024 * 1024)  # zero pages: touch them to be resident
+        for offset in range(0, len(hoard), 4096):
+            hoard[offset] = 1
+        time.sleep(1)
+        return {"allocated": len(hoard)}
     if "Records" in event:  # S3 notification: copy a marker to the target bucket
         record = event["Records"][0]["s3"]
         boto3.client("s3").put_object(
@@ -198,6 +204,21 @@ def test_timeout_kills_the_handler_and_its_children(aws_client, probe_function, 
     # The environment initialises again and serves the next invocation.
     assert (
         invoke(aws_client, probe_function, {"name": "again"})["Body"]["greeting"] == "hello again"
+    )
+
+
+def test_memory_over_the_configured_size_kills_the_invocation(aws_client, probe_function):
+    import base64
+
+    within = invoke(aws_client, probe_function, {"action": "allocate", "megabytes": 16})
+    response = invoke(aws_client, probe_function, {"action": "allocate", "megabytes": 400})
+
+    assert "FunctionError" not in within
+    assert "Max Memory Used: " in base64.b64decode(within["LogResult"]).decode()
+    assert response["FunctionError"] == "Unhandled"
+    assert response["Body"]["errorType"] == "Runtime.OutOfMemory"
+    assert (
+        invoke(aws_client, probe_function, {"name": "after"})["Body"]["greeting"] == "hello after"
     )
 
 

@@ -37,7 +37,9 @@ LOG = logging.getLogger(__name__)
 BOOTSTRAP = Path(__file__).with_name("bootstrap.py")
 END_MARKER = "\x00host-lambda-end "
 LOG_DRAIN_SECONDS = 2.0
-STOP_GRACE_SECONDS = 2.0
+# How often the memory of a running invocation is sampled (and the finest timeout resolution).
+MEMORY_SAMPLE_SECONDS = 0.05
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 # Environment variables the function process inherits from LocalStack's own environment.
 INHERITED_VARIABLES = ("PATH", "LANG", "LC_ALL", "HOME", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")
 
@@ -142,6 +144,20 @@ class FunctionProcess:
             return self.messages.get(timeout=max(0.0, timeout))
         except queue.Empty:
             return None
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the function process and every process it started."""
+        total = 0
+        pending = [self.process.pid]
+        while pending:
+            pid = pending.pop()
+            try:
+                total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_SIZE
+                for task in Path(f"/proc/{pid}/task").iterdir():
+                    pending += [int(child) for child in (task / "children").read_text().split()]
+            except (FileNotFoundError, ProcessLookupError, ValueError):
+                continue
+        return total
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -296,12 +312,29 @@ class HostRuntimeExecutor(RuntimeExecutor):
                 "deadline_epoch_ms": int((time.time() + timeout_seconds) * 1000),
             }
         )
+        memory_limit = self.function_version.config.memory_size * 1024 * 1024
+        peak_rss = process.rss_bytes()
         while True:
-            message = process.next_message(started + timeout_seconds - time.monotonic())
+            remaining = started + timeout_seconds - time.monotonic()
+            message = process.next_message(min(MEMORY_SAMPLE_SECONDS, remaining))
+            peak_rss = max(peak_rss, process.rss_bytes())
+            if message is None and remaining <= MEMORY_SAMPLE_SECONDS:
+                error = f"Task timed out after {timeout_seconds:.2f} seconds"
+                return self._failed(
+                    process, request_id, "Sandbox.Timedout", error, started, peak_rss
+                )
+            if peak_rss > memory_limit:
+                error = "Runtime exited with error: signal: killed (memory limit exceeded)"
+                return self._failed(
+                    process, request_id, "Runtime.OutOfMemory", error, started, peak_rss
+                )
             if message is None:
-                return self._timed_out(process, request_id, timeout_seconds, started)
+                continue
             if message["type"] == "exit":
-                return self._crashed(process, request_id, message["returncode"], started)
+                error = f"Runtime exited with error: exit status {message['returncode']}"
+                return self._failed(
+                    process, request_id, "Runtime.ExitError", error, started, peak_rss
+                )
             if message["type"] == "result" and message["request_id"] == request_id:
                 break
         logs = process.invocation_logs(request_id, wait=True)
@@ -310,44 +343,33 @@ class HostRuntimeExecutor(RuntimeExecutor):
             request_id,
             body.encode(),
             is_error=not message["ok"],
-            logs=self._with_platform_lines(logs, request_id, started),
+            logs=self._with_platform_lines(logs, request_id, started, peak_rss),
         )
 
-    def _timed_out(
-        self, process: FunctionProcess, request_id: str, timeout_seconds: float, started: float
+    def _failed(
+        self,
+        process: FunctionProcess,
+        request_id: str,
+        error_type: str,
+        error: str,
+        started: float,
+        peak_rss: int,
     ) -> InvocationResult:
+        """The invocation ended without a result: the environment is killed and re-initialised."""
         process.kill()
         self._process = None
-        message = (
-            f"RequestId: {request_id} Error: Task timed out after {timeout_seconds:.2f} seconds"
-        )
+        message = f"RequestId: {request_id} Error: {error}"
         logs = process.invocation_logs(request_id, wait=False) + f"{message}\n"
-        error = {"errorType": "Sandbox.Timedout", "errorMessage": message}
         return InvocationResult(
             request_id,
-            json.dumps(error).encode(),
+            json.dumps({"errorType": error_type, "errorMessage": message}).encode(),
             is_error=True,
-            logs=self._with_platform_lines(logs, request_id, started),
+            logs=self._with_platform_lines(logs, request_id, started, peak_rss),
         )
 
-    def _crashed(
-        self, process: FunctionProcess, request_id: str, returncode: int, started: float
-    ) -> InvocationResult:
-        process.kill()
-        self._process = None
-        message = (
-            f"RequestId: {request_id} Error: Runtime exited with error: exit status {returncode}"
-        )
-        logs = process.invocation_logs(request_id, wait=False) + f"{message}\n"
-        error = {"errorType": "Runtime.ExitError", "errorMessage": message}
-        return InvocationResult(
-            request_id,
-            json.dumps(error).encode(),
-            is_error=True,
-            logs=self._with_platform_lines(logs, request_id, started),
-        )
-
-    def _with_platform_lines(self, logs: str, request_id: str, started: float) -> str:
+    def _with_platform_lines(
+        self, logs: str, request_id: str, started: float, peak_rss: int
+    ) -> str:
         duration_ms = (time.monotonic() - started) * 1000
         memory = self.function_version.config.memory_size
         return (
@@ -355,5 +377,5 @@ class HostRuntimeExecutor(RuntimeExecutor):
             f"{logs}"
             f"END RequestId: {request_id}\n"
             f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\t"
-            f"Memory Size: {memory} MB\n"
+            f"Memory Size: {memory} MB\tMax Memory Used: {peak_rss // (1024 * 1024)} MB\n"
         )
