@@ -2,12 +2,17 @@ locals {
   upload_objects_arn = "${var.upload_bucket_arn}/${var.upload_prefix}*"
 
   # Method definitions: every route is an AWS_PROXY integration to the one
-  # function, which answers CORS preflights (OPTIONS) itself.
+  # function, which answers CORS preflights (OPTIONS) itself. ANY catches every
+  # other method, so a wrong method gets the function's 405 method_not_allowed
+  # (JSON error shape, CORS headers, Allow header) instead of API Gateway's
+  # 403 "Missing Authentication Token".
   methods = {
     post_uploads    = { resource = "uploads", http_method = "POST" }
     options_uploads = { resource = "uploads", http_method = "OPTIONS" }
+    any_uploads     = { resource = "uploads", http_method = "ANY" }
     get_upload      = { resource = "upload", http_method = "GET" }
     options_upload  = { resource = "upload", http_method = "OPTIONS" }
+    any_upload      = { resource = "upload", http_method = "ANY" }
   }
 
   gateway_response_parameters = {

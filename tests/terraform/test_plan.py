@@ -569,13 +569,15 @@ def test_rest_api_routes(plan) -> None:
     assert {k: v["http_method"] for k, v in by_key.items()} == {
         "post_uploads": "POST",
         "options_uploads": "OPTIONS",
+        "any_uploads": "ANY",
         "get_upload": "GET",
         "options_upload": "OPTIONS",
+        "any_upload": "ANY",
     }
     assert all(v["authorization"] == "NONE" for v in by_key.values())
     assert by_key["get_upload"]["request_parameters"] == {"method.request.path.id": True}
     integrations = plan.of_type("aws_api_gateway_integration")
-    assert len(integrations) == 4
+    assert len(integrations) == 6
     for integration in integrations.values():
         assert integration["type"] == "AWS_PROXY"
         assert integration["integration_http_method"] == "POST"
