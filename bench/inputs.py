@@ -1,0 +1,143 @@
+"""Deterministic, photo-like benchmark inputs (Pillow only, no numpy).
+
+A photo is a smooth colour field (a coarse random grid upscaled bicubically), objects with
+anti-aliased edges, mid-frequency texture and fine grain. At JPEG q90 that is about 2 bits per
+pixel, like a phone photo. Everything derives from ``random.Random(seed)``, so the same seed and
+the same Pillow version give the same bytes; files are cached under the work folder, keyed by a
+hash of their parameters and the Pillow version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import random
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import PIL
+from PIL import Image, ImageDraw, ImageFilter
+
+GRAIN = 12  # fine noise, 0..255 blend weight
+TEXTURE = 35  # mid-frequency noise, 0..255 blend weight
+
+
+@dataclass(frozen=True)
+class InputClass:
+    name: str
+    label: str
+    format: str  # JPEG | PNG | GIF | WEBP
+    width: int
+    height: int
+    seed: int
+
+    @property
+    def megapixels(self) -> float:
+        return self.width * self.height / 1e6
+
+    @property
+    def extension(self) -> str:
+        return {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp"}[self.format]
+
+
+FULL_CLASSES = (
+    InputClass("jpeg_12mp", "JPEG 12 MP (4000x3000, q90)", "JPEG", 4000, 3000, 1),
+    InputClass("jpeg_24mp", "JPEG 24 MP (6000x4000, q90)", "JPEG", 6000, 4000, 2),
+    InputClass("png_rgba", "PNG RGBA 6 MP (3000x2000)", "PNG", 3000, 2000, 3),
+    InputClass("gif", "GIF 2 MP (1600x1200, 256 colours)", "GIF", 1600, 1200, 4),
+    InputClass("webp_12mp", "WebP 12 MP (4000x3000, q90)", "WEBP", 4000, 3000, 5),
+)
+SMOKE_CLASSES = (
+    InputClass("jpeg_12mp", "JPEG (smoke, 400x300)", "JPEG", 400, 300, 1),
+    InputClass("png_rgba", "PNG RGBA (smoke, 360x240)", "PNG", 360, 240, 3),
+    InputClass("gif", "GIF (smoke, 200x150)", "GIF", 200, 150, 4),
+    InputClass("webp_12mp", "WebP (smoke, 400x300)", "WEBP", 400, 300, 5),
+)
+
+
+def photo(size: tuple[int, int], seed: int) -> Image.Image:
+    """An RGB photo-like image: gradients, edges, texture and grain."""
+    rng = random.Random(seed)
+    width, height = size
+    grid = (7, 5)
+    base = Image.frombytes("RGB", grid, rng.randbytes(grid[0] * grid[1] * 3))
+    base = base.resize(size, Image.Resampling.BICUBIC)
+    # objects drawn at half scale, blurred a little, upscaled: soft but definite edges
+    half = (max(1, width // 2), max(1, height // 2))
+    layer = base.resize(half, Image.Resampling.BILINEAR)
+    draw = ImageDraw.Draw(layer)
+    for _ in range(60):
+        x0, y0 = rng.randrange(half[0]), rng.randrange(half[1])
+        x1 = x0 + rng.randrange(half[0] // 20 + 1, half[0] // 3 + 2)
+        y1 = y0 + rng.randrange(half[1] // 20 + 1, half[1] // 3 + 2)
+        colour = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
+        kind = rng.randrange(3)
+        if kind == 0:
+            draw.ellipse((x0, y0, x1, y1), fill=colour)
+        elif kind == 1:
+            draw.rectangle((x0, y0, x1, y1), fill=colour)
+        else:
+            draw.line((x0, y0, x1, y1), fill=colour, width=rng.randrange(2, 12))
+    layer = layer.filter(ImageFilter.GaussianBlur(1.2)).resize(size, Image.Resampling.BICUBIC)
+    image = Image.blend(base, layer, 0.7)
+    third = (max(1, width // 3), max(1, height // 3))
+    texture = Image.frombytes("L", third, rng.randbytes(third[0] * third[1]))
+    texture = texture.resize(size, Image.Resampling.BICUBIC)
+    image = Image.blend(image, Image.merge("RGB", (texture,) * 3), TEXTURE / 255)
+    grain = Image.frombytes("L", size, rng.randbytes(width * height))
+    return Image.blend(image, Image.merge("RGB", (grain,) * 3), GRAIN / 255)
+
+
+def cutout_alpha(size: tuple[int, int], seed: int) -> Image.Image:
+    """An alpha mask like a product cut-out: opaque soft-edged shapes on transparency."""
+    rng = random.Random(seed * 7919)
+    width, height = size
+    mask = Image.new("L", size, 0)
+    draw = ImageDraw.Draw(mask)
+    draw.ellipse((width * 0.1, height * 0.1, width * 0.9, height * 0.9), fill=255)
+    for _ in range(6):
+        x0, y0 = rng.randrange(width), rng.randrange(height)
+        draw.rectangle((x0, y0, x0 + width // 6, y0 + height // 8), fill=rng.randrange(96, 256))
+    return mask.filter(ImageFilter.GaussianBlur(max(1, width // 400)))
+
+
+def build(spec: InputClass) -> bytes:
+    size = (spec.width, spec.height)
+    image = photo(size, spec.seed)
+    buffer = io.BytesIO()
+    if spec.format == "JPEG":
+        image.save(buffer, "JPEG", quality=90)
+    elif spec.format == "WEBP":
+        image.save(buffer, "WEBP", quality=90, method=4)
+    elif spec.format == "PNG":
+        image.putalpha(cutout_alpha(size, spec.seed))
+        image.save(buffer, "PNG")
+    elif spec.format == "GIF":
+        paletted = image.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+        paletted.save(buffer, "GIF")
+    else:
+        raise ValueError(spec.format)
+    return buffer.getvalue()
+
+
+def cache_key(spec: InputClass) -> str:
+    recipe = {
+        **asdict(spec),
+        "grain": GRAIN,
+        "texture": TEXTURE,
+        "pillow": PIL.__version__,
+        "generator": hashlib.sha256(Path(__file__).read_bytes()).hexdigest(),
+    }
+    return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def ensure(spec: InputClass, folder: Path) -> Path:
+    """Path of the input file for ``spec``, generated once into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{spec.name}-{spec.width}x{spec.height}-{cache_key(spec)}.{spec.extension}"
+    if not path.exists():
+        partial = path.with_suffix(".partial")
+        partial.write_bytes(build(spec))
+        partial.replace(path)
+    return path

@@ -1,0 +1,90 @@
+"""The benchmark's smoke mode runs and writes well-formed results (no timing assertions).
+
+Runs ``bench/run.py --smoke`` with this interpreter (the project venv, where pyvips is usually
+not installed: those strategies must then be reported as skipped, not fail the run).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.unit
+
+REPO = Path(__file__).resolve().parents[2]
+STRATEGIES = {"naive", "core", "vips_thumbnail", "vips_cascade", "floor"}
+
+
+def test_smoke_run_writes_well_formed_json(tmp_path: Path) -> None:
+    output = tmp_path / "results.json"
+    completed = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench" / "run.py"),
+            "--smoke",
+            "--work-dir",
+            str(tmp_path),
+            "--output",
+            str(output),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+    )
+    assert completed.returncode == 0, completed.stderr
+    results = json.loads(output.read_text())
+
+    assert results["mode"] == "smoke"
+    assert set(results["strategies"]) == STRATEGIES
+    assert results["inputs"], "no input class was generated"
+    for class_name, per_config in results["results"].items():
+        assert class_name in results["inputs"]
+        assert set(per_config) == {"jpeg", "webp"}
+        for config_name, per_strategy in per_config.items():
+            assert set(per_strategy) == STRATEGIES, (class_name, config_name)
+            for strategy, entry in per_strategy.items():
+                if "skipped" in entry:
+                    assert strategy in {"vips_thumbnail", "vips_cascade"}
+                    assert entry["skipped"]
+                    continue
+                assert entry["ms"] > 0
+                assert entry["ratio"] > 0
+                assert entry["rss_peak_mb"] >= entry["rss_delta_mb"] >= 0
+                assert len(entry["outputs"]) == 3
+                assert all(output["bytes"] > 0 for output in entry["outputs"])
+                if strategy != "floor":
+                    assert len(entry["quality"]) == 3
+                    assert all(0 < item["psnr_db"] <= 99 for item in entry["quality"])
+            assert per_strategy["naive"]["ratio"] == 1.0
+    assert results["encoders"]["settings"]["jpeg_q85"]["ratio_to_jpeg_q85"] == 1.0
+
+
+def test_smoke_does_not_touch_docs(tmp_path: Path) -> None:
+    """Smoke mode never writes the committed report, whatever the results path."""
+    report = REPO / "docs" / "benchmarks.md"
+    before = report.read_bytes() if report.exists() else None
+    completed = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench" / "run.py"),
+            "--smoke",
+            "--work-dir",
+            str(tmp_path),
+            "--classes",
+            "jpeg_12mp",
+            "--strategies",
+            "naive,core",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert (tmp_path / "results.json").exists()
+    assert (report.read_bytes() if report.exists() else None) == before
