@@ -10,7 +10,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import jsonlog
+import env_config
+
+ConfigError = env_config.ConfigError  # re-exported: load_config raises it
 
 DEFAULTS = {
     "UPLOAD_PREFIX": "uploads/",
@@ -23,14 +25,6 @@ DEFAULTS = {
 MAX_URL_TTL_SECONDS = 3600
 _MIME_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
 _ORIGIN = re.compile(r"^https?://[^/\s]+$")
-
-
-class ConfigError(ValueError):
-    """An environment variable is missing or invalid."""
-
-    def __init__(self, variable: str, problem: str) -> None:
-        super().__init__(f"environment variable {variable}: {problem}")
-        self.variable = variable
 
 
 @dataclass(frozen=True)
@@ -52,70 +46,35 @@ class ApiConfig:
 
 def load_config(environ: Mapping[str, str]) -> ApiConfig:
     """Build the configuration from ``environ`` or raise :class:`ConfigError`."""
+    env = env_config.with_defaults(environ, DEFAULTS)
     return ApiConfig(
-        upload_bucket=_required(environ, "UPLOAD_BUCKET"),
-        output_bucket=_required(environ, "OUTPUT_BUCKET"),
-        upload_prefix=parse_prefix("UPLOAD_PREFIX", _get(environ, "UPLOAD_PREFIX")),
+        upload_bucket=env_config.required(env, "UPLOAD_BUCKET"),
+        output_bucket=env_config.required(env, "OUTPUT_BUCKET"),
+        upload_prefix=env_config.parse_prefix("UPLOAD_PREFIX", env["UPLOAD_PREFIX"]),
         allowed_content_types=parse_content_types(
-            "ALLOWED_CONTENT_TYPES", _get(environ, "ALLOWED_CONTENT_TYPES")
+            "ALLOWED_CONTENT_TYPES", env["ALLOWED_CONTENT_TYPES"]
         ),
-        max_upload_bytes=parse_int_in_range(
-            "MAX_UPLOAD_BYTES", _get(environ, "MAX_UPLOAD_BYTES"), 1, 5 * 1024**3
+        max_upload_bytes=env_config.parse_int(
+            "MAX_UPLOAD_BYTES", env["MAX_UPLOAD_BYTES"], 1, 5 * 1024**3
         ),
-        upload_url_ttl_seconds=parse_int_in_range(
-            "UPLOAD_URL_TTL_SECONDS",
-            _get(environ, "UPLOAD_URL_TTL_SECONDS"),
-            1,
-            MAX_URL_TTL_SECONDS,
+        upload_url_ttl_seconds=env_config.parse_int(
+            "UPLOAD_URL_TTL_SECONDS", env["UPLOAD_URL_TTL_SECONDS"], 1, MAX_URL_TTL_SECONDS
         ),
-        download_url_ttl_seconds=parse_int_in_range(
+        download_url_ttl_seconds=env_config.parse_int(
             "DOWNLOAD_URL_TTL_SECONDS",
-            _get(environ, "DOWNLOAD_URL_TTL_SECONDS"),
+            env["DOWNLOAD_URL_TTL_SECONDS"],
             1,
             MAX_URL_TTL_SECONDS,
         ),
-        allowed_origins=parse_origins("ALLOWED_ORIGINS", _required(environ, "ALLOWED_ORIGINS")),
-        log_level=_log_level(_get(environ, "LOG_LEVEL")),
+        allowed_origins=parse_origins(
+            "ALLOWED_ORIGINS", env_config.required(env, "ALLOWED_ORIGINS")
+        ),
+        log_level=env_config.parse_log_level("LOG_LEVEL", env["LOG_LEVEL"]),
     )
 
 
-def _get(environ: Mapping[str, str], name: str) -> str:
-    value = environ.get(name, "").strip()
-    return value or DEFAULTS[name]
-
-
-def _required(environ: Mapping[str, str], name: str) -> str:
-    value = environ.get(name, "").strip()
-    if not value:
-        raise ConfigError(name, "is required")
-    return value
-
-
-def _log_level(raw: str) -> str:
-    try:
-        return jsonlog.parse_level(raw)
-    except ValueError as error:
-        raise ConfigError("LOG_LEVEL", str(error)) from None
-
-
-def parse_prefix(name: str, raw: str) -> str:
-    if not raw.endswith("/") or raw.startswith("/") or "//" in raw:
-        raise ConfigError(name, f"must be a key prefix like 'uploads/', got {raw!r}")
-    return raw
-
-
-def parse_int_in_range(name: str, raw: str, low: int, high: int) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(name, f"must be an integer in {low}..{high}, got {raw!r}") from None
-    if not low <= value <= high:
-        raise ConfigError(name, f"must be an integer in {low}..{high}, got {raw!r}")
-    return value
-
-
 def parse_content_types(name: str, raw: str) -> tuple[str, ...]:
-    types = _csv(raw.lower())
+    types = env_config.split_csv(raw.lower())
     invalid = [value for value in types if not _MIME_TYPE.match(value)]
     if not types or invalid:
         raise ConfigError(name, f"must be comma-separated MIME types, got {raw!r}")
@@ -125,14 +84,10 @@ def parse_content_types(name: str, raw: str) -> tuple[str, ...]:
 def parse_origins(name: str, raw: str) -> tuple[str, ...]:
     if raw.strip() == "*":
         return ("*",)
-    origins = tuple(origin.rstrip("/") for origin in _csv(raw.lower()))
+    origins = tuple(origin.rstrip("/") for origin in env_config.split_csv(raw.lower()))
     invalid = [origin for origin in origins if not _ORIGIN.match(origin)]
     if not origins or invalid:
         raise ConfigError(
             name, f"must be '*' or comma-separated origins like https://example.com, got {raw!r}"
         )
     return origins
-
-
-def _csv(raw: str) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))

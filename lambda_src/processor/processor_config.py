@@ -12,8 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import env_config
+
 import imaging
-import jsonlog
+
+ConfigError = env_config.ConfigError  # re-exported: load_config raises it
 
 VARIANT_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 MAX_VARIANT_EDGE = 10_000
@@ -24,14 +27,6 @@ DEFAULTS = {
     "ALLOWED_FORMATS": ",".join(imaging.DEFAULT_ALLOWED_FORMATS),
     "LOG_LEVEL": "INFO",
 }
-
-
-class ConfigError(ValueError):
-    """An environment variable is missing or invalid."""
-
-    def __init__(self, variable: str, problem: str) -> None:
-        super().__init__(f"environment variable {variable}: {problem}")
-        self.variable = variable
 
 
 @dataclass(frozen=True)
@@ -55,57 +50,23 @@ class ProcessorConfig:
 
 def load_config(environ: Mapping[str, str]) -> ProcessorConfig:
     """Build the configuration from ``environ`` or raise :class:`ConfigError`."""
+    env = env_config.with_defaults(environ, DEFAULTS)
     return ProcessorConfig(
-        output_bucket=_required(environ, "OUTPUT_BUCKET"),
-        upload_prefix=parse_prefix("UPLOAD_PREFIX", _get(environ, "UPLOAD_PREFIX")),
-        max_upload_bytes=parse_positive_int("MAX_UPLOAD_BYTES", _get(environ, "MAX_UPLOAD_BYTES")),
-        max_pixels=parse_positive_int("MAX_PIXELS", _get(environ, "MAX_PIXELS")),
-        allowed_formats=parse_formats("ALLOWED_FORMATS", _get(environ, "ALLOWED_FORMATS")),
-        variants=parse_variants("VARIANTS", _required(environ, "VARIANTS")),
-        log_level=_log_level(_get(environ, "LOG_LEVEL")),
+        output_bucket=env_config.required(env, "OUTPUT_BUCKET"),
+        upload_prefix=env_config.parse_prefix("UPLOAD_PREFIX", env["UPLOAD_PREFIX"]),
+        max_upload_bytes=env_config.parse_int("MAX_UPLOAD_BYTES", env["MAX_UPLOAD_BYTES"]),
+        max_pixels=env_config.parse_int("MAX_PIXELS", env["MAX_PIXELS"]),
+        allowed_formats=parse_formats("ALLOWED_FORMATS", env["ALLOWED_FORMATS"]),
+        variants=parse_variants("VARIANTS", env_config.required(env, "VARIANTS")),
+        log_level=env_config.parse_log_level("LOG_LEVEL", env["LOG_LEVEL"]),
     )
-
-
-def _get(environ: Mapping[str, str], name: str) -> str:
-    value = environ.get(name, "").strip()
-    return value or DEFAULTS[name]
-
-
-def _required(environ: Mapping[str, str], name: str) -> str:
-    value = environ.get(name, "").strip()
-    if not value:
-        raise ConfigError(name, "is required")
-    return value
-
-
-def _log_level(raw: str) -> str:
-    try:
-        return jsonlog.parse_level(raw)
-    except ValueError as error:
-        raise ConfigError("LOG_LEVEL", str(error)) from None
-
-
-def parse_prefix(name: str, raw: str) -> str:
-    if not raw.endswith("/") or raw.startswith("/") or "//" in raw:
-        raise ConfigError(name, f"must be a key prefix like 'uploads/', got {raw!r}")
-    return raw
-
-
-def parse_positive_int(name: str, raw: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(name, f"must be a positive integer, got {raw!r}") from None
-    if value <= 0:
-        raise ConfigError(name, f"must be a positive integer, got {raw!r}")
-    return value
 
 
 def parse_formats(name: str, raw: str) -> tuple[str, ...]:
     from PIL import Image
 
     Image.init()
-    formats = tuple(dict.fromkeys(part.strip().upper() for part in raw.split(",") if part.strip()))
+    formats = env_config.split_csv(raw.upper())
     unknown = [fmt for fmt in formats if fmt not in Image.OPEN]
     if not formats or unknown:
         raise ConfigError(name, f"unknown Pillow format(s) {unknown or raw!r}")
