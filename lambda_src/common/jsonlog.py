@@ -1,8 +1,7 @@
 """Structured JSON logging: one JSON object per line on stdout.
 
-This file is duplicated byte-for-byte in ``lambda_src/api`` and ``lambda_src/processor``
-(each folder becomes its own zip root, so there is no shared package). A unit test
-keeps the two copies identical: edit one, copy it over the other.
+Shared by both functions: build.sh copies ``lambda_src/common/*.py`` into the root of each
+function's zip (each zip root is flat, so this is a top-level module, not a package).
 
 Usage::
 

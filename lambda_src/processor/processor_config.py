@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import env_config
-
 import imaging
 
 ConfigError = env_config.ConfigError  # re-exported: load_config raises it
