@@ -1,0 +1,125 @@
+"""Duplicate delivery of one S3 event: the deployed processor rewrites identical outputs.
+
+S3 delivers notifications at least once and Lambda retries asynchronous invocations, so the
+processor must be idempotent. The same event is delivered again by invoking the deployed
+function with boto3: twice in a row, then twice at the same moment. Every output object keeps
+its bytes, ETag and Content-Type, the manifest is byte-identical, no object is added, and the
+original is untouched.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from typing import Any
+
+import pytest
+from PIL import Image
+from rel_helpers import output_objects, s3_event
+
+pytestmark = pytest.mark.integration
+
+
+def photo(width: int = 1600, height: int = 1200) -> bytes:
+    gradient = Image.linear_gradient("L").resize((width, height))
+    image = Image.merge("RGB", (gradient, gradient.rotate(90), gradient.transpose(0)))
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def invoke(lambda_client, function_name: str, event: dict[str, Any]) -> dict[str, Any]:
+    response = lambda_client.invoke(
+        FunctionName=function_name,
+        InvocationType="RequestResponse",
+        Payload=json.dumps(event).encode(),
+    )
+    payload = json.loads(response["Payload"].read())
+    assert "FunctionError" not in response, payload
+    return payload
+
+
+def comparable(objects: dict[str, dict[str, Any]]) -> dict[str, tuple[bytes, str, str | None]]:
+    return {
+        key: (item["body"], item["etag"], item["content_type"]) for key, item in objects.items()
+    }
+
+
+@pytest.fixture(scope="module")
+def processed(api, s3, local_stack_outputs) -> dict[str, Any]:
+    """One real upload through the API, processed once by its own S3 notification."""
+    data = photo()
+    upload_id = api.upload(data, "image/jpeg", "duplicate.jpg")
+    assert api.wait_for_final(upload_id)["status"] == "done"
+    key = f"uploads/{upload_id}"
+    bucket = local_stack_outputs["upload_bucket"]
+    head = s3.head_object(Bucket=bucket, Key=key)
+    return {
+        "id": upload_id,
+        "event": s3_event(bucket, key, len(data), head["ETag"].strip('"')),
+        "original_etag": head["ETag"],
+        "outputs": output_objects(s3, local_stack_outputs["output_bucket"], upload_id),
+    }
+
+
+def test_the_first_delivery_wrote_variants_and_a_manifest(processed):
+    keys = set(processed["outputs"])
+    manifest = json.loads(processed["outputs"][f"{processed['id']}/manifest.json"]["body"])
+
+    assert keys == {f"{processed['id']}/manifest.json"} | {v["key"] for v in manifest["variants"]}
+    assert manifest["status"] == "done"
+
+
+def test_sequential_redelivery_rewrites_identical_outputs(
+    processed, lambda_client, s3, local_stack_outputs
+):
+    function = local_stack_outputs["processor_function_name"]
+    for _ in range(2):
+        answer = invoke(lambda_client, function, processed["event"])
+        assert answer["processed"] == [
+            {"upload_id": processed["id"], "status": "done", "error_code": None}
+        ]
+        again = output_objects(s3, local_stack_outputs["output_bucket"], processed["id"])
+        assert comparable(again) == comparable(processed["outputs"])
+
+
+def test_concurrent_redelivery_rewrites_identical_outputs(
+    processed, lambda_client, s3, local_stack_outputs
+):
+    function = local_stack_outputs["processor_function_name"]
+    answers: list[dict[str, Any]] = []
+    start = threading.Barrier(2)
+
+    def deliver() -> None:
+        start.wait()
+        answers.append(invoke(lambda_client, function, processed["event"]))
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert [answer["processed"][0]["status"] for answer in answers] == ["done", "done"]
+    again = output_objects(s3, local_stack_outputs["output_bucket"], processed["id"])
+    assert comparable(again) == comparable(processed["outputs"])
+
+
+def test_one_event_listing_the_same_object_twice_is_processed_once(
+    processed, lambda_client, local_stack_outputs
+):
+    event = processed["event"]
+    doubled = {"Records": event["Records"] * 2}
+
+    answer = invoke(lambda_client, local_stack_outputs["processor_function_name"], doubled)
+
+    assert [item["upload_id"] for item in answer["processed"]] == [processed["id"]]
+
+
+def test_redelivery_never_touches_the_original(processed, s3, local_stack_outputs):
+    head = s3.head_object(
+        Bucket=local_stack_outputs["upload_bucket"], Key=f"uploads/{processed['id']}"
+    )
+
+    assert head["ETag"] == processed["original_etag"]

@@ -1,0 +1,100 @@
+"""Each hostile case alone, in a fresh process: outcome, time and peak memory vs. the budget.
+
+The processor core (``imaging.process_image``) runs with the deployed defaults from
+variables.tf (variants, ``max_pixels``, ``max_upload_bytes``) in a child interpreter per case, so
+the peak resident set size (``VmHWM`` of the child's own address space) belongs to that case
+alone. Budget: the deployed
+``processor_memory_mb`` and ``processor_timeout_seconds`` defaults. The child also runs under an
+address-space limit, so a regression fails here instead of exhausting the machine.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import hostile_images
+import pytest
+from rel_helpers import REPO
+
+pytestmark = pytest.mark.unit
+
+CASES = {case.name: case for case in hostile_images.cases()}
+
+
+def terraform_default(variable: str) -> int:
+    """The numeric default of a root variable in variables.tf."""
+    text = (REPO / "variables.tf").read_text()
+    block = re.search(rf'variable "{variable}" \{{(.*?)\n\}}', text, re.S)
+    assert block, variable
+    match = re.search(r"^\s*default\s*=\s*(\d+)\s*$", block.group(1), re.M)
+    assert match, variable
+    return int(match.group(1))
+
+
+MEMORY_MB = terraform_default("processor_memory_mb")
+TIMEOUT_S = terraform_default("processor_timeout_seconds")
+MAX_PIXELS = terraform_default("max_pixels")
+MAX_UPLOAD_BYTES = terraform_default("max_upload_bytes")
+
+CHILD = r"""
+import json, resource, sys, time
+resource.setrlimit(resource.RLIMIT_AS, (4 * 1024**3, 4 * 1024**3))
+sys.path[:0] = [sys.argv[1], sys.argv[2]]
+import imaging
+def peak_mb():
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
+data = sys.stdin.buffer.read()
+variants = [imaging.VariantSpec("large", 1024, "jpeg", 85),
+            imaging.VariantSpec("medium", 512, "jpeg", 85),
+            imaging.VariantSpec("thumb", 128, "webp", 80)]
+limits = imaging.Limits(max_pixels=int(sys.argv[3]), max_bytes=int(sys.argv[4]))
+before = peak_mb()
+started = time.perf_counter()
+try:
+    result = imaging.process_image(data, variants, limits)
+    outcome = {"status": "done", "code": None,
+               "sizes": [[v.width, v.height] for v in result.variants]}
+except imaging.ImageRejected as error:
+    outcome = {"status": "rejected", "code": error.code}
+outcome["seconds"] = time.perf_counter() - started
+outcome["baseline_mb"] = before
+outcome["peak_mb"] = peak_mb()
+print(json.dumps(outcome))
+"""
+
+
+def test_the_budget_matches_the_deployed_defaults():
+    assert (MEMORY_MB, TIMEOUT_S) == (1024, 60)
+    assert hostile_images.MAX_PIXELS == MAX_PIXELS
+    assert hostile_images.MAX_UPLOAD_BYTES == MAX_UPLOAD_BYTES
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_each_case_alone_stays_within_memory_and_time(name):
+    case = CASES[name]
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            CHILD,
+            str(REPO / "lambda_src" / "processor"),
+            str(REPO / "lambda_src" / "common"),
+            str(MAX_PIXELS),
+            str(MAX_UPLOAD_BYTES),
+        ],
+        input=case.data,
+        capture_output=True,
+        timeout=TIMEOUT_S,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr.decode()[-2000:]
+    outcome = json.loads(completed.stdout)
+
+    assert (outcome["status"], outcome["code"]) == (case.expected_status, case.expected_code)
+    assert outcome["seconds"] < TIMEOUT_S / 4, outcome
+    assert outcome["peak_mb"] < MEMORY_MB / 2, outcome

@@ -1,0 +1,215 @@
+"""Shared by the operator commands in tools/: where the stack is and how to talk to it.
+
+* :func:`load_outputs` reads the stack's Terraform outputs: a file written by
+  ``terraform output -json`` (or any ``{"name": value}`` JSON), or, by default, the local
+  deployment through ``python local/stack.py outputs``.
+* :func:`emulator_endpoint` recognises a stack on the local emulator from its API URL
+  (``<endpoint>/_aws/execute-api/<id>/<stage>``); :func:`aws_client` then uses the emulator's
+  fake credentials. For a real AWS stack the usual credential chain and region apply.
+* :class:`ApiClient` is the page's protocol in Python: ``POST /uploads``, the presigned
+  ``PUT`` and ``GET /uploads/{id}``, retrying API Gateway throttling (429) and transient 5xx.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+REPO = Path(__file__).resolve().parent.parent
+EMULATOR_CREDENTIALS = {
+    "aws_access_key_id": "test",
+    "aws_secret_access_key": "test",
+    "region_name": "us-east-1",
+}
+RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
+FINAL_STATUSES = frozenset({"done", "rejected"})
+
+
+class ToolError(Exception):
+    """A problem the operator can fix (missing outputs, unreachable stack...)."""
+
+
+def load_outputs(outputs_json: Path | None = None, stack_workdir: Path | None = None) -> dict:
+    """The stack's outputs as ``{name: value}``."""
+    if outputs_json is not None:
+        try:
+            raw = json.loads(Path(outputs_json).read_text())
+        except (OSError, ValueError) as error:
+            raise ToolError(f"cannot read outputs from {outputs_json}: {error}") from None
+    else:
+        command = [sys.executable, str(REPO / "local" / "stack.py"), "outputs"]
+        if stack_workdir is not None:
+            command += ["--workdir", str(stack_workdir)]
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise ToolError(
+                "`python local/stack.py outputs` failed (is the local stack up? `make up`):\n"
+                + result.stderr.strip()
+            )
+        try:
+            raw = json.loads(result.stdout)
+        except ValueError:
+            raise ToolError("`python local/stack.py outputs` printed no JSON") from None
+    if not isinstance(raw, dict):
+        raise ToolError("the outputs must be a JSON object")
+    # `terraform output -json` wraps each value: {"name": {"value": ..., "type": ...}}
+    return {
+        name: value["value"] if isinstance(value, dict) and "value" in value else value
+        for name, value in raw.items()
+    }
+
+
+def emulator_endpoint(api_url: str | None) -> str | None:
+    """``http://host:port`` of the emulator serving ``api_url``, else ``None`` (real AWS)."""
+    if not api_url or "/_aws/execute-api/" not in api_url:
+        return None
+    parts = urllib.parse.urlsplit(api_url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def aws_client(service: str, endpoint: str | None, **config: Any) -> Any:
+    """A boto3 client for the emulator at ``endpoint``, or for AWS when it is ``None``."""
+    import boto3
+    from botocore.config import Config
+
+    client_config = Config(retries={"mode": "standard", "max_attempts": 4}, **config)
+    if endpoint:
+        return boto3.client(
+            service, endpoint_url=endpoint, config=client_config, **EMULATOR_CREDENTIALS
+        )
+    return boto3.client(service, config=client_config)
+
+
+@dataclass
+class Counters:
+    """Retries made by every thread of an :class:`ApiClient` (thread-safe)."""
+
+    retries: dict[str, int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, reason: str) -> None:
+        with self._lock:
+            self.retries[reason] = self.retries.get(reason, 0) + 1
+
+
+class ApiClient:
+    """The upload protocol of the page, for tools and tests. Safe to share between threads."""
+
+    def __init__(
+        self, api_url: str, timeout: float = 30.0, attempts: int = 6, origin: str | None = None
+    ) -> None:
+        self.api_url = api_url.rstrip("/")
+        self.timeout = timeout
+        self.attempts = attempts
+        self.origin = origin
+        self.counters = Counters()
+        self._local = threading.local()
+
+    @property
+    def session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+        return session
+
+    def _request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        """One API call; 429 and 502-504 are retried with jittered exponential backoff."""
+        headers = dict(kwargs.pop("headers", None) or {})
+        if self.origin:
+            headers.setdefault("Origin", self.origin)
+        delay = 0.2
+        for attempt in range(1, self.attempts + 1):
+            try:
+                response = self.session.request(
+                    method, url, headers=headers, timeout=self.timeout, **kwargs
+                )
+            except (requests.ConnectionError, requests.Timeout) as error:
+                if attempt == self.attempts:
+                    raise
+                self.counters.add(type(error).__name__)
+            else:
+                if response.status_code not in RETRYABLE_STATUS or attempt == self.attempts:
+                    return response
+                self.counters.add(f"http_{response.status_code}")
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, 5.0)
+        raise AssertionError("unreachable")
+
+    def create_upload(
+        self, content_type: str, size: int, filename: str | None = None
+    ) -> requests.Response:
+        body: dict[str, Any] = {"contentType": content_type, "size": size}
+        if filename is not None:
+            body["filename"] = filename
+        return self._request("POST", f"{self.api_url}/uploads", json=body)
+
+    def status(self, upload_id: str) -> requests.Response:
+        return self._request("GET", f"{self.api_url}/uploads/{upload_id}")
+
+    def put(self, grant: dict[str, Any], data: bytes) -> requests.Response:
+        """The presigned PUT, exactly as granted (never retried: a URL creates one object)."""
+        return self.session.request(
+            grant["method"],
+            grant["uploadUrl"],
+            data=data,
+            headers=grant["headers"],
+            timeout=self.timeout,
+        )
+
+    def upload(self, data: bytes, content_type: str, filename: str | None = None) -> str:
+        """POST + PUT; returns the upload id or raises :class:`ToolError`."""
+        created = self.create_upload(content_type, len(data), filename)
+        if created.status_code != 201:
+            raise ToolError(f"POST /uploads: {created.status_code} {created.text[:300]}")
+        grant = created.json()
+        put = self.put(grant, data)
+        if put.status_code != 200:
+            raise ToolError(f"PUT {grant['id']}: {put.status_code} {put.text[:300]}")
+        return grant["id"]
+
+    def wait_for_final(
+        self, upload_id: str, timeout: float = 60.0, first_interval: float = 0.2
+    ) -> dict[str, Any]:
+        """Poll ``GET /uploads/{id}`` until ``done``/``rejected``; the last body on timeout.
+
+        The interval grows from ``first_interval`` by 1.5x up to 1 s, so the status is seen
+        at most about a second after it is written.
+        """
+        deadline = time.monotonic() + timeout
+        interval = first_interval
+        while True:
+            response = self.status(upload_id)
+            if response.status_code != 200:
+                raise ToolError(f"GET {upload_id}: {response.status_code} {response.text[:300]}")
+            body = response.json()
+            if body.get("status") in FINAL_STATUSES or time.monotonic() >= deadline:
+                return body
+            time.sleep(interval)
+            interval = min(interval * 1.5, 1.0)
+
+
+def fetch_page_config(web_url: str | None, timeout: float = 30.0) -> dict[str, Any] | None:
+    """The page's ``config.json`` (configured variants, limits) next to ``web_url``."""
+    if not web_url:
+        return None
+    config_url = urllib.parse.urljoin(web_url, "config.json")
+    try:
+        response = requests.get(config_url, timeout=timeout)
+    except requests.RequestException:
+        return None
+    if response.status_code != 200:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return None
