@@ -73,7 +73,12 @@ def output_configs(smoke: bool) -> dict[str, dict[str, Any]]:
     return {
         "jpeg": {"label": "3 x JPEG q85", "variants": three("jpeg", 85)},
         "webp": {"label": "3 x WebP q80 method 4 (default)", "variants": three("webp", 80, 4)},
-        "webp_fast": {"label": "3 x WebP q80 method 0 (fast)", "variants": three("webp", 80, 0)},
+        # thumbnail_buffer x3 is never the better libvips method: measured on the first two only
+        "webp_fast": {
+            "label": "3 x WebP q80 method 0 (fast)",
+            "variants": three("webp", 80, 0),
+            "skip": ["vips_thumbnail"],
+        },
         "project": {
             "label": "project default (2 JPEG q85 + WebP q80 thumb)",
             "variants": [
@@ -81,8 +86,12 @@ def output_configs(smoke: bool) -> dict[str, dict[str, Any]]:
                 _variant("medium", edges[1], "jpeg", 85),
                 _variant("thumb", edges[2], "webp", 80, 4),
             ],
+            "skip": ["vips_thumbnail"],
         },
     }
+
+
+PIXELS_CONFIG = "pixels"  # lossless PNG outputs, quality only (run once, never timed)
 
 
 # --- environment -------------------------------------------------------------------------------
@@ -197,7 +206,11 @@ def measure(
     for round_index in range(args.rounds):
         for class_index, spec in enumerate(classes):
             for config_index, (config_name, config) in enumerate(configs.items()):
-                order = rotated(strategies, round_index + class_index + config_index)
+                order = [
+                    name
+                    for name in rotated(strategies, round_index + class_index + config_index)
+                    if name not in config.get("skip", ())
+                ]
                 for strategy in order:
                     job = {
                         "strategy": strategy,
@@ -226,10 +239,35 @@ def measure(
                     }
                 )
             )
+        if round_index == 0:
+            pixels_pass(classes, paths, configs, strategies, work)
         _progress(
             f"round {round_index + 1}/{args.rounds} done after {time.monotonic() - started:.0f} s"
         )
     return raw, encoder_rounds
+
+
+def pixels_pass(
+    classes: list, paths: dict[str, Path], configs: dict, strategies: list[str], work: Path
+) -> None:
+    """Every strategy once with lossless PNG outputs: the resized pixels, for the quality table."""
+    variants = [
+        {**variant, "format": "png"} for variant in next(iter(configs.values()))["variants"]
+    ]
+    for spec in classes:
+        for strategy in strategies:
+            if strategy == "floor":
+                continue
+            run_worker(
+                {
+                    "strategy": strategy,
+                    "input": str(paths[spec.name]),
+                    "variants": variants,
+                    "warmup": 0,
+                    "iterations": 1,
+                    "dump_dir": str(work / "outputs" / spec.name / PIXELS_CONFIG / strategy),
+                }
+            )
 
 
 def _progress(message: str) -> None:
@@ -298,7 +336,9 @@ def summarise(raw: dict, skipped: dict[str, str]) -> dict[str, Any]:
                 entries[strategy] = entry
             for strategy, reason in skipped.items():
                 entries[strategy] = {"skipped": reason}
-            summary.setdefault(class_name, {})[config_name] = entries
+            summary.setdefault(class_name, {})[config_name] = {
+                name: entries[name] for name in STRATEGY_ORDER if name in entries
+            }
     return summary
 
 
@@ -352,6 +392,20 @@ def assess_quality(
                     )
                 entry["quality"] = per_variant
                 entry["worst_loss_db"] = max(item["loss_db"] for item in per_variant)
+        first = next(iter(configs.values()))["variants"]
+        for strategy, entry in summary.get(spec.name, {}).get(next(iter(configs)), {}).items():
+            folder = work / "outputs" / spec.name / PIXELS_CONFIG / strategy
+            if "skipped" in entry or not folder.exists():
+                continue
+            pixels = []
+            for variant in first:
+                measured, _ = reference.output_psnr(
+                    (folder / f"{variant['name']}.png").read_bytes()
+                )
+                pixels.append(round(measured, 2))
+            for per_config in summary[spec.name].values():
+                if strategy in per_config and "skipped" not in per_config[strategy]:
+                    per_config[strategy]["pixels_psnr_db"] = pixels
         _progress(f"quality of {spec.name} assessed")
 
 
@@ -497,9 +551,9 @@ def _site_package_sizes(names: tuple[str, ...]) -> float | None:
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--smoke", action="store_true", help="tiny inputs, 1 round, a few seconds")
-    parser.add_argument("--rounds", type=int, help="interleaved rounds (default 5; smoke 1)")
+    parser.add_argument("--rounds", type=int, help="interleaved rounds (default 4; smoke 1)")
     parser.add_argument(
-        "--iterations", type=int, help="timed calls per worker (default 3; smoke 1)"
+        "--iterations", type=int, help="timed calls per worker (default 2; smoke 1)"
     )
     parser.add_argument(
         "--warmup", type=int, help="untimed calls per worker first (default 1; smoke 0)"
@@ -535,8 +589,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--no-setup", action="store_true", help="use this interpreter, do not run bench/setup.sh"
     )
     args = parser.parse_args(argv)
-    args.rounds = args.rounds or (1 if args.smoke else 5)
-    args.iterations = args.iterations or (1 if args.smoke else 3)
+    args.rounds = args.rounds or (1 if args.smoke else 4)
+    args.iterations = args.iterations or (1 if args.smoke else 2)
     args.warmup = args.warmup if args.warmup is not None else (0 if args.smoke else 1)
     args.strategies = args.strategies.split(",") if args.strategies else list(STRATEGY_ORDER)
     if "naive" not in args.strategies:
