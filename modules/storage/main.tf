@@ -28,6 +28,11 @@ locals {
 data "aws_partition" "current" {}
 
 resource "aws_s3_bucket" "this" {
+  #checkov:skip=CKV_AWS_18:no access-log bucket by default (cost); enable CloudTrail S3 data events where an audit trail is required
+  #checkov:skip=CKV2_AWS_62:the upload bucket notifies the processor (modules/processor); the output bucket needs no notification
+  #checkov:skip=CKV2_AWS_61:the upload bucket has a lifecycle configuration; expiry of outputs is optional (output_expiration_days)
+  #checkov:skip=CKV_AWS_144:originals are transient and variants can be rebuilt from them: no cross-region replica
+  #checkov:skip=CKV_AWS_21:no versioning: presigned PUTs cannot overwrite (If-None-Match) and outputs are reproducible
   for_each = local.buckets
 
   # S3 names are global: without a fixed suffix the provider generates a unique
@@ -151,6 +156,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "upload" {
 }
 
 resource "aws_s3_bucket_lifecycle_configuration" "output" {
+  #checkov:skip=CKV_AWS_300:only the processor writes here, with single PutObject calls: no multipart upload can be left over
   count = var.output_expiration_days == null ? 0 : 1
 
   bucket = aws_s3_bucket.this["output"].bucket
