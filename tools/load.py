@@ -119,7 +119,8 @@ def _base_image(size: tuple[int, int], seed: int) -> Image.Image:
         for _ in range(3)
     ]
     image = Image.merge("RGB", channels)
-    noise = Image.effect_noise((max(1, size[0] // 8), max(1, size[1] // 8)), 40).resize(size)
+    small = (max(1, size[0] // 8), max(1, size[1] // 8))
+    noise = Image.frombytes("L", small, rng.randbytes(small[0] * small[1])).resize(size)
     return Image.blend(image, Image.merge("RGB", (noise, noise, noise)), 0.25)
 
 
