@@ -25,7 +25,8 @@ import io
 import struct
 import zipfile
 import zlib
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from PIL import Image, ImageDraw
 
@@ -38,12 +39,17 @@ HTML_PAYLOAD = b"<html><body><script>alert('polyglot')</script></body></html>"
 @dataclass(frozen=True)
 class HostileCase:
     name: str
-    data: bytes
+    build: Callable[[], bytes] = field(repr=False)
     content_type: str
     expected_status: str  # "done" | "rejected"
     expected_code: str | None = None
     via: str = "api"  # "api" | "direct"
     payload_marker: bytes | None = None  # must never appear in an output
+
+    @functools.cached_property
+    def data(self) -> bytes:
+        """The bytes, built on first use (collecting the tests builds nothing)."""
+        return self.build()
 
 
 def _encode(image: Image.Image, fmt: str, **params: object) -> bytes:
@@ -162,9 +168,14 @@ def bmp_as_png() -> bytes:
     return _encode(small_photo(), "BMP")
 
 
+@functools.cache
+def _inflating_to_200_mb() -> bytes:
+    return zlib.compress(b"A" * (200 * 1024 * 1024), 9)
+
+
 def png_with_compressed_chunk_bomb(kind: bytes) -> bytes:
     """A 8x8 PNG with a zTXt or iCCP chunk that inflates to 200 MB (about 200 kB on disk)."""
-    inflated = zlib.compress(b"A" * (200 * 1024 * 1024), 9)
+    inflated = _inflating_to_200_mb()
     body = (b"Comment\0\0" if kind == b"zTXt" else b"icc\0\0") + inflated
     png = _encode(Image.new("RGB", (8, 8)), "PNG")
     end_of_header = 8 + 25  # signature + IHDR chunk
@@ -173,85 +184,79 @@ def png_with_compressed_chunk_bomb(kind: bytes) -> bytes:
 
 @functools.cache
 def cases() -> tuple[HostileCase, ...]:
-    """Every hostile case with its expected outcome (built once per process)."""
+    """Every hostile case with its expected outcome; bytes are built on first use."""
+    rejected, done = "rejected", "done"
     return (
         HostileCase(
             "png-bomb-100000x100000",
-            png_bomb(100_000, 100_000),
+            lambda: png_bomb(100_000, 100_000),
             "image/png",
-            "rejected",
+            rejected,
             "too_many_pixels",
         ),
-        HostileCase("gif-bomb-65535x65535", gif_bomb(), "image/gif", "rejected", "too_many_pixels"),
-        HostileCase(
-            "jpeg-bomb-65500x65500", jpeg_bomb(), "image/jpeg", "rejected", "too_many_pixels"
-        ),
+        HostileCase("gif-bomb-65535x65535", gif_bomb, "image/gif", rejected, "too_many_pixels"),
+        HostileCase("jpeg-bomb-65500x65500", jpeg_bomb, "image/jpeg", rejected, "too_many_pixels"),
         HostileCase(
             "png-just-over-max-pixels",
-            png_bomb(6325, 6325),
+            lambda: png_bomb(6325, 6325),
             "image/png",
-            "rejected",
+            rejected,
             "too_many_pixels",
         ),
         HostileCase(
             "truncated-jpeg",
-            truncated(_encode(small_photo((640, 480)), "JPEG")),
+            lambda: truncated(_encode(small_photo((640, 480)), "JPEG")),
             "image/jpeg",
-            "rejected",
+            rejected,
             "truncated_image",
         ),
         HostileCase(
             "truncated-png",
-            truncated(_encode(small_photo((300, 200)), "PNG")),
+            lambda: truncated(_encode(small_photo((300, 200)), "PNG")),
             "image/png",
-            "rejected",
+            rejected,
             "truncated_image",
         ),
-        HostileCase("corrupted-png", corrupted_png(), "image/png", "rejected", "corrupt_image"),
-        HostileCase("corrupted-jpeg", corrupted_jpeg(), "image/jpeg", "rejected", "corrupt_image"),
-        HostileCase("svg-as-png", SVG, "image/png", "rejected", "not_an_image"),
-        HostileCase("html-as-png", HTML_PAYLOAD * 4, "image/png", "rejected", "not_an_image"),
-        HostileCase("html-then-png", html_leading_png(), "image/png", "rejected", "not_an_image"),
-        HostileCase("bmp-as-png", bmp_as_png(), "image/png", "rejected", "unsupported_format"),
-        HostileCase("zero-bytes", b"", "image/png", "rejected", "empty_file", via="direct"),
-        HostileCase(
-            "over-size-limit",
-            oversized_object(),
-            "image/jpeg",
-            "rejected",
-            "too_large",
-            via="direct",
-        ),
-        HostileCase(
-            "polyglot-png-html",
-            polyglot_png_html(),
-            "image/png",
-            "done",
-            payload_marker=b"<script>",
-        ),
-        HostileCase(
-            "polyglot-jpeg-zip",
-            polyglot_jpeg_zip(),
-            "image/jpeg",
-            "done",
-            payload_marker=b"evil.html",
-        ),
-        HostileCase("aspect-20000x2", extreme_aspect_png((20_000, 2)), "image/png", "done"),
-        HostileCase("aspect-2x20000", extreme_aspect_png((2, 20_000)), "image/png", "done"),
-        HostileCase("gif-3000-frames", many_frames_gif(), "image/gif", "done"),
+        HostileCase("corrupted-png", corrupted_png, "image/png", rejected, "corrupt_image"),
+        HostileCase("corrupted-jpeg", corrupted_jpeg, "image/jpeg", rejected, "corrupt_image"),
+        HostileCase("svg-as-png", lambda: SVG, "image/png", rejected, "not_an_image"),
+        HostileCase("html-as-png", lambda: HTML_PAYLOAD * 4, "image/png", rejected, "not_an_image"),
+        HostileCase("html-then-png", html_leading_png, "image/png", rejected, "not_an_image"),
+        HostileCase("bmp-as-png", bmp_as_png, "image/png", rejected, "unsupported_format"),
         HostileCase(
             "png-ztxt-bomb",
-            png_with_compressed_chunk_bomb(b"zTXt"),
+            lambda: png_with_compressed_chunk_bomb(b"zTXt"),
             "image/png",
-            "rejected",
+            rejected,
             "corrupt_image",
         ),
         HostileCase(
             "png-iccp-bomb",
-            png_with_compressed_chunk_bomb(b"iCCP"),
+            lambda: png_with_compressed_chunk_bomb(b"iCCP"),
             "image/png",
-            "rejected",
+            rejected,
             "corrupt_image",
         ),
-        HostileCase("png-near-max-pixels", near_limit_png(), "image/png", "done"),
+        HostileCase("zero-bytes", lambda: b"", "image/png", rejected, "empty_file", via="direct"),
+        HostileCase(
+            "over-size-limit", oversized_object, "image/jpeg", rejected, "too_large", via="direct"
+        ),
+        HostileCase(
+            "polyglot-png-html",
+            polyglot_png_html,
+            "image/png",
+            done,
+            payload_marker=b"<script>",
+        ),
+        HostileCase(
+            "polyglot-jpeg-zip",
+            polyglot_jpeg_zip,
+            "image/jpeg",
+            done,
+            payload_marker=b"evil.html",
+        ),
+        HostileCase("aspect-20000x2", lambda: extreme_aspect_png((20_000, 2)), "image/png", done),
+        HostileCase("aspect-2x20000", lambda: extreme_aspect_png((2, 20_000)), "image/png", done),
+        HostileCase("gif-3000-frames", many_frames_gif, "image/gif", done),
+        HostileCase("png-near-max-pixels", near_limit_png, "image/png", done),
     )
