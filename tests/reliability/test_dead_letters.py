@@ -107,8 +107,9 @@ def queue_url(local_stack_outputs) -> str:
 
 
 def test_the_processor_retries_then_dead_letters_with_the_original_event(
-    s3, sqs, lambda_client, api, local_stack_outputs, queue_url
+    s3, sqs, lambda_client, api, aws_client, local_stack_outputs, queue_url
 ):
+    logs = aws_client("logs")
     bucket = local_stack_outputs["upload_bucket"]
     function = local_stack_outputs["processor_function_name"]
     invoke_config = lambda_client.get_function_event_invoke_config(FunctionName=function)
@@ -137,8 +138,22 @@ def test_the_processor_retries_then_dead_letters_with_the_original_event(
         )
         assert listing.get("KeyCount", 0) == 0
         assert api.status(upload_id).json()["status"] == "processing"
+        # the processor's own log shows the three attempts
+        attempts = wait_until(lambda: failed_attempts(logs, function, upload_id) >= 3, 30)
+        assert attempts
+        assert failed_attempts(logs, function, upload_id) == 3
     finally:
         delete_dead_letters(sqs, queue_url, key)
+
+
+def failed_attempts(logs, function: str, upload_id: str) -> int:
+    events = logs.filter_log_events(
+        logGroupName=f"/aws/lambda/{function}", filterPattern=f'"{upload_id}"'
+    )["events"]
+    return sum(
+        "processing failed" in event["message"] and upload_id in event["message"]
+        for event in events
+    )
 
 
 def test_replay_keeps_failing_letters_and_clears_fixed_ones(
