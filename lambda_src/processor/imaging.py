@@ -29,12 +29,9 @@ Pipeline, tuned for speed without visible quality loss:
    encoding that exact resize, while a 12 MP phone photo decodes 2x faster than with 2x
    oversampling (which, because DCT scales are powers of two, would decode it at full size).
 3. EXIF orientation is applied to the (small) drafted image; colour modes are normalised.
-4. The largest variant is resized with LANCZOS after an integer ``reduce()`` (box filter)
-   that leaves at least :data:`REDUCING_GAP` (1.9) for the LANCZOS step; its colours are then
-   converted from the embedded ICC profile to sRGB. Each smaller variant is resized from the
-   previous, larger result. Measured (``bench/run.py``): a 12 MP WebP or PNG resizes in about
-   half the time of a plain LANCZOS (no ``draft`` exists for them) and stays within 0.05 dB of
-   the exact resize after JPEG q85; a gap of 1.25-1.46 costs up to 0.45 dB after WebP q80.
+4. The largest variant is resized with LANCZOS after an integer ``reduce()``
+   (``reducing_gap``); its colours are then converted from the embedded ICC profile to
+   sRGB. Each smaller variant is resized from the previous, larger result.
 5. Outputs are encoded without any metadata (EXIF, GPS, XMP, comments, ICC). Alpha is kept
    for PNG and WebP and flattened onto white for JPEG.
 """
@@ -73,11 +70,8 @@ DEFAULT_ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
 
 # Decode JPEGs at a DCT scale that keeps at least this many source pixels per output pixel.
 DRAFT_OVERSAMPLING = 1.5
-# Integer-reduce (box filter) first while the remaining LANCZOS step still shrinks by this factor.
-# Drafted JPEGs are within 3x of their target and never reduce; a 4000 px PNG, WebP or GIF going
-# to 1024 px (3.9x) is halved first. Measured: 1.9 stays within 0.05 dB (JPEG q85) of the exact
-# resize, 1.25-1.46 loses up to 0.45 dB after WebP q80, 3.0 never applies to a 4000 px source.
-REDUCING_GAP = 1.9
+# Integer-reduce first while the remaining LANCZOS step still shrinks by this factor.
+REDUCING_GAP = 3.0
 
 _EXIF_ORIENTATION_TAG = 0x0112
 _TRANSPOSE_FOR_ORIENTATION: dict[int, Image.Transpose] = {
