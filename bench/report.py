@@ -296,7 +296,7 @@ def chart(results: dict, path: Path) -> Path | None:
     classes = list(results["results"])
     strategies = [s for s in SHORT if s in results["strategies"]]
     figure, axes = plt.subplots(
-        1, len(configs) + 1, figsize=(5.2 * (len(configs) + 1), 4.6), squeeze=False
+        1, len(configs) + 1, figsize=(5.2 * (len(configs) + 1), 4.9), squeeze=False
     )
     height = 0.8 / len(strategies)
     labels = [results["inputs"][name]["label"].split(" (")[0] for name in classes]
@@ -327,8 +327,9 @@ def chart(results: dict, path: Path) -> Path | None:
     memory_axis.set_xlabel("peak RSS over idle worker, MB (JPEG outputs)")
     memory_axis.set_title("memory", fontsize=10)
     memory_axis.grid(axis="x", alpha=0.3)
-    memory_axis.legend(loc="lower right", fontsize=8)
-    figure.tight_layout()
+    handles, names = memory_axis.get_legend_handles_labels()
+    figure.legend(handles, names, loc="lower center", ncol=len(strategies), fontsize=9)
+    figure.tight_layout(rect=(0, 0.07, 1, 1))
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)
     plt.close(figure)
