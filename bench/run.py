@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Resize benchmark: the processor's core against naive Pillow, libvips and the decode floor.
 
-    python3 bench/run.py              # full run (~8 min): docs/benchmarks/results.json, .png, .md
+    python3 bench/run.py              # full run (~7 min): docs/benchmarks/results.json, .png, .md
     python3 bench/run.py --smoke      # a few seconds, tiny inputs, one round; no docs touched
 
 The full run first calls ``bench/setup.sh`` (the benchmark virtualenv ``.local/venvs/bench``
