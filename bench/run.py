@@ -2,7 +2,7 @@
 """Resize benchmark: the processor's core against naive Pillow, libvips and the decode floor.
 
     python3 bench/run.py              # full run (~7 min): docs/benchmarks/results.json, .png, .md
-    python3 bench/run.py --smoke      # a few seconds, tiny inputs, one round; no docs touched
+    .venv/bin/python bench/run.py --smoke   # seconds, tiny inputs, one round; no docs touched
 
 The full run first calls ``bench/setup.sh`` (the benchmark virtualenv ``.local/venvs/bench``
 with pyvips, numpy and matplotlib) and re-executes itself with that interpreter. The smoke mode
