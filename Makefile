@@ -44,6 +44,9 @@ format: setup ## Apply ruff format and terraform fmt
 	@.venv/bin/ruff check --fix .
 	@terraform fmt -recursive
 
+bench: ## Resize benchmark (~7 min): docs/benchmarks.md, docs/benchmarks/results.json and ratios.png
+	@python3 bench/run.py
+
 emulator-start: setup ## Start only the local emulator (port 4566)
 	@python3 local/emulator.py start
 
