@@ -179,7 +179,12 @@ def status(port: int, state_dir: Path) -> None:
     current = health(port)
     if pid and current:
         say(f"running (pid {pid}) on http://127.0.0.1:{port}")
-        print(json.dumps(current.get("services", {}), indent=2))
+        services = {
+            name: state
+            for name, state in current.get("services", {}).items()
+            if state != "disabled"
+        }
+        print(json.dumps(services, indent=2))
     else:
         say("not running")
         sys.exit(3)
