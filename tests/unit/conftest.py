@@ -157,12 +157,14 @@ def load_handler(folder: Path, module_name: str) -> ModuleType:
     return module
 
 
-@pytest.fixture
-def api_env(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
-    """Set the API environment; keyword arguments override single variables."""
+def environment_setter(
+    monkeypatch: pytest.MonkeyPatch, defaults: dict[str, str]
+) -> Callable[..., None]:
+    """Set ``defaults`` now; the returned function re-applies them with single overrides
+    (``None`` unsets a variable)."""
 
     def apply(**overrides: str | None) -> None:
-        for name, value in {**API_ENV, **overrides}.items():
+        for name, value in {**defaults, **overrides}.items():
             if value is None:
                 monkeypatch.delenv(name, raising=False)
             else:
@@ -170,21 +172,18 @@ def api_env(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
 
     apply()
     return apply
+
+
+@pytest.fixture
+def api_env(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """Set the API environment; keyword arguments override single variables."""
+    return environment_setter(monkeypatch, API_ENV)
 
 
 @pytest.fixture
 def processor_env(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
     """Set the processor environment; keyword arguments override single variables."""
-
-    def apply(**overrides: str | None) -> None:
-        for name, value in {**PROCESSOR_ENV, **overrides}.items():
-            if value is None:
-                monkeypatch.delenv(name, raising=False)
-            else:
-                monkeypatch.setenv(name, value)
-
-    apply()
-    return apply
+    return environment_setter(monkeypatch, PROCESSOR_ENV)
 
 
 @pytest.fixture
