@@ -516,31 +516,61 @@ def detailed_jpeg() -> bytes:
     return factory.encode(factory.photo_like((2400, 1600)), "JPEG", quality=92)
 
 
+def _smallest_enough_scale(source, variants) -> int:
+    """The rule: the smallest DCT scale that keeps every variant oversampled enough."""
+    for scale in (8, 4, 2):
+        decoded = tuple(-(-edge // scale) for edge in source)
+        if all(
+            min(decoded[0] / target[0], decoded[1] / target[1])
+            >= imaging.DRAFT_OVERSAMPLING[spec.format]
+            for spec in variants
+            for target in [imaging.target_size(*source, spec.max_edge)]
+        ):
+            return scale
+    return 1
+
+
+@pytest.mark.parametrize("large_format", ["jpeg", "webp", "png"])
 @pytest.mark.parametrize(
-    ("source", "decoded"),
-    [
-        ((4032, 3024), (2016, 1512)),  # 12 MP phone photo: 1/2 scale
-        ((6000, 4000), (3000, 2000)),
-        ((7200, 5400), (1800, 1350)),  # 1/4 scale
-        ((3000, 2000), (3000, 2000)),  # 1/2 would be under 1.5x the 1024 target
-        ((1000, 800), (1000, 800)),
-    ],
+    "source", [(4032, 3024), (6000, 4000), (7200, 5400), (3000, 2000), (2048, 1536), (1000, 800)]
 )
-def test_jpeg_draft_keeps_at_least_the_oversampling_factor(source, decoded) -> None:
+def test_jpeg_draft_is_the_smallest_scale_that_keeps_the_oversampling(source, large_format) -> None:
     data = factory.encode(factory.solid(source), "JPEG", quality=50)
-    variants = (imaging.VariantSpec("large", 1024, "jpeg"), imaging.VariantSpec("s", 64, "png"))
-    image, _, _ = imaging.decode(data, variants, LIMITS)
-    assert image.size == decoded
-    if decoded != source:
-        target = imaging.target_size(*source, 1024)
-        ratio = min(image.width / target[0], image.height / target[1])
-        assert ratio >= imaging.DRAFT_OVERSAMPLING
-
-
-def test_fast_path_quality_matches_exact_lanczos(detailed_jpeg: bytes) -> None:
     variants = (
-        imaging.VariantSpec("large", 512, "jpeg", 85),
-        imaging.VariantSpec("small", 200, "jpeg", 85),
+        imaging.VariantSpec("large", 1024, large_format),
+        imaging.VariantSpec("s", 64, "png"),
+    )
+    image, _, _ = imaging.decode(data, variants, LIMITS)
+    scale = _smallest_enough_scale(source, variants)
+    assert image.size == tuple(-(-edge // scale) for edge in source)
+    assert imaging.dct_scale(image) == scale
+    for spec in variants:
+        target = imaging.target_size(*source, spec.max_edge)
+        ratio = min(image.width / target[0], image.height / target[1])
+        assert scale == 1 or ratio >= imaging.DRAFT_OVERSAMPLING[spec.format]
+
+
+def test_jpeg_outputs_allow_a_smaller_draft_than_webp_and_png() -> None:
+    assert (
+        imaging.DRAFT_OVERSAMPLING["jpeg"]
+        <= imaging.DRAFT_OVERSAMPLING["webp"]
+        <= imaging.DRAFT_OVERSAMPLING["png"]
+    )
+    data = factory.encode(factory.solid((6000, 4000)), "JPEG", quality=50)
+    sizes = {
+        fmt: imaging.decode(data, (imaging.VariantSpec("large", 1024, fmt),), LIMITS)[0].size
+        for fmt in ("jpeg", "png")
+    }
+    assert sizes == {"jpeg": (1500, 1000), "png": (3000, 2000)}
+
+
+@pytest.mark.parametrize(("output_format", "quality"), [("jpeg", 85), ("webp", 80)])
+def test_fast_path_quality_matches_exact_lanczos(
+    detailed_jpeg: bytes, output_format: str, quality: int
+) -> None:
+    variants = (
+        imaging.VariantSpec("large", 512, output_format, quality),
+        imaging.VariantSpec("small", 200, output_format, quality),
     )
     full = Image.open(io.BytesIO(detailed_jpeg)).convert("RGB")
 
@@ -552,21 +582,63 @@ def test_fast_path_quality_matches_exact_lanczos(detailed_jpeg: bytes) -> None:
     for spec in variants:
         size = imaging.target_size(*full.size, spec.max_edge)
         exact = full.resize(size, Image.Resampling.LANCZOS)
-        exact_jpeg = Image.open(io.BytesIO(factory.encode(exact, "JPEG", quality=85)))
+        exact_encoded = opened(imaging.encode(exact, spec))
         assert psnr(fast_pixels[spec.name], exact) > 45, spec.name
-        fast_jpeg = opened(result[spec.name])
-        assert psnr(fast_jpeg, exact) >= psnr(exact_jpeg, exact) - 0.2, spec.name
+        fast_encoded = opened(result[spec.name])
+        assert psnr(fast_encoded, exact) >= psnr(exact_encoded, exact) - 0.2, spec.name
 
 
 def test_smaller_variants_are_resized_from_the_larger_result(monkeypatch) -> None:
     seen: list[tuple[int, int]] = []
     original = imaging.resize_to
 
-    def spy(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    def spy(image: Image.Image, size: tuple[int, int], *args: object) -> Image.Image:
         seen.append(image.size)
-        return original(image, size)
+        return original(image, size, *args)
 
     monkeypatch.setattr(imaging, "resize_to", spy)
     process(factory.jpeg((3000, 2000)))
     assert seen[0] != seen[1] == (1024, 683)
     assert seen[2] == (512, 341)
+
+
+def test_resize_step_filter_and_reducing_gap_follow_the_output_format(monkeypatch) -> None:
+    calls: list[tuple[tuple[int, int], object, object]] = []
+    original = Image.Image.resize
+
+    def spy(self, size, resample=None, box=None, reducing_gap=None):
+        calls.append((self.size, resample, reducing_gap))
+        return original(self, size, resample, box, reducing_gap)
+
+    monkeypatch.setattr(Image.Image, "resize", spy)
+    source = Image.new("RGB", (3000, 2000), (10, 120, 200))
+    for fmt in ("jpeg", "webp", "png"):
+        calls.clear()
+        imaging.resize_to(source, (1024, 683), fmt)
+        assert calls == [((3000, 2000), Image.Resampling.LANCZOS, imaging.REDUCING_GAP[fmt])]
+    calls.clear()
+    imaging.resize_to(source, (1024, 683), "webp", after_dct_scaling=True)
+    assert calls[0][1] == Image.Resampling.MKS2013
+    calls.clear()
+    imaging.resize_to(source, (1024, 683), "jpeg", after_dct_scaling=True)
+    assert calls[0][1] == Image.Resampling.LANCZOS
+
+
+def test_only_the_first_step_after_a_dct_scaled_decode_is_marked(monkeypatch) -> None:
+    seen: list[tuple[str, bool]] = []
+    original = imaging.resize_to
+
+    def spy(image, size, output_format, after_dct_scaling=False):
+        seen.append((output_format, after_dct_scaling))
+        return original(image, size, output_format, after_dct_scaling)
+
+    monkeypatch.setattr(imaging, "resize_to", spy)
+    variants = (
+        imaging.VariantSpec("large", 1024, "webp"),
+        imaging.VariantSpec("small", 256, "webp"),
+    )
+    process(factory.jpeg((6000, 4000)), variants)
+    assert seen == [("webp", True), ("webp", False)]
+    seen.clear()
+    process(factory.encode(Image.new("RGB", (3000, 2000), (1, 2, 3)), "PNG"), variants)
+    assert seen == [("webp", False), ("webp", False)]
