@@ -621,6 +621,9 @@ def test_resize_step_filter_and_reducing_gap_follow_the_output_format(monkeypatc
     assert calls[0][1] == Image.Resampling.MKS2013
     calls.clear()
     imaging.resize_to(source, (1024, 683), "jpeg", after_dct_scaling=True)
+    assert calls[0][1] == Image.Resampling.MKS2013
+    calls.clear()
+    imaging.resize_to(source, (1024, 683), "png", after_dct_scaling=True)
     assert calls[0][1] == Image.Resampling.LANCZOS
 
 
