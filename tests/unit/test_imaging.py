@@ -543,7 +543,6 @@ def test_jpeg_draft_is_the_smallest_scale_that_keeps_the_oversampling(source, la
     image, _, _ = imaging.decode(data, variants, LIMITS)
     scale = _smallest_enough_scale(source, variants)
     assert image.size == tuple(-(-edge // scale) for edge in source)
-    assert imaging.dct_scale(image) == scale
     for spec in variants:
         target = imaging.target_size(*source, spec.max_edge)
         ratio = min(image.width / target[0], image.height / target[1])
@@ -559,9 +558,9 @@ def test_jpeg_outputs_allow_a_smaller_draft_than_webp_and_png() -> None:
     data = factory.encode(factory.solid((6000, 4000)), "JPEG", quality=50)
     sizes = {
         fmt: imaging.decode(data, (imaging.VariantSpec("large", 1024, fmt),), LIMITS)[0].size
-        for fmt in ("jpeg", "png")
+        for fmt in ("jpeg", "webp", "png")
     }
-    assert sizes == {"jpeg": (1500, 1000), "png": (3000, 2000)}
+    assert sizes == {"jpeg": (1500, 1000), "webp": (3000, 2000), "png": (3000, 2000)}
 
 
 @pytest.mark.parametrize(("output_format", "quality"), [("jpeg", 85), ("webp", 80)])
@@ -602,7 +601,7 @@ def test_smaller_variants_are_resized_from_the_larger_result(monkeypatch) -> Non
     assert seen[2] == (512, 341)
 
 
-def test_resize_step_filter_and_reducing_gap_follow_the_output_format(monkeypatch) -> None:
+def test_resize_step_reducing_gap_follows_the_output_format(monkeypatch) -> None:
     calls: list[tuple[tuple[int, int], object, object]] = []
     original = Image.Image.resize
 
@@ -614,34 +613,24 @@ def test_resize_step_filter_and_reducing_gap_follow_the_output_format(monkeypatc
     source = Image.new("RGB", (3000, 2000), (10, 120, 200))
     for fmt in ("jpeg", "webp", "png"):
         calls.clear()
-        imaging.resize_to(source, (1024, 683), fmt)
+        assert imaging.resize_to(source, (1024, 683), fmt).size == (1024, 683)
         assert calls == [((3000, 2000), Image.Resampling.LANCZOS, imaging.REDUCING_GAP[fmt])]
-    calls.clear()
-    imaging.resize_to(source, (1024, 683), "webp", after_dct_scaling=True)
-    assert calls[0][1] == Image.Resampling.MKS2013
-    calls.clear()
-    imaging.resize_to(source, (1024, 683), "jpeg", after_dct_scaling=True)
-    assert calls[0][1] == Image.Resampling.MKS2013
-    calls.clear()
-    imaging.resize_to(source, (1024, 683), "png", after_dct_scaling=True)
-    assert calls[0][1] == Image.Resampling.LANCZOS
+    assert imaging.REDUCING_GAP["jpeg"] < imaging.REDUCING_GAP["webp"]
 
 
-def test_only_the_first_step_after_a_dct_scaled_decode_is_marked(monkeypatch) -> None:
-    seen: list[tuple[str, bool]] = []
+def test_each_step_uses_the_gap_of_the_variant_it_makes(monkeypatch) -> None:
+    seen: list[tuple[tuple[int, int], str]] = []
     original = imaging.resize_to
 
-    def spy(image, size, output_format, after_dct_scaling=False):
-        seen.append((output_format, after_dct_scaling))
-        return original(image, size, output_format, after_dct_scaling)
+    def spy(image, size, output_format):
+        seen.append((size, output_format))
+        return original(image, size, output_format)
 
     monkeypatch.setattr(imaging, "resize_to", spy)
     variants = (
-        imaging.VariantSpec("large", 1024, "webp"),
-        imaging.VariantSpec("small", 256, "webp"),
+        imaging.VariantSpec("thumb", 128, "webp"),
+        imaging.VariantSpec("large", 1024, "jpeg"),
+        imaging.VariantSpec("medium", 512, "png"),
     )
-    process(factory.jpeg((6000, 4000)), variants)
-    assert seen == [("webp", True), ("webp", False)]
-    seen.clear()
     process(factory.encode(Image.new("RGB", (3000, 2000), (1, 2, 3)), "PNG"), variants)
-    assert seen == [("webp", False), ("webp", False)]
+    assert seen == [((1024, 683), "jpeg"), ((512, 341), "png"), ((128, 85), "webp")]
