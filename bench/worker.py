@@ -201,9 +201,10 @@ def encoders(data: bytes, variants: list[dict[str, Any]], iterations: int) -> di
 
     specs = _specs(variants)
     image = Image.open(io.BytesIO(data))
+    stored_size = image.size
     imaging.draft_for_largest_variant(image, specs, 1)
     image.load()
-    resized = imaging.resize_all(imaging.normalise_mode(image), specs, None, [])
+    resized = imaging.resize_all(imaging.normalise_mode(image), stored_size, specs, None, [])
     images = [imaging._flatten_alpha(resized[spec.name]) for spec in specs]
     times: dict[str, list[float]] = {key: [] for key, _, _ in ENCODER_SETTINGS}
     results: dict[str, dict[str, Any]] = {}

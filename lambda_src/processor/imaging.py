@@ -164,13 +164,15 @@ def process_image(data: bytes, variants: Sequence[VariantSpec], limits: Limits) 
     notes: list[str] = []
     check_byte_size(data, limits)
     with _timed(timings, "decode"):
-        decoded, source_format, orientation = decode(data, variants, limits)
+        decoded, source_format, orientation, stored_size = decode(data, variants, limits)
         icc_profile = decoded.info.get("icc_profile")
         upright = normalise_mode(apply_orientation(decoded, orientation))
         upright.info = {}  # never carry EXIF, XMP, comments or ICC into an output
-    source = SourceInfo(source_format, upright.width, upright.height)
+    # Sizes come from the image as stored, not from a DCT-scaled decode, so a variant's size
+    # never depends on how the JPEG happened to be decoded.
+    source = SourceInfo(source_format, *oriented_size(stored_size, orientation))
     with _timed(timings, "resize"):
-        resized = resize_all(upright, variants, icc_profile, notes)
+        resized = resize_all(upright, (source.width, source.height), variants, icc_profile, notes)
     with _timed(timings, "encode"):
         encoded = tuple(encode(resized[spec.name], spec) for spec in variants)
     return ProcessedImage(source, encoded, timings, tuple(notes))
@@ -178,16 +180,20 @@ def process_image(data: bytes, variants: Sequence[VariantSpec], limits: Limits) 
 
 def resize_all(
     image: Image.Image,
+    source_size: tuple[int, int],
     variants: Sequence[VariantSpec],
     icc_profile: bytes | None,
     notes: list[str],
 ) -> dict[str, Image.Image]:
-    """Resize largest-first, each variant from the previous result; sRGB after the first."""
+    """Resize largest-first, each variant from the previous result; sRGB after the first.
+
+    ``image`` may be a DCT-scaled decode; target sizes are computed from ``source_size``.
+    """
     resized: dict[str, Image.Image] = {}
     current = image
     ordered = sorted(variants, key=lambda spec: spec.max_edge, reverse=True)
     for position, spec in enumerate(ordered):
-        size = target_size(image.width, image.height, spec.max_edge)
+        size = target_size(*source_size, spec.max_edge)
         current = resize_to(current, size, spec.format)
         if position == 0:
             current = to_srgb(current, icc_profile, notes)
@@ -231,8 +237,11 @@ def target_size(width: int, height: int, max_edge: int) -> tuple[int, int]:
 
 def decode(
     data: bytes, variants: Sequence[VariantSpec], limits: Limits
-) -> tuple[Image.Image, str, int]:
-    """Open, check and load the first frame; return (image, format, EXIF orientation)."""
+) -> tuple[Image.Image, str, int, tuple[int, int]]:
+    """Open, check and load the first frame.
+
+    Returns (image, format, EXIF orientation, size as stored before any DCT scaling).
+    """
     previous_limit = Image.MAX_IMAGE_PIXELS
     Image.MAX_IMAGE_PIXELS = limits.max_pixels
     try:
@@ -240,6 +249,7 @@ def decode(
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = open_image(data, limits)
             check_pixel_count(image.size, limits)
+            stored_size = image.size
             is_jpeg = image.format in ("JPEG", "MPO")
             if is_jpeg:  # EXIF is in the header: draft before decoding any pixel
                 orientation = read_orientation(image)
@@ -250,7 +260,13 @@ def decode(
     finally:
         Image.MAX_IMAGE_PIXELS = previous_limit
     source_format = "JPEG" if image.format == "MPO" else (image.format or "UNKNOWN")
-    return image, source_format, orientation
+    return image, source_format, orientation, stored_size
+
+
+def oriented_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
+    """The size after applying EXIF ``orientation`` (5 to 8 swap width and height)."""
+    width, height = size
+    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
 def open_image(data: bytes, limits: Limits) -> Image.ImageFile.ImageFile:

@@ -80,7 +80,7 @@ def test_orientation_survives_jpeg_draft_scaling(orientation: int) -> None:
     data = factory.encode(upright.transpose(inverse), "JPEG", quality=90, exif=exif.tobytes())
     variants = (imaging.VariantSpec("small", 200, "png"),)
 
-    decoded, _, _ = imaging.decode(data, variants, LIMITS)
+    decoded, _, _, _ = imaging.decode(data, variants, LIMITS)
     assert max(decoded.size) < 2000, "draft did not reduce the decoded size"
     image = opened(process(data, variants).variants[0])
 
@@ -540,7 +540,7 @@ def test_jpeg_draft_is_the_smallest_scale_that_keeps_the_oversampling(source, la
         imaging.VariantSpec("large", 1024, large_format),
         imaging.VariantSpec("s", 64, "png"),
     )
-    image, _, _ = imaging.decode(data, variants, LIMITS)
+    image, _, _, _ = imaging.decode(data, variants, LIMITS)
     scale = _smallest_enough_scale(source, variants)
     assert image.size == tuple(-(-edge // scale) for edge in source)
     for spec in variants:
@@ -573,9 +573,12 @@ def test_fast_path_quality_matches_exact_lanczos(
     )
     full = Image.open(io.BytesIO(detailed_jpeg)).convert("RGB")
 
-    decoded, _, _ = imaging.decode(detailed_jpeg, variants, LIMITS)
+    decoded, _, _, stored_size = imaging.decode(detailed_jpeg, variants, LIMITS)
     assert decoded.size == (1200, 800), "expected a 1/2 DCT-scaled decode"
-    fast_pixels = imaging.resize_all(imaging.normalise_mode(decoded), variants, None, [])
+    assert stored_size == full.size
+    fast_pixels = imaging.resize_all(
+        imaging.normalise_mode(decoded), stored_size, variants, None, []
+    )
     result = by_name(process(detailed_jpeg, variants))
 
     for spec in variants:
@@ -634,3 +637,31 @@ def test_each_step_uses_the_gap_of_the_variant_it_makes(monkeypatch) -> None:
     )
     process(factory.encode(Image.new("RGB", (3000, 2000), (1, 2, 3)), "PNG"), variants)
     assert seen == [((1024, 683), "jpeg"), ((512, 341), "png"), ((128, 85), "webp")]
+
+
+@pytest.mark.parametrize("orientation", [1, 6])
+def test_sizes_come_from_the_stored_image_not_from_a_scaled_decode(orientation):
+    """2980x1949 decodes at 1/2 as 1490x975; 1024 px must still be 1024x670, as from 2980x1949."""
+    image = Image.new("RGB", (2980, 1949), (200, 120, 40))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=90, exif=exif)
+    variants = (
+        imaging.VariantSpec("large", 1024, "jpeg"),
+        imaging.VariantSpec("thumb", 128, "jpeg"),
+    )
+
+    decoded, _, _, _ = imaging.decode(buffer.getvalue(), variants, LIMITS)
+    result = imaging.process_image(buffer.getvalue(), variants, LIMITS)
+
+    swapped = orientation == 6
+    assert decoded.size[0] < 2980, "the test needs a DCT-scaled decode to mean anything"
+    assert (result.source.width, result.source.height) == (
+        (1949, 2980) if swapped else (2980, 1949)
+    )
+    sizes = {variant.name: (variant.width, variant.height) for variant in result.variants}
+    assert sizes["large"] == ((670, 1024) if swapped else (1024, 670))
+    assert sizes["thumb"] == ((84, 128) if swapped else (128, 84))
+    for variant in result.variants:
+        assert Image.open(io.BytesIO(variant.data)).size == (variant.width, variant.height)
