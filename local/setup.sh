@@ -28,37 +28,17 @@ die() {
 CURRENT_STEP="start"
 trap 'die "command failed (line $LINENO)" "read the output above; re-run make setup once fixed"' ERR
 
-find_python() { # find_python 3.12 -> path of a python3.12 interpreter, or nothing
-  local version="$1" candidate
-  if command -v pyenv >/dev/null 2>&1; then
-    for candidate in $(pyenv versions --bare 2>/dev/null | grep -E "^${version//./\\.}(\.[0-9]+)?$" | sort -V -r); do
-      if [ -x "$(pyenv root)/versions/$candidate/bin/python$version" ]; then
-        echo "$(pyenv root)/versions/$candidate/bin/python$version"
-        return
-      fi
-    done
+# shellcheck source=local/venv.sh
+. "$REPO/local/venv.sh" # find_python, venv_is_current, make_venv, hash_of
+
+setup_venv() { # setup_venv <dir> <python> <stamp> <pip args...>: make_venv, saying what it did
+  if venv_is_current "$1" "$3"; then
+    ok "$1 is up to date"
+  else
+    make_venv "$@" || return 1
+    ok "installed $1"
   fi
-  command -v "python$version" 2>/dev/null || true
 }
-
-stamp_matches() { [ -f "$1/.stamp" ] && [ "$(cat "$1/.stamp")" = "$2" ]; }
-
-make_venv() { # make_venv <dir> <python> <stamp> <pip args...>
-  local dir="$1" python="$2" stamp="$3"
-  shift 3
-  if stamp_matches "$dir" "$stamp"; then
-    ok "$dir is up to date"
-    return
-  fi
-  rm -rf "$dir"
-  "$python" -m venv "$dir"
-  "$dir/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-  "$dir/bin/python" -m pip install --quiet --disable-pip-version-check "$@"
-  echo "$stamp" >"$dir/.stamp"
-  ok "installed $dir"
-}
-
-hash_of() { cat "$@" | sha256sum | cut -c1-16; }
 
 CURRENT_STEP="find Python 3.12 and 3.13"
 step "$CURRENT_STEP"
@@ -71,14 +51,14 @@ ok "python3.13: $PY313"
 
 CURRENT_STEP="project virtualenv (.venv)"
 step "$CURRENT_STEP"
-make_venv "$REPO/.venv" "$PY312" "$("$PY312" -V 2>&1) $(hash_of "$REPO/requirements/dev.txt")" \
+setup_venv "$REPO/.venv" "$PY312" "$("$PY312" -V 2>&1) $(hash_of "$REPO/requirements/dev.txt")" \
   -r "$REPO/requirements/dev.txt" ||
   die "pip could not install requirements/dev.txt" "check that PyPI is reachable, then re-run"
 
 CURRENT_STEP="LocalStack virtualenv"
 step "$CURRENT_STEP"
 EXECUTOR_SRC="$REPO/local/host_lambda_executor"
-make_venv "$LOCAL/venvs/localstack" "$PY313" \
+setup_venv "$LOCAL/venvs/localstack" "$PY313" \
   "$("$PY313" -V 2>&1) $(hash_of "$REPO/local/requirements-localstack.txt" "$EXECUTOR_SRC/pyproject.toml")" \
   -r "$REPO/local/requirements-localstack.txt" ||
   die "pip could not install LocalStack" "check that PyPI is reachable, then re-run"
@@ -90,7 +70,7 @@ ok "host Lambda executor plugin installed"
 
 CURRENT_STEP="Lambda python3.12 interpreter"
 step "$CURRENT_STEP"
-make_venv "$LOCAL/venvs/lambda-python3.12" "$PY312" \
+setup_venv "$LOCAL/venvs/lambda-python3.12" "$PY312" \
   "$("$PY312" -V 2>&1) $(hash_of "$REPO/local/requirements-lambda-runtime.txt")" \
   -r "$REPO/local/requirements-lambda-runtime.txt" ||
   die "pip could not install the Lambda runtime's SDK" "check that PyPI is reachable, then re-run"

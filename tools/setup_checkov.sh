@@ -10,32 +10,18 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$REPO/.local/venvs/checkov"
 REQUIREMENTS="$REPO/tools/requirements-checkov.txt"
 
-find_python() {
-  local candidate
-  if command -v pyenv >/dev/null 2>&1; then
-    for candidate in $(pyenv versions --bare 2>/dev/null | grep -E '^3\.12(\.[0-9]+)?$' | sort -V -r); do
-      if [ -x "$(pyenv root)/versions/$candidate/bin/python3.12" ]; then
-        echo "$(pyenv root)/versions/$candidate/bin/python3.12"
-        return
-      fi
-    done
-  fi
-  command -v python3.12 2>/dev/null || command -v python3 2>/dev/null || true
-}
+# shellcheck source=local/venv.sh
+. "$REPO/local/venv.sh" # find_python, venv_is_current, make_venv, hash_of
 
-PYTHON="$(find_python)"
+PYTHON="$(find_python 3.12)"
+[ -n "$PYTHON" ] || PYTHON="$(command -v python3 2>/dev/null || true)"
 [ -n "$PYTHON" ] || { echo "[checkov] no Python 3 interpreter found" >&2; exit 1; }
-STAMP="$("$PYTHON" -V 2>&1) $(sha256sum "$REQUIREMENTS" | cut -c1-16)"
+STAMP="$("$PYTHON" -V 2>&1) $(hash_of "$REQUIREMENTS")"
 
-if [ -f "$VENV/.stamp" ] && [ "$(cat "$VENV/.stamp")" = "$STAMP" ] && [ -x "$VENV/bin/checkov" ]; then
-  echo "$VENV/bin/checkov"
-  exit 0
+if ! venv_is_current "$VENV" "$STAMP" || [ ! -x "$VENV/bin/checkov" ]; then
+  echo "[checkov] installing into $VENV (about a minute)" >&2
+  rm -f "$VENV/.stamp" # a venv without its checkov is rebuilt
+  make_venv "$VENV" "$PYTHON" "$STAMP" -r "$REQUIREMENTS" ||
+    { echo "[checkov] pip could not install $REQUIREMENTS" >&2; exit 1; }
 fi
-
-echo "[checkov] installing into $VENV (about a minute)" >&2
-rm -rf "$VENV"
-"$PYTHON" -m venv "$VENV"
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQUIREMENTS" >&2
-echo "$STAMP" >"$VENV/.stamp"
 echo "$VENV/bin/checkov"
