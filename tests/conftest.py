@@ -20,8 +20,10 @@ from botocore.exceptions import ClientError
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "local"))
+sys.path.insert(0, str(REPO / "tools"))
 
 import stack  # noqa: E402  (local/stack.py: prepares and applies the root stack on the emulator)
+import stack_access  # noqa: E402  (tools/stack_access.py: the upload protocol, for tools and tests)
 
 FIRST_TEST_PORT = 4567  # 4566 stays free for the developer's `make up` emulator
 
@@ -166,3 +168,9 @@ def local_stack_deployment(
 def local_stack_outputs(local_stack_deployment: stack.LocalDeployment) -> dict[str, Any]:
     """`terraform output` of the stack on the emulator: web_url, api_url, upload_bucket, ..."""
     return local_stack_deployment.outputs()
+
+
+@pytest.fixture(scope="session")
+def api(local_stack_outputs: dict[str, Any]) -> stack_access.ApiClient:
+    """The page's upload protocol (POST, presigned PUT, polling) against the deployed API."""
+    return stack_access.ApiClient(local_stack_outputs["api_url"])

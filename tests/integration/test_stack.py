@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 from typing import Any
 
 import pytest
@@ -18,6 +17,14 @@ from PIL import Image
 pytestmark = pytest.mark.integration
 
 PROCESSING_TIMEOUT_SECONDS = 60
+
+
+def upload(api, body: bytes, content_type: str) -> str:
+    return api.upload(body, content_type, filename="photo.jpg")
+
+
+def wait_for_result(api, upload_id: str) -> dict[str, Any]:
+    return api.wait_for_final(upload_id, timeout=PROCESSING_TIMEOUT_SECONDS)
 
 
 def photo_jpeg(width: int, height: int) -> bytes:
@@ -33,43 +40,6 @@ def photo_jpeg(width: int, height: int) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=90)
     return buffer.getvalue()
-
-
-def request_upload(
-    api_url: str, content_type: str, size: int, filename: str = "photo.jpg"
-) -> dict[str, Any]:
-    response = requests.post(
-        f"{api_url}/uploads",
-        json={"contentType": content_type, "size": size, "filename": filename},
-        timeout=30,
-    )
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def upload(api_url: str, body: bytes, content_type: str) -> str:
-    grant = request_upload(api_url, content_type, len(body))
-    put = requests.request(
-        grant["method"], grant["uploadUrl"], data=body, headers=grant["headers"], timeout=30
-    )
-    assert put.status_code == 200, put.text
-    return grant["id"]
-
-
-def wait_for_result(api_url: str, upload_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + PROCESSING_TIMEOUT_SECONDS
-    while True:
-        response = requests.get(f"{api_url}/uploads/{upload_id}", timeout=30)
-        assert response.status_code == 200, response.text
-        status = response.json()
-        if status["status"] != "processing" or time.monotonic() > deadline:
-            return status
-        time.sleep(0.5)
-
-
-@pytest.fixture(scope="module")
-def api_url(local_stack_outputs: dict[str, Any]) -> str:
-    return local_stack_outputs["api_url"]
 
 
 @pytest.fixture(scope="module")
@@ -96,10 +66,10 @@ def test_the_page_and_its_config_are_served(local_stack_outputs):
     assert config.json()["apiUrl"] == local_stack_outputs["api_url"]
 
 
-def test_a_jpeg_goes_through_the_whole_pipeline(api_url, configured_variants):
-    upload_id = upload(api_url, photo_jpeg(2400, 1600), "image/jpeg")
+def test_a_jpeg_goes_through_the_whole_pipeline(api, configured_variants):
+    upload_id = upload(api, photo_jpeg(2400, 1600), "image/jpeg")
 
-    status = wait_for_result(api_url, upload_id)
+    status = wait_for_result(api, upload_id)
 
     assert status["status"] == "done", status
     assert status["error"] is None
@@ -118,10 +88,10 @@ def test_a_jpeg_goes_through_the_whole_pipeline(api_url, configured_variants):
         assert downloaded.headers["Content-Type"] == variant["contentType"]
 
 
-def test_a_non_image_is_rejected(api_url):
-    upload_id = upload(api_url, b"this is plain text, not a photo" * 10, "image/jpeg")
+def test_a_non_image_is_rejected(api):
+    upload_id = upload(api, b"this is plain text, not a photo" * 10, "image/jpeg")
 
-    status = wait_for_result(api_url, upload_id)
+    status = wait_for_result(api, upload_id)
 
     assert status["status"] == "rejected", status
     assert status["variants"] == []
@@ -129,9 +99,9 @@ def test_a_non_image_is_rejected(api_url):
     assert status["error"]["message"]
 
 
-def test_the_processor_never_writes_to_the_upload_bucket(aws_client, local_stack_outputs, api_url):
-    upload_id = upload(api_url, photo_jpeg(640, 480), "image/jpeg")
-    assert wait_for_result(api_url, upload_id)["status"] == "done"
+def test_the_processor_never_writes_to_the_upload_bucket(aws_client, local_stack_outputs, api):
+    upload_id = upload(api, photo_jpeg(640, 480), "image/jpeg")
+    assert wait_for_result(api, upload_id)["status"] == "done"
 
     keys = [
         item["Key"]
@@ -143,11 +113,9 @@ def test_the_processor_never_writes_to_the_upload_bucket(aws_client, local_stack
     assert f"uploads/{upload_id}" in keys
 
 
-def test_the_manifest_is_written_last_and_lists_every_output(
-    aws_client, local_stack_outputs, api_url
-):
-    upload_id = upload(api_url, photo_jpeg(800, 600), "image/jpeg")
-    assert wait_for_result(api_url, upload_id)["status"] == "done"
+def test_the_manifest_is_written_last_and_lists_every_output(aws_client, local_stack_outputs, api):
+    upload_id = upload(api, photo_jpeg(800, 600), "image/jpeg")
+    assert wait_for_result(api, upload_id)["status"] == "done"
     s3 = aws_client("s3")
     bucket = local_stack_outputs["output_bucket"]
 

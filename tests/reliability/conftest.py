@@ -21,14 +21,6 @@ for folder in (TOOLS, Path(__file__).resolve().parent):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
-import stack_access  # noqa: E402  (tools/stack_access.py)
-
-
-@pytest.fixture(scope="session")
-def api(local_stack_outputs: dict[str, Any]) -> stack_access.ApiClient:
-    """The page's upload protocol against the deployed API."""
-    return stack_access.ApiClient(local_stack_outputs["api_url"])
-
 
 @pytest.fixture(scope="session")
 def s3(aws_client: Callable[..., Any]) -> Any:
