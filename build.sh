@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Lambda artefacts Terraform deploys, deterministically (same input -> same bytes):
-#   dist/api.zip                    lambda_src/api (+ lambda_src/common/*.py)
-#   dist/processor.zip              lambda_src/processor (+ lambda_src/common/*.py)
+#   dist/api.zip                    packages api/ and common/ (handler api.handler.handler)
+#   dist/processor.zip              packages processor/ and common/ (handler processor.handler.handler)
 #   dist/pillow-layer-<arch>.zip    python/ with the pinned runtime dependencies (Pillow)
 #
 # Usage: ./build.sh [--arch x86_64|arm64] [--out DIR]   (or ARCH=..., DIST_DIR=... in the env)
@@ -65,13 +65,14 @@ report() { # name entries unzipped zipped
 
 # --- function packages -------------------------------------------------------------------
 build_function() {
+  # A function's zip holds its own package and the shared `common` package, as importable
+  # folders at the zip root (handler `<name>.handler.handler`). `common` goes into each zip,
+  # not a layer: it is a few KiB, and a function then always deploys with exactly the contract
+  # it was tested with (no layer version to keep in step).
   local name="$1" src="$REPO/lambda_src/$1"
-  [ -d "$src" ] || die "missing $src (the function's source folder)"
-  [ -f "$src/handler.py" ] || note "warning: $src/handler.py does not exist yet (handler is handler.handler)"
-  local args=("$DIST_DIR/$name.zip" "$src")
-  if [ -d "$REPO/lambda_src/common" ]; then
-    args+=(--include-glob "*.py:$REPO/lambda_src/common")
-  fi
+  [ -f "$src/handler.py" ] || die "missing $src/handler.py (the function's entry point)"
+  [ -f "$src/__init__.py" ] || die "missing $src/__init__.py ($name must be a package)"
+  local args=("$DIST_DIR/$name.zip" --include-glob "$name/*:$REPO/lambda_src" --include-glob "common/*:$REPO/lambda_src")
   local out entries unzipped zipped
   out="$("${ZIP[@]}" "${args[@]}")" || die "zipping $name failed"
   read -r entries unzipped zipped <<<"$out"

@@ -1,6 +1,6 @@
 locals {
   # Key prefix of originals in the upload bucket (docs/architecture.md).
-  upload_prefix = "uploads/"
+  upload_prefix = local.rules.upload_prefix
 
   artifacts_dir = startswith(var.artifacts_dir, "/") ? var.artifacts_dir : "${path.root}/${var.artifacts_dir}"
 
@@ -11,13 +11,6 @@ locals {
   # though the website endpoint is not.
   web_origin      = local.emulator ? var.emulator_endpoint : module.web_site.website_origin
   allowed_origins = concat([local.web_origin], var.allowed_origins)
-
-  pillow_formats = {
-    "image/jpeg" = "JPEG"
-    "image/png"  = "PNG"
-    "image/webp" = "WEBP"
-    "image/gif"  = "GIF"
-  }
 
   api_url = (local.emulator
     ? "${var.emulator_endpoint}/_aws/execute-api/${module.api.rest_api_id}/${module.api.stage_name}"
@@ -99,7 +92,7 @@ module "processor" {
 
   max_upload_bytes = var.max_upload_bytes
   max_pixels       = var.max_pixels
-  allowed_formats  = [for t in var.allowed_content_types : local.pillow_formats[t]]
+  allowed_formats  = [for t in var.allowed_content_types : local.rules.content_types[t]]
   variants         = var.variants
 }
 
@@ -120,5 +113,12 @@ module "web_site" {
       maxEdge = v.max_edge
       format  = v.format
     }]
+    # The page checks the variants above with the same rules as Terraform and the functions.
+    variantRules = {
+      namePattern = local.rules.variant.name_pattern
+      maxEdge     = local.rules.variant.max_edge
+      formats     = keys(local.rules.output_formats)
+      count       = local.rules.variant.count
+    }
   }
 }

@@ -1,3 +1,9 @@
+# The one rule set shared with both functions and the page (lambda_src/common/rules.json):
+# the validation blocks below read it, so a rule changed there changes every layer at once.
+locals {
+  rules = jsondecode(file("${path.module}/lambda_src/common/rules.json"))
+}
+
 ################################################################################
 # General
 ################################################################################
@@ -87,13 +93,13 @@ variable "allowed_origins" {
 }
 
 variable "allowed_content_types" {
-  description = "MIME types accepted for upload. Allowed: image/jpeg, image/png, image/webp, image/gif."
+  description = "MIME types accepted for upload: a subset of the content types in lambda_src/common/rules.json (image/jpeg, image/png, image/webp, image/gif)."
   type        = list(string)
   default     = ["image/jpeg", "image/png", "image/webp", "image/gif"]
 
   validation {
-    condition     = length(var.allowed_content_types) > 0 && length(distinct(var.allowed_content_types)) == length(var.allowed_content_types) && alltrue([for t in var.allowed_content_types : contains(["image/jpeg", "image/png", "image/webp", "image/gif"], t)])
-    error_message = "allowed_content_types must be a non-empty list without duplicates of: image/jpeg, image/png, image/webp, image/gif."
+    condition     = length(var.allowed_content_types) > 0 && length(distinct(var.allowed_content_types)) == length(var.allowed_content_types) && alltrue([for t in var.allowed_content_types : contains(keys(local.rules.content_types), t)])
+    error_message = "allowed_content_types must be a non-empty list without duplicates of: ${join(", ", keys(local.rules.content_types))}."
   }
 }
 
@@ -103,8 +109,8 @@ variable "max_upload_bytes" {
   default     = 20971520
 
   validation {
-    condition     = var.max_upload_bytes >= 1 && var.max_upload_bytes <= 5368709120 && floor(var.max_upload_bytes) == var.max_upload_bytes
-    error_message = "max_upload_bytes must be an integer between 1 and 5368709120 (5 GiB)."
+    condition     = var.max_upload_bytes >= local.rules.max_upload_bytes.min && var.max_upload_bytes <= local.rules.max_upload_bytes.max && floor(var.max_upload_bytes) == var.max_upload_bytes
+    error_message = "max_upload_bytes must be an integer between ${local.rules.max_upload_bytes.min} and ${local.rules.max_upload_bytes.max} (5 GiB)."
   }
 }
 
@@ -114,8 +120,8 @@ variable "upload_url_ttl_seconds" {
   default     = 60
 
   validation {
-    condition     = var.upload_url_ttl_seconds >= 1 && var.upload_url_ttl_seconds <= 3600 && floor(var.upload_url_ttl_seconds) == var.upload_url_ttl_seconds
-    error_message = "upload_url_ttl_seconds must be an integer between 1 and 3600."
+    condition     = var.upload_url_ttl_seconds >= local.rules.url_ttl_seconds.min && var.upload_url_ttl_seconds <= local.rules.url_ttl_seconds.max && floor(var.upload_url_ttl_seconds) == var.upload_url_ttl_seconds
+    error_message = "upload_url_ttl_seconds must be an integer between ${local.rules.url_ttl_seconds.min} and ${local.rules.url_ttl_seconds.max}."
   }
 }
 
@@ -125,8 +131,8 @@ variable "download_url_ttl_seconds" {
   default     = 300
 
   validation {
-    condition     = var.download_url_ttl_seconds >= 1 && var.download_url_ttl_seconds <= 3600 && floor(var.download_url_ttl_seconds) == var.download_url_ttl_seconds
-    error_message = "download_url_ttl_seconds must be an integer between 1 and 3600."
+    condition     = var.download_url_ttl_seconds >= local.rules.url_ttl_seconds.min && var.download_url_ttl_seconds <= local.rules.url_ttl_seconds.max && floor(var.download_url_ttl_seconds) == var.download_url_ttl_seconds
+    error_message = "download_url_ttl_seconds must be an integer between ${local.rules.url_ttl_seconds.min} and ${local.rules.url_ttl_seconds.max}."
   }
 }
 
@@ -185,7 +191,7 @@ variable "max_pixels" {
 }
 
 variable "variants" {
-  description = "Variants produced for every upload: name (^[a-z0-9_-]{1,32}$, unique), max_edge (16-8192 px, longest edge), format (jpeg, webp or png), quality (1-100, default 85; ignored for png), webp_method (0-6, default 4)."
+  description = "Variants produced for every upload (rules in lambda_src/common/rules.json, shared with both functions and the page): 1-10 entries of name (^[a-z0-9][a-z0-9_-]{0,31}$, unique), max_edge (16-8192 px, longest edge), format (jpeg, webp or png), quality (1-100, default 85; ignored for png), webp_method (0-6, default 4)."
   type = list(object({
     name        = string
     max_edge    = number
@@ -200,13 +206,13 @@ variable "variants" {
   ]
 
   validation {
-    condition     = length(var.variants) >= 1 && length(var.variants) <= 10
-    error_message = "variants must contain between 1 and 10 entries."
+    condition     = length(var.variants) >= local.rules.variant.count.min && length(var.variants) <= local.rules.variant.count.max
+    error_message = "variants must contain between ${local.rules.variant.count.min} and ${local.rules.variant.count.max} entries."
   }
 
   validation {
-    condition     = alltrue([for v in var.variants : can(regex("^[a-z0-9_-]{1,32}$", v.name))])
-    error_message = "Each variant name must match ^[a-z0-9_-]{1,32}$ (lowercase letters, digits, '_' and '-')."
+    condition     = alltrue([for v in var.variants : can(regex(local.rules.variant.name_pattern, v.name))])
+    error_message = "Each variant name must match ${local.rules.variant.name_pattern} (starts with a lowercase letter or digit; then lowercase letters, digits, '_' and '-')."
   }
 
   validation {
@@ -215,23 +221,23 @@ variable "variants" {
   }
 
   validation {
-    condition     = alltrue([for v in var.variants : v.max_edge >= 16 && v.max_edge <= 8192 && floor(v.max_edge) == v.max_edge])
-    error_message = "Each variant max_edge must be an integer between 16 and 8192."
+    condition     = alltrue([for v in var.variants : v.max_edge >= local.rules.variant.max_edge.min && v.max_edge <= local.rules.variant.max_edge.max && floor(v.max_edge) == v.max_edge])
+    error_message = "Each variant max_edge must be an integer between ${local.rules.variant.max_edge.min} and ${local.rules.variant.max_edge.max}."
   }
 
   validation {
-    condition     = alltrue([for v in var.variants : contains(["jpeg", "webp", "png"], v.format)])
-    error_message = "Each variant format must be one of: jpeg, webp, png."
+    condition     = alltrue([for v in var.variants : contains(keys(local.rules.output_formats), v.format)])
+    error_message = "Each variant format must be one of: ${join(", ", keys(local.rules.output_formats))}."
   }
 
   validation {
-    condition     = alltrue([for v in var.variants : v.quality >= 1 && v.quality <= 100 && floor(v.quality) == v.quality])
-    error_message = "Each variant quality must be an integer between 1 and 100."
+    condition     = alltrue([for v in var.variants : v.quality >= local.rules.variant.quality.min && v.quality <= local.rules.variant.quality.max && floor(v.quality) == v.quality])
+    error_message = "Each variant quality must be an integer between ${local.rules.variant.quality.min} and ${local.rules.variant.quality.max}."
   }
 
   validation {
-    condition     = alltrue([for v in var.variants : v.webp_method >= 0 && v.webp_method <= 6 && floor(v.webp_method) == v.webp_method])
-    error_message = "Each variant webp_method must be an integer between 0 and 6."
+    condition     = alltrue([for v in var.variants : v.webp_method >= local.rules.variant.webp_method.min && v.webp_method <= local.rules.variant.webp_method.max && floor(v.webp_method) == v.webp_method])
+    error_message = "Each variant webp_method must be an integer between ${local.rules.variant.webp_method.min} and ${local.rules.variant.webp_method.max}."
   }
 }
 
@@ -307,19 +313,19 @@ variable "log_level" {
   default     = "INFO"
 
   validation {
-    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR"], var.log_level)
-    error_message = "log_level must be one of: DEBUG, INFO, WARNING, ERROR."
+    condition     = contains(local.rules.log_levels, var.log_level)
+    error_message = "log_level must be one of: ${join(", ", local.rules.log_levels)}."
   }
 }
 
 variable "log_retention_days" {
-  description = "Retention of the functions' log groups in days. Allowed (CloudWatch values): 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
+  description = "Retention of the functions' log groups in days: one of CloudWatch's values (listed in lambda_src/common/rules.json: 1, 3, 5, 7, 14, 30, ... 3653)."
   type        = number
   default     = 14
 
   validation {
-    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
-    error_message = "log_retention_days must be one of: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
+    condition     = contains(local.rules.log_retention_days, var.log_retention_days)
+    error_message = "log_retention_days must be one of: ${join(", ", local.rules.log_retention_days)}."
   }
 }
 

@@ -1,5 +1,5 @@
 terraform {
-  required_version = ">= 1.5"
+  required_version = ">= 1.9" # 1.9: validation conditions may read local.rules
 
   required_providers {
     aws = {

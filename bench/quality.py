@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import io
 import math
-import sys
 from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageChops, ImageOps
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "lambda_src" / "processor"))
 
 
 def flatten(image: Image.Image) -> Image.Image:
@@ -71,7 +69,7 @@ class Reference:
 
     def encoded_psnr(self, size: tuple[int, int], variant: dict[str, Any]) -> tuple[float, int]:
         """PSNR and bytes of the exact resize encoded like ``variant`` (by the core's encoder)."""
-        import imaging
+        from processor import imaging
 
         spec = imaging.VariantSpec(
             variant["name"],

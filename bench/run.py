@@ -37,7 +37,8 @@ from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-sys.path.insert(0, str(BENCH))
+# bench/ is on the path as this script's folder; the processor package for quality.Reference:
+sys.path.insert(0, str(REPO / "lambda_src"))
 
 STRATEGY_ORDER = ("naive", "core", "vips_thumbnail", "vips_cascade", "floor")
 STRATEGY_LABELS = {
@@ -113,7 +114,7 @@ def worker_env() -> dict[str, str]:
     env = dict(os.environ)
     env["VIPS_CONCURRENCY"] = "1"
     env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env.pop("PYTHONPATH", None)
+    env["PYTHONPATH"] = str(REPO / "lambda_src")  # the processor package, as in its zip
     return env
 
 
@@ -468,9 +469,9 @@ def cold_start(repeats: int) -> dict[str, Any]:
         layer_path = str(Path(layer_dir) / "python")
         cases = {
             "python -c pass": (None, None, "pass"),
-            "processor: import handler": ("processor", "handler", None),
-            "processor: import imaging (PIL)": ("processor", "imaging", None),
-            "api: import handler": ("api", "handler", None),
+            "processor: import handler": ("processor", "processor.handler", None),
+            "processor: import imaging (PIL)": ("processor", "processor.imaging", None),
+            "api: import handler": ("api", "api.handler", None),
         }
         timings: dict[str, list[float]] = {name: [] for name in cases}
         process_ms: dict[str, list[float]] = {name: [] for name in cases}
@@ -479,14 +480,8 @@ def cold_start(repeats: int) -> dict[str, Any]:
                 env = dict(env_common)
                 if function:
                     env.update(from_handler_env[function])
-                    # the zip root is the function folder plus lambda_src/common (build.sh)
-                    env["PYTHONPATH"] = os.pathsep.join(
-                        [
-                            str(REPO / "lambda_src" / function),
-                            str(REPO / "lambda_src" / "common"),
-                            layer_path,
-                        ]
-                    )
+                    # lambda_src is laid out like the zip root: the packages api/, processor/, common/
+                    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "lambda_src"), layer_path])
                 started = time.perf_counter()
                 completed = subprocess.run(
                     [str(lambda_python), "-c", code or probe.format(module=module)],

@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "lambda_src" / "processor"))
 
 # Settings compared by the ``encoders`` job: (key, format, Pillow save parameters).
 ENCODER_SETTINGS: tuple[tuple[str, str, dict[str, Any]], ...] = (
@@ -96,7 +95,7 @@ def naive(data: bytes, variants: list[dict[str, Any]]) -> list[tuple[dict, int, 
 
 
 def _specs(variants: list[dict[str, Any]]) -> list[Any]:
-    import imaging
+    from processor import imaging
 
     return [
         imaging.VariantSpec(v["name"], v["max_edge"], v["format"], v["quality"], v["webp_method"])
@@ -105,7 +104,7 @@ def _specs(variants: list[dict[str, Any]]) -> list[Any]:
 
 
 def core(data: bytes, variants: list[dict[str, Any]], stages: list[dict]) -> list:
-    import imaging
+    from processor import imaging
 
     processed = imaging.process_image(data, _specs(variants), imaging.Limits())
     stages.append(dict(processed.timings_ms))
@@ -118,7 +117,7 @@ def core(data: bytes, variants: list[dict[str, Any]], stages: list[dict]) -> lis
 def floor(data: bytes, variants: list[dict[str, Any]]) -> list:
     from PIL import Image
 
-    import imaging
+    from processor import imaging
 
     specs = _specs(variants)
     image = Image.open(io.BytesIO(data))
@@ -197,7 +196,7 @@ def encoders(data: bytes, variants: list[dict[str, Any]], iterations: int) -> di
     from PIL import Image
     from quality import psnr
 
-    import imaging
+    from processor import imaging
 
     specs = _specs(variants)
     image = Image.open(io.BytesIO(data))
@@ -255,7 +254,7 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
         pyvips.cache_set_max(0)  # the operation cache would return the previous call's result
         pyvips.version(0)
     else:
-        import imaging  # noqa: F401
+        from processor import imaging  # noqa: F401
     from PIL import Image
 
     Image.init()  # load every format plugin before the baseline

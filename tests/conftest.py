@@ -12,18 +12,16 @@ import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "local"))
-sys.path.insert(0, str(REPO / "tools"))
+import cloud_settings  # local/cloud_settings.py: fake account, provider override, CLI config
+import stack  # local/stack.py: prepares and applies the root stack on the emulator
+import stack_access  # tools/stack_access.py: the upload protocol, for tools and tests
 
-import stack  # noqa: E402  (local/stack.py: prepares and applies the root stack on the emulator)
-import stack_access  # noqa: E402  (tools/stack_access.py: the upload protocol, for tools and tests)
+REPO = cloud_settings.REPO
 
 FIRST_TEST_PORT = 4567  # 4566 stays free for the developer's `make up` emulator
 
@@ -39,11 +37,7 @@ def free_test_port() -> int:
     raise RuntimeError("no free port for the test emulator in 4567-4606")
 
 
-FAKE_CREDENTIALS = {
-    "aws_access_key_id": "test",
-    "aws_secret_access_key": "test",
-    "region_name": "us-east-1",
-}
+FAKE_CREDENTIALS = cloud_settings.FAKE_CLIENT_KWARGS
 
 
 def _emulator_cli(*args: str) -> None:

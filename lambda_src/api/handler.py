@@ -1,4 +1,4 @@
-"""API Lambda (handler ``handler.handler``): ``POST /uploads`` and ``GET /uploads/{id}``.
+"""API Lambda (handler ``api.handler.handler``): ``POST /uploads`` and ``GET /uploads/{id}``.
 
 API Gateway REST, Lambda proxy integration (payload format 1.0); the ``OPTIONS`` preflight
 is proxied here too. Every response is JSON and carries the CORS headers of :mod:`cors`.
@@ -13,18 +13,16 @@ import time
 import uuid
 from typing import Any
 
-import boto3
-
-import api_config
-import api_core
-import cors
-import jsonlog
-import s3_access
+from api import config as api_config
+from api import core as api_core
+from api import cors
+from api.storage import S3Storage
+from common import jsonlog, s3_client
 
 CONFIG = api_config.load_config(os.environ)
 LOG = jsonlog.JsonLogger("api", CONFIG.log_level)
-S3 = boto3.client("s3", **s3_access.client_kwargs())
-STORE = s3_access.S3Access(S3, CONFIG)
+S3 = s3_client.make_client()
+STORE = S3Storage(S3, CONFIG)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import jsonlog
+from common import jsonlog
 
 
 class ConfigError(ValueError):

@@ -1,7 +1,7 @@
 """Structured JSON logging: one JSON object per line on stdout.
 
-Shared by both functions: build.sh copies ``lambda_src/common/*.py`` into the root of each
-function's zip (each zip root is flat, so this is a top-level module, not a package).
+Shared by both functions (``from common import jsonlog``); build.sh puts the ``common``
+package into each function's zip.
 
 Usage::
 

@@ -1,4 +1,4 @@
-"""Processor Lambda (handler ``handler.handler``): S3 ``ObjectCreated`` on ``uploads/`` ->
+"""Processor Lambda (handler ``processor.handler.handler``): S3 ``ObjectCreated`` on ``uploads/`` ->
 variants and ``<id>/manifest.json`` in OUTPUT_BUCKET.
 
 Thin AWS layer over :mod:`imaging` (pure). A bad image is not an error: it produces a
@@ -14,23 +14,15 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
-from botocore.config import Config
-from botocore.exceptions import ClientError
-
-import imaging
-import jsonlog
-import manifest
-import processor_config
-import s3_events
+from common import jsonlog, s3_client
+from processor import config as processor_config
+from processor import imaging, manifest, s3_events
+from processor.storage import S3Storage
 
 CONFIG = processor_config.load_config(os.environ)
 LOG = jsonlog.JsonLogger("processor", CONFIG.log_level)
-S3 = boto3.client(
-    "s3",
-    region_name=os.environ.get("AWS_REGION"),
-    config=Config(signature_version="s3v4", retries={"mode": "standard", "max_attempts": 3}),
-)
+S3 = s3_client.make_client()
+STORE = S3Storage(S3, CONFIG.output_bucket)
 
 
 @dataclass(frozen=True)
@@ -65,7 +57,7 @@ def process_upload(upload: s3_events.UploadRef) -> Outcome:
 def _process(upload: s3_events.UploadRef) -> Outcome:
     watch = jsonlog.Stopwatch()
     with watch.stage("head"):
-        head = head_upload(upload)
+        head = STORE.head_upload(upload.bucket, upload.key)
     if head is None:
         LOG.warning("upload no longer exists; nothing to do", key=upload.key)
         return Outcome(upload.upload_id, "missing")
@@ -74,7 +66,7 @@ def _process(upload: s3_events.UploadRef) -> Outcome:
     processed: imaging.ProcessedImage | None = None
     if rejection is None:
         with watch.stage("get"):
-            data = read_upload(upload, head["ETag"])
+            data = STORE.read_upload(upload.bucket, upload.key, head["ETag"])
         try:
             with watch.stage("process"):
                 processed = imaging.process_image(data, CONFIG.variants, CONFIG.limits)
@@ -82,49 +74,14 @@ def _process(upload: s3_events.UploadRef) -> Outcome:
             rejection = error
     with watch.stage("put"):
         if processed is not None:
-            store_variants(upload.upload_id, processed)
+            STORE.store_variants(upload.upload_id, processed)
             document = manifest.done_manifest(upload.upload_id, upload.key, size, processed)
         else:
             assert rejection is not None
             document = manifest.rejected_manifest(upload.upload_id, upload.key, size, rejection)
-        store_manifest(upload.upload_id, document)
+        STORE.store_manifest(upload.upload_id, document)
     log_outcome(size, processed, rejection, watch)
     return Outcome(upload.upload_id, document["status"], rejection.code if rejection else None)
-
-
-def head_upload(upload: s3_events.UploadRef) -> dict[str, Any] | None:
-    try:
-        return S3.head_object(Bucket=upload.bucket, Key=upload.key)
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-            return None
-        raise
-
-
-def read_upload(upload: s3_events.UploadRef, etag: str) -> bytes:
-    response = S3.get_object(Bucket=upload.bucket, Key=upload.key, IfMatch=etag)
-    return response["Body"].read()
-
-
-def store_variants(upload_id: str, processed: imaging.ProcessedImage) -> None:
-    for variant in processed.variants:
-        S3.put_object(
-            Bucket=CONFIG.output_bucket,
-            Key=manifest.variant_key(upload_id, variant),
-            Body=variant.data,
-            ContentType=variant.content_type,
-            CacheControl=manifest.CACHE_CONTROL_IMMUTABLE,
-        )
-
-
-def store_manifest(upload_id: str, document: dict[str, Any]) -> None:
-    S3.put_object(
-        Bucket=CONFIG.output_bucket,
-        Key=manifest.manifest_key(upload_id),
-        Body=manifest.serialise(document),
-        ContentType=manifest.MANIFEST_CONTENT_TYPE,
-        CacheControl=manifest.MANIFEST_CACHE_CONTROL,
-    )
 
 
 def log_outcome(

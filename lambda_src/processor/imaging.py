@@ -50,25 +50,17 @@ from dataclasses import dataclass, field
 
 from PIL import Image, ImageCms, UnidentifiedImageError
 
+from common import contract
+
 OUTPUT_FORMATS: dict[str, tuple[str, str, str]] = {
     # variant format -> (Pillow format, Content-Type, file extension)
-    "jpeg": ("JPEG", "image/jpeg", "jpg"),
-    "webp": ("WEBP", "image/webp", "webp"),
-    "png": ("PNG", "image/png", "png"),
+    name: (spec["pillow"], spec["content_type"], spec["extension"])
+    for name, spec in contract.OUTPUT_FORMATS.items()
 }
-
-REJECTION_CODES = (
-    "empty_file",
-    "too_large",
-    "not_an_image",
-    "unsupported_format",
-    "too_many_pixels",
-    "corrupt_image",
-    "truncated_image",
-)
+REJECTION_CODES = contract.REJECTION_CODES
 
 DEFAULT_MAX_PIXELS = 40_000_000
-DEFAULT_ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
+DEFAULT_ALLOWED_FORMATS = tuple(contract.CONTENT_TYPE_FORMATS.values())
 
 # Per output format. Decode JPEGs at the smallest DCT scale that keeps at least this many
 # source pixels per output pixel for every variant (the largest requirement wins).

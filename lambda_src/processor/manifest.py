@@ -1,4 +1,4 @@
-"""Pure builders of the output layout: variant keys and ``<id>/manifest.json``.
+"""Pure builder of ``<id>/manifest.json`` (keys come from :mod:`common.contract`).
 
 Shape (docs/architecture.md)::
 
@@ -15,19 +15,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import imaging
+from common import contract
+from processor import imaging
 
-CACHE_CONTROL_IMMUTABLE = "public, max-age=31536000, immutable"
+# Variants are written once per upload id and never change, but they are private objects
+# delivered through short-lived presigned URLs: caches may keep them, shared caches must not.
+VARIANT_CACHE_CONTROL = "private, max-age=31536000, immutable"
 MANIFEST_CACHE_CONTROL = "no-cache"
-MANIFEST_CONTENT_TYPE = "application/json"
 
 
 def variant_key(upload_id: str, variant: imaging.EncodedVariant) -> str:
-    return f"{upload_id}/{variant.name}.{variant.extension}"
-
-
-def manifest_key(upload_id: str) -> str:
-    return f"{upload_id}/manifest.json"
+    return contract.variant_key(upload_id, variant.name, variant.format)
 
 
 def done_manifest(
@@ -35,7 +33,7 @@ def done_manifest(
 ) -> dict[str, Any]:
     return {
         "id": upload_id,
-        "status": "done",
+        "status": contract.Status.DONE.value,
         "source": {
             "key": source_key,
             "bytes": source_bytes,
@@ -63,7 +61,7 @@ def rejected_manifest(
 ) -> dict[str, Any]:
     return {
         "id": upload_id,
-        "status": "rejected",
+        "status": contract.Status.REJECTED.value,
         "source": {
             "key": source_key,
             "bytes": source_bytes,

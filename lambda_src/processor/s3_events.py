@@ -6,15 +6,12 @@ else); every other record is returned as ignored, with a reason, for the handler
 
 from __future__ import annotations
 
-import re
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-UPLOAD_ID_PATTERN = re.compile(
-    r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
-)
+from common import contract
 
 
 @dataclass(frozen=True)
@@ -28,19 +25,6 @@ class UploadRef:
 class IgnoredRecord:
     key: str | None
     reason: str
-
-
-def is_upload_id(value: str) -> bool:
-    """True for a canonical lower-case UUID version 4 string."""
-    return bool(UPLOAD_ID_PATTERN.fullmatch(value))
-
-
-def upload_id_from_key(key: str, prefix: str) -> str | None:
-    """Return the upload id of ``<prefix><uuid4>``, else ``None``."""
-    if not key.startswith(prefix):
-        return None
-    candidate = key[len(prefix) :]
-    return candidate if is_upload_id(candidate) else None
 
 
 def parse_event(
@@ -75,7 +59,7 @@ def _parse_record(record: Any, prefix: str) -> UploadRef | IgnoredRecord:
         return IgnoredRecord(key, "not_object_created")
     if not key.startswith(prefix):
         return IgnoredRecord(key, "outside_prefix")
-    upload_id = upload_id_from_key(key, prefix)
+    upload_id = contract.upload_id_from_key(key, prefix)
     if upload_id is None:
         return IgnoredRecord(key, "not_an_upload_id")
     return UploadRef(bucket, key, upload_id)

@@ -90,6 +90,8 @@ data "aws_iam_policy_document" "function" {
 module "function" {
   source = "../lambda_function"
 
+  handler = "api.handler.handler"
+
   function_name      = var.name
   role_name          = var.role_name
   description        = "Presigns uploads and reports their processing status"

@@ -1,11 +1,6 @@
 variable "name" {
   description = "Name of the REST API and of the presign/status function (1-64 characters: letters, digits, '-' and '_')."
   type        = string
-
-  validation {
-    condition     = can(regex("^[A-Za-z0-9_-]{1,64}$", var.name))
-    error_message = "name must be 1-64 characters of letters, digits, '-' or '_'."
-  }
 }
 
 variable "role_name" {
@@ -23,22 +18,12 @@ variable "architecture" {
   description = "Instruction set of the function. Allowed: x86_64, arm64."
   type        = string
   default     = "x86_64"
-
-  validation {
-    condition     = contains(["x86_64", "arm64"], var.architecture)
-    error_message = "architecture must be one of: x86_64, arm64."
-  }
 }
 
 variable "memory_size" {
   description = "Memory of the presign/status function in MB (128-10240)."
   type        = number
   default     = 256
-
-  validation {
-    condition     = var.memory_size >= 128 && var.memory_size <= 10240 && floor(var.memory_size) == var.memory_size
-    error_message = "memory_size must be an integer between 128 and 10240."
-  }
 }
 
 variable "timeout" {
@@ -56,11 +41,6 @@ variable "log_retention_days" {
   description = "Retention of the function's (and access) log group. Allowed: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
   type        = number
   default     = 14
-
-  validation {
-    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
-    error_message = "log_retention_days must be one of: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
-  }
 }
 
 variable "upload_bucket_id" {
@@ -87,11 +67,6 @@ variable "upload_prefix" {
   description = "Key prefix of originals in the upload bucket; ends with '/'."
   type        = string
   default     = "uploads/"
-
-  validation {
-    condition     = can(regex("^[a-z0-9][a-z0-9_-]*/$", var.upload_prefix))
-    error_message = "upload_prefix must be lowercase letters, digits, '_' or '-' and end with '/', e.g. \"uploads/\"."
-  }
 }
 
 variable "kms_key_arn" {
@@ -114,22 +89,12 @@ variable "upload_url_ttl_seconds" {
   description = "Lifetime of presigned PUT URLs, 1-3600 (UPLOAD_URL_TTL_SECONDS)."
   type        = number
   default     = 60
-
-  validation {
-    condition     = var.upload_url_ttl_seconds >= 1 && var.upload_url_ttl_seconds <= 3600 && floor(var.upload_url_ttl_seconds) == var.upload_url_ttl_seconds
-    error_message = "upload_url_ttl_seconds must be an integer between 1 and 3600."
-  }
 }
 
 variable "download_url_ttl_seconds" {
   description = "Lifetime of presigned GET URLs of variants, 1-3600 (DOWNLOAD_URL_TTL_SECONDS)."
   type        = number
   default     = 300
-
-  validation {
-    condition     = var.download_url_ttl_seconds >= 1 && var.download_url_ttl_seconds <= 3600 && floor(var.download_url_ttl_seconds) == var.download_url_ttl_seconds
-    error_message = "download_url_ttl_seconds must be an integer between 1 and 3600."
-  }
 }
 
 variable "allowed_origins" {
@@ -141,44 +106,24 @@ variable "log_level" {
   description = "LOG_LEVEL of the function. Allowed: DEBUG, INFO, WARNING, ERROR."
   type        = string
   default     = "INFO"
-
-  validation {
-    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR"], var.log_level)
-    error_message = "log_level must be one of: DEBUG, INFO, WARNING, ERROR."
-  }
 }
 
 variable "stage_name" {
   description = "Name of the API stage (the last path segment of the API URL)."
   type        = string
   default     = "v1"
-
-  validation {
-    condition     = can(regex("^[A-Za-z0-9_-]{1,64}$", var.stage_name))
-    error_message = "stage_name must be 1-64 characters of letters, digits, '-' or '_'."
-  }
 }
 
 variable "throttling_burst_limit" {
   description = "Stage-wide burst limit (requests), 1-5000."
   type        = number
   default     = 20
-
-  validation {
-    condition     = var.throttling_burst_limit >= 1 && var.throttling_burst_limit <= 5000 && floor(var.throttling_burst_limit) == var.throttling_burst_limit
-    error_message = "throttling_burst_limit must be an integer between 1 and 5000."
-  }
 }
 
 variable "throttling_rate_limit" {
   description = "Stage-wide steady-state rate limit (requests per second), greater than 0 and at most 10000."
   type        = number
   default     = 10
-
-  validation {
-    condition     = var.throttling_rate_limit > 0 && var.throttling_rate_limit <= 10000
-    error_message = "throttling_rate_limit must be greater than 0 and at most 10000."
-  }
 }
 
 variable "access_log_enabled" {

@@ -26,9 +26,8 @@ variable "role_name" {
 }
 
 variable "handler" {
-  description = "Function entry point (module.function)."
+  description = "Function entry point as <package>.<module>.<function>, e.g. \"api.handler.handler\"."
   type        = string
-  default     = "handler.handler"
 }
 
 variable "runtime" {
@@ -46,44 +45,24 @@ variable "architecture" {
   description = "Instruction set of the function. Allowed: x86_64, arm64."
   type        = string
   default     = "x86_64"
-
-  validation {
-    condition     = contains(["x86_64", "arm64"], var.architecture)
-    error_message = "architecture must be one of: x86_64, arm64."
-  }
 }
 
 variable "memory_size" {
   description = "Memory in MB (128-10240)."
   type        = number
   default     = 256
-
-  validation {
-    condition     = var.memory_size >= 128 && var.memory_size <= 10240 && floor(var.memory_size) == var.memory_size
-    error_message = "memory_size must be an integer between 128 and 10240."
-  }
 }
 
 variable "timeout" {
   description = "Timeout in seconds (1-900)."
   type        = number
   default     = 10
-
-  validation {
-    condition     = var.timeout >= 1 && var.timeout <= 900 && floor(var.timeout) == var.timeout
-    error_message = "timeout must be an integer between 1 and 900."
-  }
 }
 
 variable "reserved_concurrent_executions" {
   description = "Reserved concurrency; null (default) means unreserved (account pool)."
   type        = number
   default     = null
-
-  validation {
-    condition     = var.reserved_concurrent_executions == null || try(var.reserved_concurrent_executions >= 1 && floor(var.reserved_concurrent_executions) == var.reserved_concurrent_executions, false)
-    error_message = "reserved_concurrent_executions must be null or an integer >= 1."
-  }
 }
 
 variable "package_path" {
@@ -112,11 +91,6 @@ variable "log_retention_days" {
   description = "Retention of the function's log group. Allowed: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
   type        = number
   default     = 14
-
-  validation {
-    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
-    error_message = "log_retention_days must be one of: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
-  }
 }
 
 variable "attach_policy_json" {

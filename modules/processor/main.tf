@@ -74,6 +74,8 @@ data "aws_iam_policy_document" "function" {
 module "function" {
   source = "../lambda_function"
 
+  handler = "processor.handler.handler"
+
   function_name                  = var.name
   role_name                      = var.role_name
   description                    = "Resizes uploaded images into variants"

@@ -1,33 +1,18 @@
 variable "name_prefix" {
   description = "Lowercase prefix of the bucket names (3-24 characters: a-z, 0-9, '-'; starts with a letter)."
   type        = string
-
-  validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,22}[a-z0-9]$", var.name_prefix))
-    error_message = "name_prefix must be 3-24 characters of lowercase letters, digits and '-', start with a letter and not end with '-'."
-  }
 }
 
 variable "bucket_name_suffix" {
   description = "Optional fixed suffix for globally unique, predictable names (\"<name_prefix>-uploads-<suffix>\"). null (default) lets AWS-provider generate a unique name from the prefix (bucket_prefix)."
   type        = string
   default     = null
-
-  validation {
-    condition     = var.bucket_name_suffix == null || can(regex("^[a-z0-9][a-z0-9-]{0,29}[a-z0-9]$|^[a-z0-9]$", var.bucket_name_suffix))
-    error_message = "bucket_name_suffix must be null or 1-31 characters of lowercase letters, digits and '-' (not starting or ending with '-')."
-  }
 }
 
 variable "upload_prefix" {
   description = "Key prefix under which the browser uploads originals; must end with '/'."
   type        = string
   default     = "uploads/"
-
-  validation {
-    condition     = can(regex("^[a-z0-9][a-z0-9_-]*/$", var.upload_prefix))
-    error_message = "upload_prefix must be lowercase letters, digits, '_' or '-' and end with '/', e.g. \"uploads/\"."
-  }
 }
 
 variable "upload_cors_allowed_origins" {
@@ -63,33 +48,18 @@ variable "upload_retention_days" {
   description = "Days after which originals under upload_prefix expire from the upload bucket (1-3650)."
   type        = number
   default     = 7
-
-  validation {
-    condition     = var.upload_retention_days >= 1 && var.upload_retention_days <= 3650 && floor(var.upload_retention_days) == var.upload_retention_days
-    error_message = "upload_retention_days must be an integer between 1 and 3650."
-  }
 }
 
 variable "output_expiration_days" {
   description = "Days after which variants and manifests expire from the output bucket; null (default) keeps them."
   type        = number
   default     = null
-
-  validation {
-    condition     = var.output_expiration_days == null || try(var.output_expiration_days >= 1 && var.output_expiration_days <= 36500 && floor(var.output_expiration_days) == var.output_expiration_days, false)
-    error_message = "output_expiration_days must be null or an integer between 1 and 36500."
-  }
 }
 
 variable "kms_key_arn" {
   description = "Optional customer-managed KMS key ARN for default encryption (SSE-KMS with an S3 Bucket Key). null (default) uses SSE-S3 (AES256)."
   type        = string
   default     = null
-
-  validation {
-    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/.+$", var.kms_key_arn))
-    error_message = "kms_key_arn must be null or a KMS key/alias ARN (arn:aws:kms:<region>:<account>:key/<id>)."
-  }
 }
 
 variable "force_destroy" {

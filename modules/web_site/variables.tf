@@ -1,22 +1,12 @@
 variable "name_prefix" {
   description = "Lowercase prefix of the bucket name (3-24 characters: a-z, 0-9, '-'; starts with a letter)."
   type        = string
-
-  validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,22}[a-z0-9]$", var.name_prefix))
-    error_message = "name_prefix must be 3-24 characters of lowercase letters, digits and '-', start with a letter and not end with '-'."
-  }
 }
 
 variable "bucket_name_suffix" {
   description = "Optional fixed suffix for a predictable name (\"<name_prefix>-web-<suffix>\"). null (default): the provider generates a unique name from the prefix."
   type        = string
   default     = null
-
-  validation {
-    condition     = var.bucket_name_suffix == null || can(regex("^[a-z0-9][a-z0-9-]{0,29}[a-z0-9]$|^[a-z0-9]$", var.bucket_name_suffix))
-    error_message = "bucket_name_suffix must be null or 1-31 characters of lowercase letters, digits and '-' (not starting or ending with '-')."
-  }
 }
 
 variable "source_dir" {

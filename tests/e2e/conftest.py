@@ -1,8 +1,7 @@
 """Fixtures for the browser tests of the upload page (Playwright, Debian's Chromium).
 
 The tests target the real stack applied on the local emulator through the session fixture
-``local_stack_outputs`` (tests/conftest.py). For page development only, ``E2E_FAKE_BACKEND=1``
-points the same tests at the fake backend in ``devserver.py`` instead.
+``local_stack_outputs`` (tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -11,7 +10,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -40,19 +38,9 @@ AXE_VERSION = "4.10.3"
 
 
 @pytest.fixture(scope="session")
-def e2e_outputs(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
+def e2e_outputs(local_stack_outputs: dict[str, Any]) -> dict[str, Any]:
     """Terraform outputs of the stack under test (web_url, api_url, buckets)."""
-    if os.environ.get("E2E_FAKE_BACKEND") == "1":
-        sys.path.insert(0, str(Path(__file__).resolve().parent))
-        from devserver import DevServer
-
-        server = DevServer().start()
-        try:
-            yield server.outputs()
-        finally:
-            server.stop()
-        return
-    yield request.getfixturevalue("local_stack_outputs")
+    return local_stack_outputs
 
 
 @pytest.fixture(scope="session")

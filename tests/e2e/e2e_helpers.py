@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import random
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageDraw
+from support import images
 
 # How long a file may take from choosing to a final state on the emulator (cold starts included);
 # the page itself stops polling after 2 minutes.
@@ -20,23 +19,7 @@ def make_image(
     path: Path, size: tuple[int, int], content_type: str = "image/jpeg", seed: int = 1
 ) -> Path:
     """A photo-like picture (gradient, shapes, a little noise) so encoders do real work."""
-    width, height = size
-    rng = random.Random(seed)
-    horizontal = Image.linear_gradient("L").rotate(90).resize(size)
-    vertical = Image.linear_gradient("L").resize(size)
-    noise = Image.effect_noise(size, 32)
-    image = Image.merge("RGB", (horizontal, vertical, noise))
-    draw = ImageDraw.Draw(image)
-    for _ in range(40):
-        x, y = rng.randrange(width), rng.randrange(height)
-        r = rng.randrange(5, max(6, min(size) // 6))
-        draw.ellipse((x - r, y - r, x + r, y + r), fill=tuple(rng.randrange(256) for _ in range(3)))
-    options: dict[str, Any] = (
-        {"quality": 90} if content_type in ("image/jpeg", "image/webp") else {}
-    )
-    if content_type == "image/gif":
-        image = image.convert("P", palette=Image.Palette.ADAPTIVE)
-    image.save(path, PIL_FORMATS[content_type], **options)
+    path.write_bytes(images.photo_bytes(size, PIL_FORMATS[content_type], seed))
     return path
 
 

@@ -14,6 +14,8 @@ import pytest
 import requests
 from PIL import Image
 
+from support import images
+
 pytestmark = pytest.mark.integration
 
 PROCESSING_TIMEOUT_SECONDS = 60
@@ -28,18 +30,7 @@ def wait_for_result(api, upload_id: str) -> dict[str, Any]:
 
 
 def photo_jpeg(width: int, height: int) -> bytes:
-    gradient = Image.linear_gradient("L").resize((width, height))
-    image = Image.merge(
-        "RGB",
-        (
-            gradient,
-            gradient.rotate(90, expand=False),
-            gradient.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
-        ),
-    )
-    buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=90)
-    return buffer.getvalue()
+    return images.photo_bytes((width, height))
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ once per session; plans are cached per variable set.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import zipfile
@@ -18,22 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import tftest
 
-tftest = pytest.importorskip("tftest")
+import cloud_settings
 
-REPO = Path(__file__).resolve().parents[2]
-ROOT_TF_FILES = ("main.tf", "variables.tf", "outputs.tf", "versions.tf", "providers.tf")
-
-PROVIDER_OVERRIDE = """\
-provider "aws" {
-  access_key                  = "test"
-  secret_key                  = "test"
-  skip_credentials_validation = true
-  skip_requesting_account_id  = true
-  skip_metadata_api_check     = true
-  region                      = "us-east-1"
-}
-"""
+REPO = cloud_settings.REPO
 
 # Files of the synthetic page: (relative path, bytes).
 WEB_FILES: dict[str, bytes] = {
@@ -52,28 +40,6 @@ WEB_FILES: dict[str, bytes] = {
     "js/.eslintrc": b"{}",
 }
 
-MIRROR = Path("/opt/tf-plugins")
-
-
-def _cli_config(tmp: Path) -> str | None:
-    """The project's CLI config if there is one, else a mirror-only config if the mirror exists."""
-    project = REPO / ".local" / "terraformrc"
-    if project.is_file():
-        return str(project)
-    current = os.environ.get("TF_CLI_CONFIG_FILE")
-    if current and Path(current).is_file():
-        return current
-    if (MIRROR / "registry.terraform.io" / "hashicorp" / "aws").is_dir():
-        rc = tmp / "terraformrc"
-        rc.write_text(
-            "provider_installation {\n"
-            f'  filesystem_mirror {{\n    path    = "{MIRROR}"\n'
-            '    include = ["registry.terraform.io/hashicorp/aws"]\n  }\n'
-            '  direct {\n    exclude = ["registry.terraform.io/hashicorp/aws"]\n  }\n}\n'
-        )
-        return str(rc)
-    return None
-
 
 def _dummy_zip(path: Path, name: str) -> None:
     with zipfile.ZipFile(path, "w") as zf:
@@ -83,13 +49,13 @@ def _dummy_zip(path: Path, name: str) -> None:
 @pytest.fixture(scope="session")
 def tf_workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A throw-away copy of the root module, ready for ``terraform init``."""
-    if shutil.which("terraform") is None:
-        pytest.skip("terraform is not on PATH")
+    assert shutil.which("terraform"), "terraform is not on PATH: install Terraform >= 1.9"
     work = tmp_path_factory.mktemp("tfroot")
-    for name in ROOT_TF_FILES:
+    for name in cloud_settings.ROOT_FILES:
         shutil.copy2(REPO / name, work / name)
-    (work / "modules").symlink_to(REPO / "modules", target_is_directory=True)
-    (work / "override.tf").write_text(PROVIDER_OVERRIDE)
+    for name in ("modules", "lambda_src"):
+        (work / name).symlink_to(REPO / name, target_is_directory=True)
+    (work / "override.tf").write_text(cloud_settings.provider_override(None))
 
     for rel, data in WEB_FILES.items():
         dest = work / "web" / rel
@@ -105,22 +71,8 @@ def tf_workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def tf_env(tf_workdir: Path) -> dict[str, str]:
-    env = {
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "CHECKPOINT_DISABLE": "1",  # no version check call to HashiCorp
-        "TF_IN_AUTOMATION": "1",
-        "TF_INPUT": "0",
-    }
-    # tftest starts from os.environ; blank out what could send the provider elsewhere.
-    for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "TF_LOG"):
-        env[var] = ""
-    rc = _cli_config(tf_workdir)
-    if rc:
-        env["TF_CLI_CONFIG_FILE"] = rc
-    return env
+    """The fake account and the project's CLI config (offline provider mirror when present)."""
+    return cloud_settings.terraform_env()
 
 
 @pytest.fixture(scope="session")
@@ -255,10 +207,10 @@ def plan_factory(tf: Any, tf_workdir: Path):
 def tf_variables_only(tmp_path_factory: pytest.TempPathFactory, tf_env: dict[str, str]) -> Any:
     """The root's variables.tf alone: its validation rules are self-contained, so plans of it
     check them in a fraction of a second (no provider, no resources)."""
-    if shutil.which("terraform") is None:
-        pytest.skip("terraform is not on PATH")
     work = tmp_path_factory.mktemp("tfvars")
     shutil.copy2(REPO / "variables.tf", work / "variables.tf")
+    # variables.tf validates with the shared rule set it reads from lambda_src/common.
+    (work / "lambda_src").symlink_to(REPO / "lambda_src", target_is_directory=True)
     handle = tftest.TerraformTest(str(work), env=tf_env)
     handle.setup(cleanup_on_exit=True)
     return handle

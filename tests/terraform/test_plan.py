@@ -427,7 +427,7 @@ def test_api_function_environment(emulator_plan) -> None:
     plan = emulator_plan
     fn = plan.values("module.api.module.function.aws_lambda_function.this")
     assert fn["function_name"] == "sip-api"
-    assert fn["handler"] == "handler.handler"
+    assert fn["handler"] == "api.handler.handler"
     assert fn["runtime"] == "python3.12"
     assert fn["architectures"] == ["x86_64"]
     env = env_of(plan, "api")

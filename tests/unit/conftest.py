@@ -1,13 +1,13 @@
 """Unit tier fixtures: no network, fake AWS credentials, moto S3, fresh handler modules.
 
-Both Lambda folders are zip roots whose modules import each other as top-level modules, so
-both are put on ``sys.path`` with ``lambda_src/common`` (which build.sh copies into both zips);
-their module names do not clash, except ``handler.py``, loaded under distinct names here.
+The Lambda packages (``api``, ``processor``, ``common``) are importable because pyproject's
+``pythonpath`` puts ``lambda_src`` on the path, as the functions' zips lay them out. A handler
+reads its configuration at import, so each test imports it afresh after setting the environment.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import socket
 import sys
 import uuid
@@ -17,14 +17,6 @@ from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[2]
-API_DIR = REPO / "lambda_src" / "api"
-PROCESSOR_DIR = REPO / "lambda_src" / "processor"
-COMMON_DIR = REPO / "lambda_src" / "common"
-for folder in (API_DIR, PROCESSOR_DIR, COMMON_DIR, Path(__file__).resolve().parent):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
 
 UPLOAD_BUCKET = "sip-uploads-test"
 OUTPUT_BUCKET = "sip-output-test"
@@ -142,19 +134,10 @@ def s3(_moto: Any, aws_credentials: None) -> Any:
     return client
 
 
-def load_handler(folder: Path, module_name: str) -> ModuleType:
-    """Import ``folder/handler.py`` afresh (its module-level config and boto3 client)."""
-    spec = importlib.util.spec_from_file_location(module_name, folder / "handler.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[module_name]
-        raise
-    return module
+def load_handler(module_name: str) -> ModuleType:
+    """Import ``module_name`` (e.g. ``api.handler``) afresh: its module-level config and client."""
+    sys.modules.pop(module_name, None)
+    return importlib.import_module(module_name)
 
 
 def environment_setter(
@@ -192,7 +175,7 @@ def load_api(s3: Any, api_env: Callable[..., None]) -> Callable[..., ModuleType]
 
     def load(**overrides: str | None) -> ModuleType:
         api_env(**overrides)
-        return load_handler(API_DIR, "api_handler")
+        return load_handler("api.handler")
 
     return load
 
@@ -203,7 +186,7 @@ def load_processor(s3: Any, processor_env: Callable[..., None]) -> Callable[...,
 
     def load(**overrides: str | None) -> ModuleType:
         processor_env(**overrides)
-        return load_handler(PROCESSOR_DIR, "processor_handler")
+        return load_handler("processor.handler")
 
     return load
 

@@ -10,10 +10,10 @@ from conftest import API_ENV
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import api_config
-import api_core
-import cors
-import s3_access
+from api import config as api_config
+from api import core as api_core
+from api import cors
+from common import s3_client
 
 ALLOWED_TYPES = ("image/jpeg", "image/png")
 MAX_BYTES = 1000
@@ -94,10 +94,9 @@ def test_origins_and_types_are_normalised() -> None:
 
 
 def test_client_uses_regional_virtual_host_urls_on_aws() -> None:
-    import boto3
 
     environ = {"AWS_REGION": "eu-west-1"}
-    client = boto3.client("s3", **s3_access.client_kwargs(environ))
+    client = s3_client.make_client(environ)
     url = client.generate_presigned_url(
         "put_object", Params={"Bucket": "sip-uploads-abc123", "Key": "uploads/x"}, ExpiresIn=60
     )
@@ -108,10 +107,8 @@ def test_client_uses_regional_virtual_host_urls_on_aws() -> None:
 def test_client_honours_the_emulator_endpoint(monkeypatch) -> None:
     import os
 
-    import boto3
-
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
-    client = boto3.client("s3", **s3_access.client_kwargs(os.environ))
+    client = s3_client.make_client(os.environ)
     url = client.generate_presigned_url(
         "put_object", Params={"Bucket": "sip-uploads-abc123", "Key": "uploads/x"}, ExpiresIn=60
     )

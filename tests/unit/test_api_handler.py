@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from conftest import ALLOWED_ORIGIN, OUTPUT_BUCKET, UPLOAD_BUCKET
 
-from lambda_events import api_event
+from support.lambda_events import api_event
 
 UUID4 = "^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
 
@@ -412,7 +412,7 @@ def test_wildcard_configuration_allows_any_origin(load_api, lambda_context) -> N
 
 
 def test_missing_configuration_fails_at_import_naming_the_variable(load_api) -> None:
-    import api_config
+    from api import config as api_config
 
     with pytest.raises(api_config.ConfigError, match="UPLOAD_BUCKET"):
         load_api(UPLOAD_BUCKET=None)

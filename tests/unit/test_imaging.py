@@ -9,8 +9,8 @@ import struct
 import pytest
 from PIL import Image, ImageChops, ImageCms, ImageStat
 
-import image_factory as factory
-import imaging
+from processor import imaging
+from support import images as factory
 
 VARIANTS = (
     imaging.VariantSpec("large", 1024, "jpeg", 85),

@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-import image_factory as factory
-import imaging
+from processor import imaging
+from support import images as factory
 
 VARIANTS = (
     imaging.VariantSpec("big", 48, "jpeg", 80),

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-import jsonlog
+from common import jsonlog
 
 
 def lines(capsys: pytest.CaptureFixture[str]) -> list[dict]:

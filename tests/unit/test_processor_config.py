@@ -7,11 +7,10 @@ import json
 import pytest
 from conftest import PROCESSOR_ENV
 
-import imaging
-import manifest
-import processor_config
-import s3_events
-from lambda_events import s3_event
+from common import contract
+from processor import config as processor_config
+from processor import imaging, manifest, s3_events
+from support.lambda_events import s3_event
 
 UPLOAD_ID = "3f1c2d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f"
 
@@ -74,10 +73,10 @@ def test_invalid_values_name_the_variable(variable: str, value: str) -> None:
 
 def test_optional_variant_fields_may_be_null() -> None:
     variants = (
-        '[{"name": "x", "max_edge": 10, "format": "webp", "quality": null, "webp_method": null}]'
+        '[{"name": "x", "max_edge": 16, "format": "webp", "quality": null, "webp_method": null}]'
     )
     config = processor_config.load_config({**PROCESSOR_ENV, "VARIANTS": variants})
-    assert config.variants == (imaging.VariantSpec("x", 10, "webp", 85, 4),)
+    assert config.variants == (imaging.VariantSpec("x", 16, "webp", 85, 4),)
 
 
 def test_allowed_formats_are_normalised() -> None:
@@ -124,7 +123,7 @@ def test_parse_event_ignores_other_event_types_and_junk() -> None:
     ],
 )
 def test_is_upload_id(value: str, valid: bool) -> None:
-    assert s3_events.is_upload_id(value) is valid
+    assert contract.is_upload_id(value) is valid
 
 
 # -- manifest -----------------------------------------------------------------------------

@@ -10,10 +10,11 @@ import pytest
 from botocore.exceptions import ClientError
 from conftest import OUTPUT_BUCKET, UPLOAD_BUCKET
 
-import image_factory as factory
-from lambda_events import s3_event
+from processor.storage import S3Storage
+from support import images as factory
+from support.lambda_events import s3_event
 
-IMMUTABLE = "public, max-age=31536000, immutable"
+IMMUTABLE = "private, max-age=31536000, immutable"
 
 
 def new_id() -> str:
@@ -60,7 +61,7 @@ class RecordingS3:
 def test_image_produces_variants_then_manifest(s3, processor, lambda_context, capsys) -> None:
     upload_id = upload(s3, factory.gps_exif_jpeg((2000, 1500)))
     recorder = RecordingS3(processor.S3)
-    processor.S3 = recorder
+    processor.STORE = S3Storage(recorder, processor.CONFIG.output_bucket)
 
     result = processor.handler(s3_event(f"uploads/{upload_id}"), lambda_context)
 
@@ -152,7 +153,7 @@ def test_size_rejections_never_read_the_object(
 ) -> None:
     processor = load_processor(MAX_UPLOAD_BYTES=max_bytes)
     recorder = RecordingS3(processor.S3)
-    processor.S3 = recorder
+    processor.STORE = S3Storage(recorder, processor.CONFIG.output_bucket)
     upload_id = upload(s3, data)
 
     processor.handler(s3_event(f"uploads/{upload_id}"), lambda_context)

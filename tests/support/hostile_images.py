@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 
 from PIL import Image, ImageDraw
 
+from support.images import encode, png_chunk
+
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # variables.tf default (max_upload_bytes)
 MAX_PIXELS = 40_000_000  # variables.tf default (max_pixels)
 
@@ -52,16 +54,6 @@ class HostileCase:
         return self.build()
 
 
-def _encode(image: Image.Image, fmt: str, **params: object) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, fmt, **params)
-    return buffer.getvalue()
-
-
-def _png_chunk(kind: bytes, body: bytes) -> bytes:
-    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-
 def small_photo(size: tuple[int, int] = (96, 64)) -> Image.Image:
     image = Image.new("RGB", size, (20, 40, 200))
     ImageDraw.Draw(image).rectangle((0, 0, size[0] // 3, size[1] // 3), fill=(220, 20, 20))
@@ -74,9 +66,9 @@ def png_bomb(width: int, height: int) -> bytes:
     rows = zlib.compress(b"\0" * (width + 1) * 2, 9)
     return (
         b"\x89PNG\r\n\x1a\n"
-        + _png_chunk(b"IHDR", header)
-        + _png_chunk(b"IDAT", rows)
-        + _png_chunk(b"IEND", b"")
+        + png_chunk(b"IHDR", header)
+        + png_chunk(b"IDAT", rows)
+        + png_chunk(b"IEND", b"")
     )
 
 
@@ -90,7 +82,7 @@ def gif_bomb(width: int = 65535, height: int = 65535) -> bytes:
 
 def jpeg_bomb(width: int = 65500, height: int = 65500) -> bytes:
     """A real small JPEG whose SOF header is patched to declare ``width`` x ``height``."""
-    data = bytearray(_encode(small_photo((16, 16)), "JPEG", quality=80))
+    data = bytearray(encode(small_photo((16, 16)), "JPEG", quality=80))
     sof = data.find(b"\xff\xc0")
     assert sof > 0, "baseline JPEG expected"
     # SOF0: marker(2) length(2) precision(1) height(2) width(2)
@@ -103,13 +95,13 @@ def near_limit_png(max_pixels: int = MAX_PIXELS) -> bytes:
     width = 6000
     height = max_pixels // width - 1
     image = Image.new("RGB", (width, height), (200, 200, 200))
-    return _encode(image, "PNG", compress_level=9)
+    return encode(image, "PNG", compress_level=9)
 
 
 def many_frames_gif(frames: int = 3000, size: tuple[int, int] = (16, 16)) -> bytes:
     """An animated GIF with ``frames`` distinct frames (each a different grey)."""
     images = [Image.new("L", size, index % 256) for index in range(frames)]
-    return _encode(images[0], "GIF", save_all=True, append_images=images[1:], duration=20)
+    return encode(images[0], "GIF", save_all=True, append_images=images[1:], duration=20)
 
 
 def truncated(data: bytes, keep: float = 0.5) -> bytes:
@@ -119,12 +111,12 @@ def truncated(data: bytes, keep: float = 0.5) -> bytes:
 def corrupted_png() -> bytes:
     """A PNG whose compressed pixel data is overwritten with noise (CRCs recomputed)."""
     image = small_photo((200, 120))
-    data = _encode(image, "PNG")
+    data = encode(image, "PNG")
     start = data.find(b"IDAT") + 4
     length = struct.unpack(">I", data[start - 8 : start - 4])[0]
     noise = bytes((index * 73 + 41) % 256 for index in range(length))
     body = noise
-    return data[: start - 8] + _png_chunk(b"IDAT", body) + data[start + length + 4 :]
+    return data[: start - 8] + png_chunk(b"IDAT", body) + data[start + length + 4 :]
 
 
 def corrupted_jpeg() -> bytes:
@@ -133,19 +125,19 @@ def corrupted_jpeg() -> bytes:
 
 
 def polyglot_png_html() -> bytes:
-    return _encode(small_photo(), "PNG") + HTML_PAYLOAD
+    return encode(small_photo(), "PNG") + HTML_PAYLOAD
 
 
 def polyglot_jpeg_zip() -> bytes:
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as bundle:
         bundle.writestr("evil.html", HTML_PAYLOAD)
-    return _encode(small_photo(), "JPEG", quality=85) + archive.getvalue()
+    return encode(small_photo(), "JPEG", quality=85) + archive.getvalue()
 
 
 def html_leading_png() -> bytes:
     """HTML first, a real PNG later in the file: not an image."""
-    return HTML_PAYLOAD + _encode(small_photo(), "PNG")
+    return HTML_PAYLOAD + encode(small_photo(), "PNG")
 
 
 SVG = (
@@ -156,16 +148,16 @@ SVG = (
 
 def oversized_object() -> bytes:
     """A JPEG header followed by zeros, one byte over the upload limit."""
-    head = _encode(small_photo(), "JPEG", quality=85)
+    head = encode(small_photo(), "JPEG", quality=85)
     return head + b"\0" * (MAX_UPLOAD_BYTES + 1 - len(head))
 
 
 def extreme_aspect_png(size: tuple[int, int]) -> bytes:
-    return _encode(Image.new("RGB", size, (10, 120, 30)), "PNG")
+    return encode(Image.new("RGB", size, (10, 120, 30)), "PNG")
 
 
 def bmp_as_png() -> bytes:
-    return _encode(small_photo(), "BMP")
+    return encode(small_photo(), "BMP")
 
 
 @functools.cache
@@ -177,9 +169,9 @@ def png_with_compressed_chunk_bomb(kind: bytes) -> bytes:
     """A 8x8 PNG with a zTXt or iCCP chunk that inflates to 200 MB (about 200 kB on disk)."""
     inflated = _inflating_to_200_mb()
     body = (b"Comment\0\0" if kind == b"zTXt" else b"icc\0\0") + inflated
-    png = _encode(Image.new("RGB", (8, 8)), "PNG")
+    png = encode(Image.new("RGB", (8, 8)), "PNG")
     end_of_header = 8 + 25  # signature + IHDR chunk
-    return png[:end_of_header] + _png_chunk(kind, body) + png[end_of_header:]
+    return png[:end_of_header] + png_chunk(kind, body) + png[end_of_header:]
 
 
 @functools.cache
@@ -205,14 +197,14 @@ def cases() -> tuple[HostileCase, ...]:
         ),
         HostileCase(
             "truncated-jpeg",
-            lambda: truncated(_encode(small_photo((640, 480)), "JPEG")),
+            lambda: truncated(encode(small_photo((640, 480)), "JPEG")),
             "image/jpeg",
             rejected,
             "truncated_image",
         ),
         HostileCase(
             "truncated-png",
-            lambda: truncated(_encode(small_photo((300, 200)), "PNG")),
+            lambda: truncated(encode(small_photo((300, 200)), "PNG")),
             "image/png",
             rejected,
             "truncated_image",

@@ -2,26 +2,24 @@
 
 The variables are those of ``docs/architecture.md`` (processor function). A bad value raises
 :class:`ConfigError` naming the variable, so the function fails at init with a clear message.
+Variant rules are :mod:`common.contract`'s (the same ``rules.json`` Terraform validates with).
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import env_config
-import imaging
+from common import contract, env_config
+from processor import imaging
 
 ConfigError = env_config.ConfigError  # re-exported: load_config raises it
 
-VARIANT_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-MAX_VARIANT_EDGE = 10_000
 DEFAULTS = {
-    "UPLOAD_PREFIX": "uploads/",
-    "MAX_UPLOAD_BYTES": "20971520",
+    "UPLOAD_PREFIX": contract.DEFAULT_UPLOAD_PREFIX,
+    "MAX_UPLOAD_BYTES": str(contract.RULES["max_upload_bytes"]["default"]),
     "MAX_PIXELS": str(imaging.DEFAULT_MAX_PIXELS),
     "ALLOWED_FORMATS": ",".join(imaging.DEFAULT_ALLOWED_FORMATS),
     "LOG_LEVEL": "INFO",
@@ -62,57 +60,40 @@ def load_config(environ: Mapping[str, str]) -> ProcessorConfig:
 
 
 def parse_formats(name: str, raw: str) -> tuple[str, ...]:
-    from PIL import Image
-
-    Image.init()
+    """Pillow format names, a subset of those the contract maps content types to."""
+    known = sorted(set(contract.CONTENT_TYPE_FORMATS.values()))
     formats = env_config.split_csv(raw.upper())
-    unknown = [fmt for fmt in formats if fmt not in Image.OPEN]
+    unknown = [fmt for fmt in formats if fmt not in known]
     if not formats or unknown:
-        raise ConfigError(name, f"unknown Pillow format(s) {unknown or raw!r}")
+        raise ConfigError(
+            name, f"must be a comma-separated subset of {', '.join(known)}, got {raw!r}"
+        )
     return formats
 
 
 def parse_variants(name: str, raw: str) -> tuple[imaging.VariantSpec, ...]:
+    """The ``VARIANTS`` JSON list, checked against the contract's variant rules."""
     try:
         items = json.loads(raw)
     except ValueError as error:
         raise ConfigError(name, f"is not valid JSON ({error})") from None
-    if not isinstance(items, list) or not items:
-        raise ConfigError(name, "must be a non-empty JSON list")
-    variants = tuple(_parse_variant(name, index, item) for index, item in enumerate(items))
-    names = [variant.name for variant in variants]
-    if len(set(names)) != len(names):
-        raise ConfigError(name, f"variant names must be unique, got {names}")
-    return variants
+    problems = contract.variant_list_problems(items)
+    if problems:
+        raise ConfigError(name, "; ".join(problems))
+    return tuple(_variant_spec(item) for item in items)
 
 
-def _parse_variant(name: str, index: int, item: Any) -> imaging.VariantSpec:
-    where = f"item {index}"
-    if not isinstance(item, dict):
-        raise ConfigError(name, f"{where} must be an object")
-    variant_name = item.get("name")
-    if not isinstance(variant_name, str) or not VARIANT_NAME_PATTERN.match(variant_name):
-        raise ConfigError(name, f"{where}: 'name' must match {VARIANT_NAME_PATTERN.pattern}")
-    fmt = item.get("format")
-    if fmt not in imaging.OUTPUT_FORMATS:
-        raise ConfigError(
-            name, f"{where}: 'format' must be one of {sorted(imaging.OUTPUT_FORMATS)}"
-        )
+def _variant_spec(item: Mapping[str, Any]) -> imaging.VariantSpec:
+    rules = contract.VARIANT_RULES
+
+    def field(key: str) -> int:
+        value = item.get(key)
+        return rules[key]["default"] if value is None else value
+
     return imaging.VariantSpec(
-        name=variant_name,
-        max_edge=_int_field(name, where, item, "max_edge", None, 1, MAX_VARIANT_EDGE),
-        format=fmt,
-        quality=_int_field(name, where, item, "quality", 85, 1, 100),
-        webp_method=_int_field(name, where, item, "webp_method", 4, 0, 6),
+        name=item["name"],
+        max_edge=item["max_edge"],
+        format=item["format"],
+        quality=field("quality"),
+        webp_method=field("webp_method"),
     )
-
-
-def _int_field(
-    name: str, where: str, item: dict[str, Any], key: str, default: int | None, low: int, high: int
-) -> int:
-    value = item.get(key)
-    if value is None:  # absent or null: the default (none for required fields)
-        value = default
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ConfigError(name, f"{where}: {key!r} must be an integer in {low}..{high}")
-    return value

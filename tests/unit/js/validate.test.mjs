@@ -1,4 +1,4 @@
-// Unit tests for the page's pure modules: node --test tests/e2e/js/
+// Unit tests for the page's pure modules: node --test tests/unit/js/
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 

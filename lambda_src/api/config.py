@@ -10,20 +10,20 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import env_config
+from common import contract, env_config
 
 ConfigError = env_config.ConfigError  # re-exported: load_config raises it
 
 DEFAULTS = {
-    "UPLOAD_PREFIX": "uploads/",
-    "ALLOWED_CONTENT_TYPES": "image/jpeg,image/png,image/webp,image/gif",
-    "MAX_UPLOAD_BYTES": "20971520",
+    "UPLOAD_PREFIX": contract.DEFAULT_UPLOAD_PREFIX,
+    "ALLOWED_CONTENT_TYPES": ",".join(contract.CONTENT_TYPE_FORMATS),
+    "MAX_UPLOAD_BYTES": str(contract.RULES["max_upload_bytes"]["default"]),
     "UPLOAD_URL_TTL_SECONDS": "60",
     "DOWNLOAD_URL_TTL_SECONDS": "300",
     "LOG_LEVEL": "INFO",
 }
-MAX_URL_TTL_SECONDS = 3600
-_MIME_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
+MAX_URL_TTL_SECONDS: int = contract.RULES["url_ttl_seconds"]["max"]
+MAX_UPLOAD_BYTES: int = contract.RULES["max_upload_bytes"]["max"]
 _ORIGIN = re.compile(r"^https?://[^/\s]+$")
 
 
@@ -55,7 +55,7 @@ def load_config(environ: Mapping[str, str]) -> ApiConfig:
             "ALLOWED_CONTENT_TYPES", env["ALLOWED_CONTENT_TYPES"]
         ),
         max_upload_bytes=env_config.parse_int(
-            "MAX_UPLOAD_BYTES", env["MAX_UPLOAD_BYTES"], 1, 5 * 1024**3
+            "MAX_UPLOAD_BYTES", env["MAX_UPLOAD_BYTES"], 1, MAX_UPLOAD_BYTES
         ),
         upload_url_ttl_seconds=env_config.parse_int(
             "UPLOAD_URL_TTL_SECONDS", env["UPLOAD_URL_TTL_SECONDS"], 1, MAX_URL_TTL_SECONDS
@@ -75,16 +75,17 @@ def load_config(environ: Mapping[str, str]) -> ApiConfig:
 
 def parse_content_types(name: str, raw: str) -> tuple[str, ...]:
     types = env_config.split_csv(raw.lower())
-    invalid = [value for value in types if not _MIME_TYPE.match(value)]
+    invalid = [value for value in types if value not in contract.CONTENT_TYPE_FORMATS]
     if not types or invalid:
-        raise ConfigError(name, f"must be comma-separated MIME types, got {raw!r}")
+        allowed = ", ".join(contract.CONTENT_TYPE_FORMATS)
+        raise ConfigError(name, f"must be a comma-separated subset of {allowed}, got {raw!r}")
     return types
 
 
 def parse_origins(name: str, raw: str) -> tuple[str, ...]:
-    if raw.strip() == "*":
-        return ("*",)
     origins = tuple(origin.rstrip("/") for origin in env_config.split_csv(raw.lower()))
+    if "*" in origins:  # the wildcard allows every origin, whatever else is listed with it
+        return ("*",)
     invalid = [origin for origin in origins if not _ORIGIN.match(origin)]
     if not origins or invalid:
         raise ConfigError(

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 import requests
-from rel_helpers import new_upload_id
+
+from support.pipeline import new_upload_id
 
 pytestmark = pytest.mark.integration
 

@@ -9,24 +9,20 @@ original is untouched.
 
 from __future__ import annotations
 
-import io
 import json
 import threading
 from typing import Any
 
 import pytest
-from PIL import Image
-from rel_helpers import output_objects, s3_event
+
+from support import images
+from support.pipeline import output_objects, s3_event
 
 pytestmark = pytest.mark.integration
 
 
 def photo(width: int = 1600, height: int = 1200) -> bytes:
-    gradient = Image.linear_gradient("L").resize((width, height))
-    image = Image.merge("RGB", (gradient, gradient.rotate(90), gradient.transpose(0)))
-    buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=90)
-    return buffer.getvalue()
+    return images.photo_bytes((width, height))
 
 
 def invoke(lambda_client, function_name: str, event: dict[str, Any]) -> dict[str, Any]:

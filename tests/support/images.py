@@ -149,6 +149,16 @@ def photo_like(size: tuple[int, int], seed: int = 7) -> Image.Image:
     return image.filter(ImageFilter.GaussianBlur(0.7))
 
 
+def photo_bytes(size: tuple[int, int], fmt: str = "JPEG", seed: int = 7, **params: object) -> bytes:
+    """:func:`photo_like` encoded (JPEG quality 90 unless ``params`` say otherwise)."""
+    image = photo_like(size, seed)
+    if fmt in ("JPEG", "WEBP"):
+        params.setdefault("quality", 90)
+    if fmt == "GIF":
+        image = image.convert("P", palette=Image.Palette.ADAPTIVE)
+    return encode(image, fmt, **params)
+
+
 def gps_exif_jpeg(size: tuple[int, int] = (400, 300)) -> bytes:
     """JPEG carrying GPS EXIF, camera EXIF, XMP, a comment and an sRGB ICC profile."""
     exif = Image.Exif()
@@ -296,7 +306,7 @@ def text_file() -> bytes:
     return b"Hello, this is definitely not a picture.\n" * 20
 
 
-def _png_chunk(kind: bytes, body: bytes) -> bytes:
+def png_chunk(kind: bytes, body: bytes) -> bytes:
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
 
@@ -306,9 +316,9 @@ def png_bomb(width: int = 100_000, height: int = 100_000) -> bytes:
     pixels = zlib.compress(b"\0" * (width + 1) * 4, 9)  # a few rows; the rest is "missing"
     return (
         b"\x89PNG\r\n\x1a\n"
-        + _png_chunk(b"IHDR", header)
-        + _png_chunk(b"IDAT", pixels)
-        + _png_chunk(b"IEND", b"")
+        + png_chunk(b"IHDR", header)
+        + png_chunk(b"IDAT", pixels)
+        + png_chunk(b"IEND", b"")
     )
 
 

@@ -22,7 +22,8 @@ from typing import Any
 import pytest
 import replay_dead_letters
 from PIL import Image
-from rel_helpers import new_upload_id, wait_until
+
+from support.pipeline import new_upload_id, wait_until
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-// Unit tests for format.js, queue.js and the pure parts of api.js: node --test tests/e2e/js/
+// Unit tests for format.js, queue.js and the pure parts of api.js: node --test tests/unit/js/
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 

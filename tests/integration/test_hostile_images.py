@@ -21,11 +21,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import hostile_images
 import pytest
 import requests
 from PIL import Image
-from rel_helpers import new_upload_id
+
+from support import hostile_images
+from support.pipeline import new_upload_id
 
 pytestmark = pytest.mark.integration
 

@@ -1,25 +1,17 @@
-"""Fixtures of the reliability tier (issue #7: nothing lost, hostile input refused).
+"""Fixtures of the integration tier: the one stack tests/conftest.py applies per run.
 
-Emulator tests (marker ``integration``) run against the one stack that tests/conftest.py
-applies per run (``local_stack_outputs``). In-process tests are marked ``unit``; the checkov
-scan is marked ``terraform``. The operator commands under tools/ are imported from there.
+Every test here runs against the real stack on the local emulator (``local_stack_outputs``):
+the pipeline end to end, hostile uploads and images, duplicate delivery, dead letters, load.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-TOOLS = Path(__file__).resolve().parents[2] / "tools"
-
-for folder in (TOOLS, Path(__file__).resolve().parent):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
 
 
 @pytest.fixture(scope="session")

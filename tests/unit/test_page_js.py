@@ -1,4 +1,8 @@
-"""Runs the page's JavaScript unit tests (node's built-in runner) from pytest."""
+"""The page's JavaScript modules under node's built-in test runner (tests/unit/js).
+
+Part of the unit tier: pure functions, no DOM, no network. Node comes from `make setup`
+(local/setup.sh installs Debian's nodejs when it is missing); without it this test fails.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,12 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
-pytestmark = pytest.mark.e2e
-
 JS_TESTS = Path(__file__).resolve().parent / "js"
 
 
 def test_page_modules_pass_node_unit_tests() -> None:
     node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed")
+    assert node, "node is not installed: run `make setup` (installs Debian's nodejs)"
     files = sorted(str(p) for p in JS_TESTS.glob("*.test.mjs"))
     assert files, "no JavaScript unit tests found"
     result = subprocess.run(

@@ -15,7 +15,8 @@ import boto3
 import pytest
 import replay_dead_letters as replay
 from moto import mock_aws
-from rel_helpers import new_upload_id, s3_event
+
+from support.pipeline import new_upload_id, s3_event
 
 pytestmark = pytest.mark.unit
 

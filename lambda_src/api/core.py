@@ -14,16 +14,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from common import contract
+
 MAX_BODY_BYTES = 4096
 MAX_FILENAME_CHARS = 255
-UPLOAD_ID_PATTERN = re.compile(
-    r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
-)
 
 ROUTE_UPLOADS = "/uploads"
 ROUTE_UPLOAD = "/uploads/{id}"
@@ -214,7 +212,7 @@ def create_upload_body(
 
 
 def parse_upload_id(raw: str | None) -> str:
-    if raw is None or not UPLOAD_ID_PATTERN.fullmatch(raw):
+    if raw is None or not contract.is_upload_id(raw):
         raise ApiError(400, "invalid_id", "The upload id must be a lower-case UUID version 4.")
     return raw
 
@@ -233,9 +231,14 @@ def status_body(
     if manifest is None:
         if not upload_exists:
             raise upload_not_found()
-        return {"id": upload_id, "status": "processing", "variants": [], "error": None}
+        return {
+            "id": upload_id,
+            "status": contract.Status.PROCESSING,
+            "variants": [],
+            "error": None,
+        }
     status = manifest.get("status")
-    if status not in ("done", "rejected"):
+    if status not in (contract.Status.DONE, contract.Status.REJECTED):
         raise ValueError(f"manifest of {upload_id} has an invalid status {status!r}")
     variants = [
         _public_variant(upload_id, item, sign_url) for item in manifest.get("variants") or []
@@ -243,8 +246,10 @@ def status_body(
     return {
         "id": upload_id,
         "status": status,
-        "variants": variants if status == "done" else [],
-        "error": _public_error(manifest.get("error")) if status == "rejected" else None,
+        "variants": variants if status == contract.Status.DONE else [],
+        "error": _public_error(manifest.get("error"))
+        if status == contract.Status.REJECTED
+        else None,
     }
 
 
@@ -252,7 +257,7 @@ def _public_variant(
     upload_id: str, item: Mapping[str, Any], sign_url: Callable[[str], str]
 ) -> dict[str, Any]:
     key = item["key"]
-    if not isinstance(key, str) or not key.startswith(f"{upload_id}/"):
+    if not isinstance(key, str) or not contract.is_key_of(upload_id, key):
         raise ValueError(f"manifest of {upload_id} names a foreign key {key!r}")
     return {
         "name": item["name"],

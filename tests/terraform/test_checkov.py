@@ -17,7 +17,8 @@ import re
 import subprocess
 
 import pytest
-from rel_helpers import REPO
+
+from support.pipeline import REPO
 
 pytestmark = pytest.mark.terraform
 

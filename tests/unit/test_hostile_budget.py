@@ -11,13 +11,15 @@ address-space limit, so a regression fails here instead of exhausting the machin
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
 
-import hostile_images
 import pytest
-from rel_helpers import REPO
+
+from support import hostile_images
+from support.pipeline import REPO
 
 pytestmark = pytest.mark.unit
 
@@ -42,8 +44,7 @@ MAX_UPLOAD_BYTES = terraform_default("max_upload_bytes")
 CHILD = r"""
 import json, resource, sys, time
 resource.setrlimit(resource.RLIMIT_AS, (4 * 1024**3, 4 * 1024**3))
-sys.path[:0] = [sys.argv[1], sys.argv[2]]
-import imaging
+from processor import imaging
 def peak_mb():
     with open("/proc/self/status") as status:
         line = next(line for line in status if line.startswith("VmHWM:"))
@@ -52,7 +53,7 @@ data = sys.stdin.buffer.read()
 variants = [imaging.VariantSpec("large", 1024, "jpeg", 85),
             imaging.VariantSpec("medium", 512, "jpeg", 85),
             imaging.VariantSpec("thumb", 128, "webp", 80)]
-limits = imaging.Limits(max_pixels=int(sys.argv[3]), max_bytes=int(sys.argv[4]))
+limits = imaging.Limits(max_pixels=int(sys.argv[1]), max_bytes=int(sys.argv[2]))
 before = peak_mb()
 started = time.perf_counter()
 try:
@@ -82,8 +83,6 @@ def test_each_case_alone_stays_within_memory_and_time(name):
             sys.executable,
             "-c",
             CHILD,
-            str(REPO / "lambda_src" / "processor"),
-            str(REPO / "lambda_src" / "common"),
             str(MAX_PIXELS),
             str(MAX_UPLOAD_BYTES),
         ],
@@ -91,6 +90,7 @@ def test_each_case_alone_stays_within_memory_and_time(name):
         capture_output=True,
         timeout=TIMEOUT_S,
         check=False,
+        env={**os.environ, "PYTHONPATH": str(REPO / "lambda_src")},
     )
     assert completed.returncode == 0, completed.stderr.decode()[-2000:]
     outcome = json.loads(completed.stdout)

@@ -7,14 +7,13 @@ next to a control request that differs only in the tampered part and is accepted
 
 Expiry: the deployed lifetime is ``upload_url_ttl_seconds`` (default 60). Waiting a minute
 per run is avoided by generating a URL through the same code path as the API function
-(``s3_access.S3Access.presign_upload`` with the deployed function's own environment, read back
+(``api.storage.S3Storage.presign_upload`` with the deployed function's own environment, read back
 from Lambda) and a 1 s lifetime; the deployed lifetime itself is checked on a real API grant.
 """
 
 from __future__ import annotations
 
 import io
-import sys
 import threading
 import time
 import urllib.parse
@@ -23,14 +22,10 @@ from typing import Any
 import pytest
 import requests
 from PIL import Image, PngImagePlugin
-from rel_helpers import REPO, new_upload_id
+
+from support.pipeline import new_upload_id
 
 pytestmark = pytest.mark.integration
-
-for folder in ("api", "common"):
-    path = str(REPO / "lambda_src" / folder)
-    if path not in sys.path:
-        sys.path.insert(0, path)
 
 
 def png_bytes(tag: int = 0) -> bytes:
@@ -197,8 +192,9 @@ def short_lived_store(lambda_client, local_stack_outputs, emulator_endpoint):
     """The API function's presign code with its deployed environment, but a 1 s lifetime."""
     import boto3
 
-    import api_config
-    import s3_access
+    from api import config as api_config
+    from api.storage import S3Storage
+    from common import s3_client
 
     environment = lambda_client.get_function_configuration(
         FunctionName=local_stack_outputs["api_function_name"]
@@ -214,9 +210,10 @@ def short_lived_store(lambda_client, local_stack_outputs, emulator_endpoint):
         endpoint_url=emulator_endpoint,
         aws_access_key_id="test",
         aws_secret_access_key="test",
-        **s3_access.client_kwargs(environment),
+        region_name="us-east-1",
+        config=s3_client.client_config(environment),
     )
-    return s3_access.S3Access(client, api_config.load_config(environment))
+    return S3Storage(client, api_config.load_config(environment))
 
 
 def test_an_expired_url_is_refused(short_lived_store, s3, local_stack_outputs):

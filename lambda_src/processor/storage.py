@@ -1,0 +1,54 @@
+"""The processor's only contact with S3: read an original, write variants and the manifest.
+
+The upload bucket is only ever read (with ``IfMatch`` on the ETag the HEAD saw, so a changed
+object is never mixed up with the one the event announced); the output bucket is only written.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from common import contract
+from processor import imaging, manifest
+
+_MISSING_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
+
+
+class S3Storage:
+    def __init__(self, client: Any, output_bucket: str) -> None:
+        self._s3 = client
+        self._output_bucket = output_bucket
+
+    def head_upload(self, bucket: str, key: str) -> dict[str, Any] | None:
+        """The original's HEAD response, or ``None`` when it no longer exists."""
+        try:
+            return self._s3.head_object(Bucket=bucket, Key=key)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in _MISSING_CODES:
+                return None
+            raise
+
+    def read_upload(self, bucket: str, key: str, etag: str) -> bytes:
+        response = self._s3.get_object(Bucket=bucket, Key=key, IfMatch=etag)
+        return response["Body"].read()
+
+    def store_variants(self, upload_id: str, processed: imaging.ProcessedImage) -> None:
+        for variant in processed.variants:
+            self._s3.put_object(
+                Bucket=self._output_bucket,
+                Key=manifest.variant_key(upload_id, variant),
+                Body=variant.data,
+                ContentType=variant.content_type,
+                CacheControl=manifest.VARIANT_CACHE_CONTROL,
+            )
+
+    def store_manifest(self, upload_id: str, document: dict[str, Any]) -> None:
+        self._s3.put_object(
+            Bucket=self._output_bucket,
+            Key=contract.manifest_key(upload_id),
+            Body=manifest.serialise(document),
+            ContentType=contract.MANIFEST_CONTENT_TYPE,
+            CacheControl=manifest.MANIFEST_CACHE_CONTROL,
+        )
