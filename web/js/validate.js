@@ -75,6 +75,7 @@ export function parseConfig(raw) {
     }
   }
 
+  const rules = parseVariantRules(raw.variantRules, problems);
   let variants = [];
   if (!Array.isArray(raw.variants)) {
     problems.push('"variants" must be a list');
@@ -84,10 +85,7 @@ export function parseConfig(raw) {
       maxEdge: v ? v.maxEdge : undefined,
       format: v && typeof v.format === 'string' ? v.format : '',
     }));
-    variants.forEach((v, i) => {
-      if (!v.name) problems.push(`variant ${i + 1} needs a "name"`);
-      if (!isPositiveInteger(v.maxEdge)) problems.push(`variant ${i + 1} needs a positive whole "maxEdge"`);
-    });
+    if (rules) problems.push(...variantProblems(variants, rules));
   }
 
   if (problems.length > 0) {
@@ -99,6 +97,47 @@ export function parseConfig(raw) {
     allowedTypes: Object.freeze([...new Set(allowedTypes)]),
     variants: Object.freeze(variants.map((v) => Object.freeze(v))),
   });
+}
+
+/**
+ * The variant rules config.json carries (Terraform copies them from the rule set both functions
+ * use, lambda_src/common/rules.json), or null after recording why they are unusable.
+ */
+function parseVariantRules(raw, problems) {
+  const isRange = (r) => r && Number.isSafeInteger(r.min) && Number.isSafeInteger(r.max);
+  if (
+    !raw ||
+    typeof raw.namePattern !== 'string' ||
+    !isRange(raw.maxEdge) ||
+    !isRange(raw.count) ||
+    !Array.isArray(raw.formats)
+  ) {
+    problems.push('"variantRules" must give namePattern, maxEdge, count and formats');
+    return null;
+  }
+  try {
+    return { ...raw, name: new RegExp(raw.namePattern) };
+  } catch {
+    problems.push('"variantRules.namePattern" is not a valid pattern');
+    return null;
+  }
+}
+
+/** Every way `variants` breaks `rules` (the same checks as variables.tf and the processor). */
+export function variantProblems(variants, rules) {
+  const problems = [];
+  if (variants.length < rules.count.min || variants.length > rules.count.max) {
+    problems.push(`"variants" must have ${rules.count.min} to ${rules.count.max} entries`);
+  }
+  variants.forEach((v, i) => {
+    if (!rules.name.test(v.name)) problems.push(`variant ${i + 1} needs a "name" matching ${rules.namePattern}`);
+    if (!Number.isSafeInteger(v.maxEdge) || v.maxEdge < rules.maxEdge.min || v.maxEdge > rules.maxEdge.max) {
+      problems.push(`variant ${i + 1} needs a whole "maxEdge" from ${rules.maxEdge.min} to ${rules.maxEdge.max}`);
+    }
+    if (!rules.formats.includes(v.format)) problems.push(`variant ${i + 1} needs a "format" of ${rules.formats.join(', ')}`);
+  });
+  if (new Set(variants.map((v) => v.name)).size !== variants.length) problems.push('variant names must be unique');
+  return problems;
 }
 
 /** Lower-case extension of a file name, without the dot ("" if none). */

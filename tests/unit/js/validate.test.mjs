@@ -12,6 +12,12 @@ const RAW = {
     { name: 'large', maxEdge: 1024, format: 'jpeg' },
     { name: 'thumb', maxEdge: 128, format: 'webp' },
   ],
+  variantRules: {
+    namePattern: '^[a-z0-9][a-z0-9_-]{0,31}$',
+    maxEdge: { min: 16, max: 8192 },
+    count: { min: 1, max: 10 },
+    formats: ['jpeg', 'png', 'webp'],
+  },
 };
 const config = parseConfig(RAW);
 
@@ -25,11 +31,11 @@ test('parseConfig normalises a valid config and strips the trailing slash', () =
 
 test('parseConfig lists every problem at once', () => {
   assert.throws(
-    () => parseConfig({ apiUrl: 'not a url', maxBytes: -1, allowedTypes: [], variants: [{ name: '' }] }),
+    () => parseConfig({ ...RAW, apiUrl: 'not a url', maxBytes: -1, allowedTypes: [], variants: [{ name: '' }] }),
     ConfigError,
   );
   try {
-    parseConfig({ apiUrl: 'not a url', maxBytes: -1, allowedTypes: [], variants: [{ name: '' }] });
+    parseConfig({ ...RAW, apiUrl: 'not a url', maxBytes: -1, allowedTypes: [], variants: [{ name: '' }] });
   } catch (e) {
     for (const word of ['apiUrl', 'maxBytes', 'allowedTypes', 'name', 'maxEdge']) assert.match(e.message, new RegExp(word));
   }
@@ -71,4 +77,11 @@ test('checkFile refuses too large, empty and wrong-type files with a reason', ()
   assert.match(text.reason, /JPEG, PNG, WebP or GIF/);
   const unknown = checkFile({ name: 'blob', type: '', size: 10 }, config);
   assert.match(unknown.reason, /cannot be uploaded/);
+});
+
+test('parseConfig checks variants with the rules config.json carries', () => {
+  assert.throws(() => parseConfig({ ...RAW, variants: [{ name: '_thumb', maxEdge: 128, format: 'webp' }] }), /name/);
+  assert.throws(() => parseConfig({ ...RAW, variants: [{ name: 'x', maxEdge: 8193, format: 'webp' }] }), /maxEdge/);
+  assert.throws(() => parseConfig({ ...RAW, variants: [{ name: 'x', maxEdge: 64, format: 'gif' }] }), /format/);
+  assert.throws(() => parseConfig({ ...RAW, variantRules: undefined }), /variantRules/);
 });
