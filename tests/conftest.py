@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +23,18 @@ import stack  # local/stack.py: prepares and applies the root stack on the emula
 import stack_access  # tools/stack_access.py: the upload protocol, for tools and tests
 
 REPO = cloud_settings.REPO
+
+TIERS = ("unit", "terraform", "localcloud", "integration", "e2e")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test's tier is its folder: everything under tests/<tier>/ gets the <tier> marker."""
+    tests_dir = Path(__file__).resolve().parent
+    for item in items:
+        relative = Path(str(item.path)).resolve().relative_to(tests_dir)
+        if relative.parts and relative.parts[0] in TIERS:
+            item.add_marker(relative.parts[0])
+
 
 FIRST_TEST_PORT = 4567  # 4566 stays free for the developer's `make up` emulator
 

@@ -48,7 +48,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from PIL import Image, ImageCms, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageMath, UnidentifiedImageError
 
 from common import contract
 
@@ -381,7 +381,11 @@ def normalise_mode(image: Image.Image) -> Image.Image:
     if mode == "1":
         return image.convert("L")
     if mode.startswith("I"):
-        return _sixteen_bit_to_l(image)
+        grey = _sixteen_bit_to_l(image)
+        transparent = image.info.get("transparency")
+        if isinstance(transparent, int):  # PNG tRNS: one 16-bit grey value is transparent
+            grey.putalpha(_alpha_where_not(image, transparent))
+        return grey
     if mode == "F":
         return _float_to_l(image)
     if mode == "La":
@@ -400,6 +404,15 @@ def _sixteen_bit_to_l(image: Image.Image) -> Image.Image:
     if isinstance(highest, (int, float)) and highest <= 255 and image.mode == "I":
         return as_int.convert("L")
     return as_int.point(lambda value: value * (1 / 257)).convert("L")
+
+
+def _alpha_where_not(image: Image.Image, transparent: int) -> Image.Image:
+    """An L mask: 0 where a (16-bit) pixel equals ``transparent``, 255 elsewhere."""
+    # point() on an "I" image only takes linear maps: compare with ImageMath instead.
+    opaque = ImageMath.lambda_eval(
+        lambda args: args["image"] != transparent, image=image.convert("I")
+    )
+    return opaque.point(lambda value: value * 255).convert("L")
 
 
 def _float_to_l(image: Image.Image) -> Image.Image:

@@ -95,6 +95,13 @@ def sixteen_bit_png(size: tuple[int, int] = (256, 32)) -> bytes:
     return encode(wide.convert("I;16"), "PNG")
 
 
+def sixteen_bit_png_with_transparency(size: tuple[int, int] = (120, 60)) -> bytes:
+    """16-bit grey: left half the tRNS value 0 (transparent), right half 50000 (light grey)."""
+    image = Image.new("I;16", size, 50000)
+    image.paste(0, (0, 0, size[0] // 2, size[1]))
+    return encode(image, "PNG", transparency=0)
+
+
 def greyscale_png(size: tuple[int, int] = (100, 80), level: int = 128) -> bytes:
     return encode(solid(size, level, "L"), "PNG")
 

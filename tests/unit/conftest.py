@@ -12,7 +12,6 @@ import socket
 import sys
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Any
 
@@ -47,14 +46,6 @@ PROCESSOR_ENV = {
     "VARIANTS": VARIANTS_JSON,
     "LOG_LEVEL": "INFO",
 }
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Everything under tests/unit is the ``unit`` tier."""
-    unit_dir = Path(__file__).resolve().parent
-    for item in items:
-        if unit_dir in Path(str(item.path)).resolve().parents:
-            item.add_marker(pytest.mark.unit)
 
 
 class NetworkBlocked(RuntimeError):

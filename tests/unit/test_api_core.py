@@ -295,3 +295,12 @@ def test_cors_headers() -> None:
         "https://b.example", allowed
     )
     assert cors.preflight_headers("https://a.example", allowed)["Access-Control-Allow-Methods"]
+
+
+def test_a_wildcard_among_origins_allows_every_origin() -> None:
+    """variables.tf accepts allowed_origins = ["*"]; main.tf joins the page's origin to it."""
+    config = api_config.load_config(
+        {**API_ENV, "ALLOWED_ORIGINS": "https://page.example,*,https://other.example"}
+    )
+    assert config.allowed_origins == ("*",)
+    assert config.allows_any_origin

@@ -132,6 +132,18 @@ def test_palette_png_with_transparency() -> None:
     assert close(rgb_at(jpeg, 0.9, 0.5), factory.GREEN)
 
 
+def test_sixteen_bit_grey_png_keeps_its_transparency() -> None:
+    result = by_name(process(factory.sixteen_bit_png_with_transparency((120, 60))))
+
+    for name in ("medium", "thumb"):  # PNG and WebP keep the alpha channel
+        image = opened(result[name]).convert("LA")
+        assert image.getpixel((2, image.height // 2))[1] == 0, name
+        assert image.getpixel((image.width - 3, image.height // 2))[1] == 255, name
+    jpeg = opened(result["large"])  # JPEG: transparent pixels flattened onto white, not black
+    assert close(rgb_at(jpeg, 0.1, 0.5), factory.WHITE, tolerance=3)
+    assert close(rgb_at(jpeg, 0.9, 0.5), (194, 194, 194), tolerance=4)
+
+
 def test_sixteen_bit_png_is_scaled_not_clipped() -> None:
     image = opened(by_name(process(factory.sixteen_bit_png((256, 32))))["medium"])
 
