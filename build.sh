@@ -2,19 +2,18 @@
 # Builds the Lambda artefacts Terraform deploys, deterministically (same input -> same bytes):
 #   dist/api.zip                    packages api/ and common/ (handler api.handler.handler)
 #   dist/processor.zip              packages processor/ and common/ (handler processor.handler.handler)
-#   dist/pillow-layer-<arch>.zip    python/ with the pinned runtime dependencies (Pillow)
+#   dist/pillow-layer-<arch>.zip    python/ with Pillow (lambda_src/requirements-pillow-layer.txt), processor only
+#   dist/sdk-layer.zip              python/ with the pinned AWS SDK (lambda_src/requirements-sdk-layer.txt), both
 #
 # Usage: ./build.sh [--arch x86_64|arm64] [--out DIR]   (or ARCH=..., DIST_DIR=... in the env)
-# Runs from any folder. The layer is vendored from manylinux wheels for CPython 3.12 on the
-# chosen architecture and cached in .local/build-cache (keyed by requirements + architecture),
-# so a second run does not call pip at all.
+# Runs from any folder. Layers are vendored from wheels for CPython 3.12 on the chosen
+# architecture and cached in .local/build-cache (keyed by requirements + architecture).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ARCH="${ARCH:-x86_64}"
 DIST_DIR="${DIST_DIR:-$REPO/dist}"
 CACHE_DIR="${BUILD_CACHE_DIR:-$REPO/.local/build-cache}"
-DEFAULT_REQUIREMENT="Pillow==13.0.0"
 
 # Lambda quotas (bytes).
 MAX_DIRECT_ZIP=$((50 * 1024 * 1024))      # zipped deployment package / layer, direct upload
@@ -80,99 +79,116 @@ build_function() {
   report "$name.zip" "$entries" "$unzipped" "$zipped"
 }
 
-# --- Pillow layer ------------------------------------------------------------------------
-REQUIREMENTS="$REPO/lambda_src/requirements-layer.txt"
-REQ_TMP=""
-cleanup() { [ -z "$REQ_TMP" ] || rm -f "$REQ_TMP"; }
-trap cleanup EXIT
-if [ ! -f "$REQUIREMENTS" ]; then
-  REQ_TMP="$(mktemp)"
-  echo "$DEFAULT_REQUIREMENT" >"$REQ_TMP"
-  REQUIREMENTS="$REQ_TMP"
-  note "lambda_src/requirements-layer.txt not found: using $DEFAULT_REQUIREMENT"
-fi
-
+# --- layers ------------------------------------------------------------------------------
+# A layer is python/ vendored by pip from manylinux wheels for CPython 3.12 on the chosen
+# architecture (pure-Python wheels too), cached in .local/build-cache keyed by requirements and
+# architecture, so a second run does not call pip at all.
 # manylinux_2_28 as well as manylinux2014: with only the latter pip silently picks an older Pillow.
 PIP_ARGS=(
-  install --quiet --no-compile --upgrade
+  install --quiet --no-compile --upgrade --no-deps
   --platform "manylinux_2_28_$WHEEL_ARCH" --platform "manylinux2014_$WHEEL_ARCH"
   --implementation cp --python-version 3.12 --only-binary=:all:
 )
-LAYER_KEY="$( { echo "$ARCH"; printf '%s\n' "${PIP_ARGS[@]}"; cat "$REQUIREMENTS"; } | sha256sum | cut -c1-16)"
-LAYER_DIR="$CACHE_DIR/layer-$ARCH-$LAYER_KEY"
-LAYER_STAMP="$LAYER_DIR.complete"
 
-vendor_layer() {
-  if [ -f "$LAYER_STAMP" ] && [ -d "$LAYER_DIR/python" ]; then
-    note "layer ($ARCH): reusing $LAYER_DIR"
-    return
+vendor_layer() { # vendor_layer NAME REQUIREMENTS -> prints the cached layer folder
+  local name="$1" requirements="$2" key dir
+  [ -f "$requirements" ] || die "missing $requirements (the $name layer's pinned requirements)"
+  key="$( { echo "$ARCH"; printf '%s\n' "${PIP_ARGS[@]}"; cat "$requirements"; } | sha256sum | cut -c1-16)"
+  dir="$CACHE_DIR/$name-layer-$ARCH-$key"
+  if [ -f "$dir.complete" ] && [ -d "$dir/python" ]; then
+    note "$name layer ($ARCH): reusing $dir" >&2
+  else
+    note "$name layer ($ARCH): vendoring $(grep -v '^\s*#' "$requirements" | xargs) for CPython 3.12" >&2
+    rm -rf "$dir" "$dir.complete"
+    mkdir -p "$dir/python"
+    # --no-deps: the requirements files pin every package, dependencies included.
+    "$PY" -m pip "${PIP_ARGS[@]}" --target "$dir/python" -r "$requirements" >&2 \
+      || die "pip could not vendor the $name layer for $ARCH (are wheels for cp312 on $WHEEL_ARCH available?)"
+    # pip --target leaves a bin/ folder for console scripts: not importable, not needed.
+    rm -rf "$dir/python/bin"
+    touch "$dir.complete"
   fi
-  note "layer ($ARCH): vendoring $(grep -v '^\s*#' "$REQUIREMENTS" | xargs) from manylinux wheels for CPython 3.12"
-  rm -rf "$LAYER_DIR" "$LAYER_STAMP"
-  mkdir -p "$LAYER_DIR/python"
-  "$PY" -m pip "${PIP_ARGS[@]}" --target "$LAYER_DIR/python" -r "$REQUIREMENTS" \
-    || die "pip could not vendor the layer for $ARCH (are manylinux wheels for cp312 available?)"
-  # pip --target leaves a bin/ folder for console scripts: not importable, not needed.
-  rm -rf "$LAYER_DIR/python/bin"
-  touch "$LAYER_STAMP"
+  echo "$dir"
 }
 
-smoke_test_layer() {
-  if [ "$ARCH" != "x86_64" ]; then
+python312() {
+  if command -v pyenv >/dev/null 2>&1 && pyenv prefix 3.12.1 >/dev/null 2>&1; then
+    echo "$(pyenv prefix 3.12.1)/bin/python3.12"
+  else
+    command -v python3.12 || true
+  fi
+}
+
+smoke_test_layer() { # smoke_test_layer DIR SCRIPT: import the layer alone under Python 3.12
+  local dir="$1" script="$2" py312
+  if [ "$ARCH" != "x86_64" ] || [ "$(uname -m)" != "x86_64" ]; then
     note "layer smoke test skipped: $ARCH wheels cannot be imported on this $(uname -m) machine"
     return
   fi
-  if [ "$(uname -m)" != "x86_64" ]; then
-    note "layer smoke test skipped: this machine is $(uname -m)"
-    return
-  fi
-  local py312=""
-  if command -v pyenv >/dev/null 2>&1 && pyenv prefix 3.12.1 >/dev/null 2>&1; then
-    py312="$(pyenv prefix 3.12.1)/bin/python3.12"
-  fi
-  if [ -z "$py312" ] || [ ! -x "$py312" ]; then
-    py312="$(command -v python3.12 || true)"
-  fi
-  if [ -z "$py312" ]; then
-    note "layer smoke test skipped: no Python 3.12 interpreter found"
-    return
-  fi
-  # -S: no site-packages, so only the layer can provide PIL.
-  LAYER_PYTHON="$LAYER_DIR/python" PYTHONPATH="$LAYER_DIR/python" "$py312" -S -c '
-import os, sys
+  py312="$(python312)"
+  [ -n "$py312" ] && [ -x "$py312" ] || die "no Python 3.12 interpreter found for the layer smoke test"
+  # -S: no site-packages, so only the layer can provide the packages.
+  LAYER_PYTHON="$dir/python" PYTHONPATH="$dir/python" "$py312" -S -c "$script" \
+    || die "the layer in $dir does not import under Python 3.12 ($py312)"
+}
+
+PILLOW_SMOKE='
+import io, os, sys
 from PIL import Image, ImageCms, features
 import PIL
 assert PIL.__file__.startswith(os.environ["LAYER_PYTHON"]), PIL.__file__
 missing = [f for f in ("jpg", "webp", "zlib", "littlecms2") if not features.check(f)]
 assert not missing, f"Pillow in the layer lacks: {missing}"
 img = Image.new("RGB", (64, 48), "red").resize((32, 24), Image.Resampling.LANCZOS)
-import io
 for fmt in ("JPEG", "WEBP", "PNG"):
     img.save(io.BytesIO(), fmt)
 ImageCms.createProfile("sRGB")
-print(f"build.sh: layer smoke test passed: Pillow {PIL.__version__} under Python {sys.version.split()[0]}")
-' || die "the layer does not import under Python 3.12 ($py312)"
+print(f"build.sh: pillow layer smoke test passed: Pillow {PIL.__version__} under Python {sys.version.split()[0]}")
+'
+SDK_SMOKE='
+import os, sys
+import boto3, botocore
+from botocore.config import Config
+assert botocore.__file__.startswith(os.environ["LAYER_PYTHON"]), botocore.__file__
+client = boto3.client("s3", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y",
+                      config=Config(signature_version="s3v4"))
+url = client.generate_presigned_url("put_object", Params={"Bucket": "b", "Key": "k",
+      "ContentType": "image/png", "ContentLength": 1, "IfNoneMatch": "*"}, ExpiresIn=60)
+assert "if-none-match" in url, url
+print(f"build.sh: sdk layer smoke test passed: boto3 {boto3.__version__}, botocore {botocore.__version__}")
+'
+
+build_layer() { # build_layer NAME REQUIREMENTS ZIP SMOKE: vendor, smoke-test, zip; sets LAYER_UNZIPPED
+  local dir out entries zipped
+  dir="$(vendor_layer "$1" "$2")"
+  smoke_test_layer "$dir" "$4"
+  out="$("${ZIP[@]}" "$3" "$dir")" || die "zipping the $1 layer failed"
+  read -r entries LAYER_UNZIPPED zipped <<<"$out"
+  report "$(basename "$3")" "$entries" "$LAYER_UNZIPPED" "$zipped"
 }
 
 note "building into $DIST_DIR (architecture $ARCH)"
 build_function api
 build_function processor
 
-vendor_layer
-smoke_test_layer
-LAYER_ZIP="$DIST_DIR/pillow-layer-$ARCH.zip"
-out="$("${ZIP[@]}" "$LAYER_ZIP" "$LAYER_DIR")" || die "zipping the layer failed"
-read -r entries layer_unzipped layer_zipped <<<"$out"
-report "pillow-layer-$ARCH.zip" "$entries" "$layer_unzipped" "$layer_zipped"
+PILLOW_ZIP="$DIST_DIR/pillow-layer-$ARCH.zip"
+SDK_ZIP="$DIST_DIR/sdk-layer.zip"
+build_layer pillow "$REPO/lambda_src/requirements-pillow-layer.txt" "$PILLOW_ZIP" "$PILLOW_SMOKE"
+pillow_unzipped=$LAYER_UNZIPPED
+build_layer sdk "$REPO/lambda_src/requirements-sdk-layer.txt" "$SDK_ZIP" "$SDK_SMOKE"
+sdk_unzipped=$LAYER_UNZIPPED
 
 # --- Lambda limits -----------------------------------------------------------------------
-for f in "$DIST_DIR/api.zip" "$DIST_DIR/processor.zip" "$LAYER_ZIP"; do
+for f in "$DIST_DIR/api.zip" "$DIST_DIR/processor.zip" "$PILLOW_ZIP" "$SDK_ZIP"; do
   size=$(stat -c %s "$f")
   [ "$size" -le "$MAX_DIRECT_ZIP" ] \
     || die "$(basename "$f") is $(human "$size") zipped; Lambda accepts at most 50 MiB for a direct upload"
 done
-total=$((UNZIPPED[processor] + layer_unzipped))
-[ "$total" -le "$MAX_UNZIPPED_TOTAL" ] \
-  || die "processor + layer are $(human "$total") unzipped; Lambda allows at most 250 MiB"
-note "processor + layer unzipped: $(human "$total") of 250 MiB allowed"
+for fn in api processor; do
+  total=$((UNZIPPED[$fn] + sdk_unzipped))
+  [ "$fn" = processor ] && total=$((total + pillow_unzipped))
+  [ "$total" -le "$MAX_UNZIPPED_TOTAL" ] \
+    || die "$fn + its layers are $(human "$total") unzipped; Lambda allows at most 250 MiB"
+  note "$fn + layers unzipped: $(human "$total") of 250 MiB allowed"
+done
 note "done"

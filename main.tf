@@ -36,6 +36,14 @@ module "storage" {
   force_destroy               = var.force_destroy_buckets || local.emulator
 }
 
+module "sdk_layer" {
+  source = "./modules/lambda_layer"
+
+  name         = "${var.name_prefix}-sdk"
+  description  = "The AWS SDK both functions are tested with (lambda_src/requirements-sdk-layer.txt)"
+  package_path = "${local.artifacts_dir}/sdk-layer.zip"
+}
+
 module "api" {
   source = "./modules/api"
 
@@ -43,6 +51,8 @@ module "api" {
   role_name    = "${var.name_prefix}-api-${var.region}"
   package_path = "${local.artifacts_dir}/api.zip"
   architecture = var.architecture
+
+  shared_layer_arns = [module.sdk_layer.arn]
 
   log_retention_days = var.log_retention_days
   log_level          = var.log_level
@@ -74,6 +84,7 @@ module "processor" {
   package_path       = "${local.artifacts_dir}/processor.zip"
   layer_package_path = "${local.artifacts_dir}/pillow-layer-${var.architecture}.zip"
   architecture       = var.architecture
+  shared_layer_arns  = [module.sdk_layer.arn]
 
   memory_size                    = var.processor_memory_mb
   timeout                        = var.processor_timeout_seconds

@@ -31,13 +31,18 @@ variable "name_prefix" {
 }
 
 variable "bucket_name_suffix" {
-  description = "Optional fixed suffix of the bucket names (\"<name_prefix>-uploads-<suffix>\", \"-output-\", \"-web-\"). S3 names are global: with null (default) the provider generates unique names from the prefixes (bucket_prefix, no random provider); set a suffix for predictable names."
+  description = "Optional fixed suffix of the bucket names (\"<name_prefix>-uploads-<suffix>\", \"-output-\", \"-web-\"). S3 names are global: with null (default) the provider generates unique names from the prefixes (bucket_prefix, no random provider); set a suffix for predictable names. The longest name, <name_prefix>-uploads-<suffix>, must fit S3's 63 characters."
   type        = string
   default     = null
 
   validation {
     condition     = var.bucket_name_suffix == null || can(regex("^[a-z0-9][a-z0-9-]{0,29}[a-z0-9]$|^[a-z0-9]$", var.bucket_name_suffix))
     error_message = "bucket_name_suffix must be null or 1-31 characters of lowercase letters, digits and '-' (not starting or ending with '-')."
+  }
+
+  validation {
+    condition     = var.bucket_name_suffix == null || length("${var.name_prefix}-uploads-${coalesce(var.bucket_name_suffix, "x")}") <= 63
+    error_message = "name_prefix and bucket_name_suffix together are too long: \"<name_prefix>-uploads-<bucket_name_suffix>\" must be at most 63 characters (S3's bucket name limit)."
   }
 }
 
@@ -148,9 +153,9 @@ variable "upload_retention_days" {
 }
 
 variable "output_retention_days" {
-  description = "Days after which variants and manifests expire from the output bucket; null (default) keeps them."
+  description = "Days after which variants and manifests expire from the output bucket (default 30: the page's links and ids are short-lived, so old outputs only cost storage); null keeps them for ever."
   type        = number
-  default     = null
+  default     = 30
 
   validation {
     condition     = var.output_retention_days == null || try(var.output_retention_days >= 1 && var.output_retention_days <= 36500 && floor(var.output_retention_days) == var.output_retention_days, false)

@@ -4,6 +4,8 @@
 #   .local/venvs/localstack/            LocalStack 2026.3.0 + the host Lambda executor (Python 3.13)
 #   .local/venvs/lambda-python3.12/     the interpreter Lambda handlers run in (like the python3.12 runtime)
 #   .local/terraformrc                  Terraform CLI config (offline provider mirror when present)
+#   node                                Debian's nodejs when missing (the page's JS unit tests)
+#   .local/npm/                         axe-core for the accessibility checks (npm registry, pinned)
 #   chromium                            only with --browser (end-to-end tests)
 # A second run only checks stamps and takes a second or two.
 set -euo pipefail
@@ -83,6 +85,27 @@ command -v terraform >/dev/null 2>&1 ||
 mv "$LOCAL/terraformrc.new" "$LOCAL/terraformrc"
 ok "$(TF_CLI_CONFIG_FILE="$LOCAL/terraformrc" terraform version | head -1)"
 ok "CLI config: $LOCAL/terraformrc ($(grep -q filesystem_mirror "$LOCAL/terraformrc" && echo 'offline provider mirror' || echo 'public registry'))"
+
+CURRENT_STEP="Node.js and axe-core"
+step "$CURRENT_STEP"
+AXE_VERSION="4.10.3" # the accessibility engine of the browser tests (tests/e2e)
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  [ "$(id -u)" = 0 ] || die "node or npm is missing and this is not root" "run: sudo apt-get install -y nodejs npm"
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null ||
+    die "apt-get could not install nodejs and npm" "run: apt-get update && apt-get install -y nodejs npm"
+fi
+ok "node $(node --version)"
+AXE_DIR="$LOCAL/npm"
+if [ "$(cat "$AXE_DIR/.stamp" 2>/dev/null)" != "axe-core@$AXE_VERSION" ]; then
+  rm -rf "$AXE_DIR"
+  mkdir -p "$AXE_DIR"
+  npm install --silent --no-save --no-audit --no-fund --ignore-scripts --prefix "$AXE_DIR" \
+    "axe-core@$AXE_VERSION" >/dev/null ||
+    die "npm could not install axe-core@$AXE_VERSION" "check that the npm registry is reachable, then re-run"
+  echo "axe-core@$AXE_VERSION" >"$AXE_DIR/.stamp"
+fi
+ok "axe-core $AXE_VERSION in $AXE_DIR"
 
 if [ "$WITH_BROWSER" = 1 ]; then
   CURRENT_STEP="Chromium for the browser tests"

@@ -100,6 +100,7 @@ module "function" {
   memory_size        = var.memory_size
   timeout            = var.timeout
   log_retention_days = var.log_retention_days
+  layers             = var.shared_layer_arns
 
   attach_policy_json = true
   policy_json        = data.aws_iam_policy_document.function.json

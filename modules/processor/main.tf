@@ -85,7 +85,7 @@ module "function" {
   timeout                        = var.timeout
   reserved_concurrent_executions = var.reserved_concurrent_executions
   log_retention_days             = var.log_retention_days
-  layers                         = [aws_lambda_layer_version.pillow.arn]
+  layers                         = concat(var.shared_layer_arns, [aws_lambda_layer_version.pillow.arn])
 
   attach_policy_json = true
   policy_json        = data.aws_iam_policy_document.function.json
@@ -121,6 +121,9 @@ resource "aws_lambda_permission" "s3" {
   function_name = module.function.function_name
   principal     = "s3.amazonaws.com"
   source_arn    = var.upload_bucket_arn
+  # Bucket ARNs carry no account: without this, a bucket of the same name in another account
+  # (after this one is deleted) could invoke the function. The account is the function's own.
+  source_account = split(":", module.function.function_arn)[4]
 }
 
 resource "aws_s3_bucket_notification" "this" {

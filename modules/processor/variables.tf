@@ -148,3 +148,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "shared_layer_arns" {
+  description = "Layers the function loads before its own (the pinned AWS SDK both functions ship)."
+  type        = list(string)
+  default     = []
+}

@@ -156,21 +156,32 @@ resource "aws_s3_bucket_lifecycle_configuration" "upload" {
 }
 
 resource "aws_s3_bucket_lifecycle_configuration" "output" {
-  #checkov:skip=CKV_AWS_300:only the processor writes here, with single PutObject calls: no multipart upload can be left over
-  count = var.output_expiration_days == null ? 0 : 1
-
   bucket = aws_s3_bucket.this["output"].bucket
 
+  # With output_expiration_days = null the rule stays, disabled: objects are kept for ever.
   rule {
     id     = "expire-variants"
-    status = "Enabled"
+    status = var.output_expiration_days == null ? "Disabled" : "Enabled"
 
     filter {
       prefix = ""
     }
 
     expiration {
-      days = var.output_expiration_days
+      days = coalesce(var.output_expiration_days, 36500)
+    }
+  }
+
+  rule {
+    id     = "abort-incomplete-multipart-uploads"
+    status = "Enabled"
+
+    filter {
+      prefix = ""
+    }
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 1
     }
   }
 }

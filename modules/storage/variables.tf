@@ -51,7 +51,7 @@ variable "upload_retention_days" {
 }
 
 variable "output_expiration_days" {
-  description = "Days after which variants and manifests expire from the output bucket; null (default) keeps them."
+  description = "Days after which variants and manifests expire from the output bucket; null keeps them for ever."
   type        = number
   default     = null
 }

@@ -68,6 +68,24 @@ resource "aws_s3_bucket_ownership_controls" "this" {
   }
 }
 
+# Page files are single PUTs, but a failed multipart upload must never linger unbilled-for.
+resource "aws_s3_bucket_lifecycle_configuration" "this" {
+  bucket = aws_s3_bucket.this.bucket
+
+  rule {
+    id     = "abort-incomplete-multipart-uploads"
+    status = "Enabled"
+
+    filter {
+      prefix = ""
+    }
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 1
+    }
+  }
+}
+
 # SSE-S3 only: anonymous website reads cannot use a KMS key.
 resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
   bucket = aws_s3_bucket.this.bucket

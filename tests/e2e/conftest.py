@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,7 +18,6 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 RESULTS_DIR = REPO / "test-results" / "e2e"
-CACHE_DIR = Path(__file__).resolve().parent / ".cache"
 CHROMIUM = os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -31,7 +28,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-AXE_VERSION = "4.10.3"
 
 
 # ---- the target ------------------------------------------------------------------------
@@ -144,30 +140,8 @@ def results_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def axe_source() -> str:
-    """axe-core's browser build, installed from the npm registry into tests/e2e/.cache."""
-    target = CACHE_DIR / "node_modules" / "axe-core" / "axe.min.js"
+    """axe-core's browser build, installed by `make setup` (local/setup.sh) into .local/npm."""
+    target = REPO / ".local" / "npm" / "node_modules" / "axe-core" / "axe.min.js"
     if not target.exists():
-        npm = shutil.which("npm")
-        if not npm:
-            pytest.skip("npm is not installed: axe-core accessibility check skipped")
-        CACHE_DIR.mkdir(parents=True, exist_ok=True)
-        result = subprocess.run(
-            [
-                npm,
-                "install",
-                "--no-save",
-                "--no-audit",
-                "--no-fund",
-                "--ignore-scripts",
-                "--prefix",
-                str(CACHE_DIR),
-                f"axe-core@{AXE_VERSION}",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=False,
-        )
-        if result.returncode != 0 or not target.exists():
-            pytest.skip(f"could not install axe-core from npm: {result.stderr.strip()[-500:]}")
+        pytest.fail(f"{target} is missing: run `make setup` (it installs axe-core from npm)")
     return target.read_text(encoding="utf-8")

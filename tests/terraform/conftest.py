@@ -64,7 +64,7 @@ def tf_workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     dist = work / "artifacts"
     dist.mkdir()
-    for name in ("api", "processor", "pillow-layer-x86_64", "pillow-layer-arm64"):
+    for name in ("api", "processor", "pillow-layer-x86_64", "pillow-layer-arm64", "sdk-layer"):
         _dummy_zip(dist / f"{name}.zip", "handler.py")
     return work
 

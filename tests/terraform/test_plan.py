@@ -34,7 +34,7 @@ def custom_plan(plan_factory):
         bucket_name_suffix=SUFFIX,
         architecture="arm64",
         kms_key_arn="arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
-        output_retention_days=30,
+        output_retention_days=90,
         processor_reserved_concurrency=5,
         processor_memory_mb=2048,
         processor_timeout_seconds=120,
@@ -218,12 +218,34 @@ def test_upload_bucket_lifecycle(plan) -> None:
     assert abort["abort_incomplete_multipart_upload"] == [{"days_after_initiation": 1}]
 
 
-def test_output_bucket_keeps_objects_by_default(plan, custom_plan) -> None:
-    assert "module.storage.aws_s3_bucket_lifecycle_configuration.output[0]" not in plan.resources
-    (rule,) = custom_plan.values("module.storage.aws_s3_bucket_lifecycle_configuration.output[0]")[
-        "rule"
-    ]
-    assert rule["expiration"][0]["days"] == 30
+def output_rules(plan) -> dict[str, dict]:
+    lifecycle = plan.values("module.storage.aws_s3_bucket_lifecycle_configuration.output")
+    return {rule["id"]: rule for rule in lifecycle["rule"]}
+
+
+def test_outputs_expire_after_a_bounded_default_retention(plan, plan_factory) -> None:
+    rules = output_rules(plan)
+    assert rules["expire-variants"]["status"] == "Enabled"
+    assert rules["expire-variants"]["expiration"][0]["days"] == 30  # variables.tf default
+    kept = output_rules(plan_factory(bucket_name_suffix=SUFFIX, output_retention_days="null"))
+    assert kept["expire-variants"]["status"] == "Disabled"  # null keeps them for ever
+
+
+def test_every_private_bucket_aborts_incomplete_multipart_uploads(plan) -> None:
+    lifecycles = {
+        "upload": "module.storage.aws_s3_bucket_lifecycle_configuration.upload",
+        "output": "module.storage.aws_s3_bucket_lifecycle_configuration.output",
+        "web": "module.web_site.aws_s3_bucket_lifecycle_configuration.this",
+    }
+    for bucket, address in lifecycles.items():
+        rules = {rule["id"]: rule for rule in plan.values(address)["rule"]}
+        abort = rules["abort-incomplete-multipart-uploads"]
+        assert abort["status"] == "Enabled", bucket
+        assert abort["abort_incomplete_multipart_upload"] == [{"days_after_initiation": 1}], bucket
+
+
+def test_custom_retention_days(custom_plan) -> None:
+    assert output_rules(custom_plan)["expire-variants"]["expiration"][0]["days"] == 90
     upload_rules = custom_plan.values(
         "module.storage.aws_s3_bucket_lifecycle_configuration.upload"
     )["rule"]
@@ -488,6 +510,18 @@ def test_processor_layer(plan) -> None:
     assert layer["source_code_hash"]
 
 
+def test_both_functions_ship_the_pinned_sdk_layer(plan) -> None:
+    layer = plan.values("module.sdk_layer.aws_lambda_layer_version.this")
+    assert layer["filename"].endswith("/sdk-layer.zip")
+    assert layer["compatible_runtimes"] == ["python3.12"]
+    assert layer["compatible_architectures"] == ["x86_64", "arm64"]  # pure Python
+    for module in ("api", "processor"):
+        cfg = plan.config_resource([module, "function"], "aws_lambda_function.this")
+        assert "var.layers" in cfg["expressions"]["layers"]["references"]
+        call = plan.raw["configuration"]["root_module"]["module_calls"][module]
+        assert "module.sdk_layer.arn" in call["expressions"]["shared_layer_arns"]["references"]
+
+
 def test_custom_sizing_architecture_and_kms(custom_plan) -> None:
     fn = custom_plan.values("module.processor.module.function.aws_lambda_function.this")
     assert fn["architectures"] == ["arm64"]
@@ -537,6 +571,10 @@ def test_s3_may_invoke_the_processor_from_the_upload_bucket_only(plan) -> None:
     assert perm["action"] == "lambda:InvokeFunction"
     assert perm["source_arn"] == UPLOAD_ARN
     assert perm["function_name"] == "sip-processor"
+    # the account is the function's own (from its ARN, known after apply)
+    assert plan.unknown("module.processor.aws_lambda_permission.s3")["source_account"] is True
+    cfg = plan.config_resource(["processor"], "aws_lambda_permission.s3")
+    assert "module.function.function_arn" in cfg["expressions"]["source_account"]["references"]
 
 
 def test_failed_events_go_to_an_encrypted_dlq(plan) -> None:

@@ -6,7 +6,6 @@ import json
 import re
 
 import pytest
-from conftest import API_ENV
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -14,6 +13,7 @@ from api import config as api_config
 from api import core as api_core
 from api import cors
 from common import s3_client
+from support.lambda_env import API_ENV
 
 ALLOWED_TYPES = ("image/jpeg", "image/png")
 MAX_BYTES = 1000

@@ -9,8 +9,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import ALLOWED_ORIGIN, OUTPUT_BUCKET, UPLOAD_BUCKET
 
+from support.lambda_env import ALLOWED_ORIGIN, OUTPUT_BUCKET, UPLOAD_BUCKET
 from support.lambda_events import api_event
 
 UUID4 = "^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import PROCESSOR_ENV
 
 from common import contract
 from processor import config as processor_config
 from processor import imaging, manifest, s3_events
+from support.lambda_env import PROCESSOR_ENV
 from support.lambda_events import s3_event
 
 UPLOAD_ID = "3f1c2d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f"

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import OUTPUT_BUCKET, UPLOAD_BUCKET
 
 from processor.storage import S3Storage
 from support import images as factory
+from support.lambda_env import OUTPUT_BUCKET, UPLOAD_BUCKET
 from support.lambda_events import s3_event
 
 IMMUTABLE = "private, max-age=31536000, immutable"

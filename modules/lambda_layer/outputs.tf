@@ -1,0 +1,9 @@
+output "arn" {
+  description = "ARN of the layer version (with its version number)."
+  value       = aws_lambda_layer_version.this.arn
+}
+
+output "version" {
+  description = "Version number of the layer."
+  value       = aws_lambda_layer_version.this.version
+}
