@@ -46,6 +46,16 @@ class Status(StrEnum):
     REJECTED = "rejected"
 
 
+# Codes of a rejection because decoding would take unbounded work (processor/decode_budget.py).
+WORK_CODES: tuple[str, ...] = (
+    "too_many_scans",
+    "too_many_segments",
+    "too_many_chunks",
+    "too_many_blocks",
+    "too_many_frames",
+    "icc_profile_too_large",
+    "decode_time_exceeded",
+)
 # Codes of a ``rejected`` upload: the file is not an image this service accepts.
 REJECTION_CODES: tuple[str, ...] = (
     "empty_file",
@@ -55,6 +65,7 @@ REJECTION_CODES: tuple[str, ...] = (
     "too_many_pixels",
     "corrupt_image",
     "truncated_image",
+    *WORK_CODES,
 )
 
 

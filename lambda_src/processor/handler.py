@@ -10,13 +10,16 @@ The upload bucket is only ever read.
 
 from __future__ import annotations
 
+import math
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from common import jsonlog, s3_client
 from processor import config as processor_config
-from processor import imaging, manifest, s3_events
+from processor import decode_budget, imaging, manifest, s3_events
 from processor.storage import S3Storage
 
 CONFIG = processor_config.load_config(os.environ)
@@ -38,23 +41,29 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         uploads, ignored = s3_events.parse_event(event, CONFIG.upload_prefix)
         for record in ignored:
             LOG.info("record ignored", key=record.key, reason=record.reason)
-        outcomes = [process_upload(upload) for upload in uploads]
+        outcomes = [process_upload(upload, remaining_ms(context)) for upload in uploads]
         return {
             "processed": [outcome.__dict__ for outcome in outcomes],
             "ignored": len(ignored),
         }
 
 
-def process_upload(upload: s3_events.UploadRef) -> Outcome:
+def remaining_ms(context: Any) -> Callable[[], float]:
+    """The invocation's remaining time in ms (no context, as in a direct call: no limit)."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    return remaining if callable(remaining) else (lambda: math.inf)
+
+
+def process_upload(upload: s3_events.UploadRef, remaining: Callable[[], float]) -> Outcome:
     with LOG.bound(upload_id=upload.upload_id):
         try:
-            return _process(upload)
+            return _process(upload, remaining)
         except Exception:
             LOG.exception("processing failed; the invocation will be retried", key=upload.key)
             raise
 
 
-def _process(upload: s3_events.UploadRef) -> Outcome:
+def _process(upload: s3_events.UploadRef, remaining: Callable[[], float]) -> Outcome:
     watch = jsonlog.Stopwatch()
     with watch.stage("head"):
         head = STORE.head_upload(upload.bucket, upload.key)
@@ -67,9 +76,12 @@ def _process(upload: s3_events.UploadRef) -> Outcome:
     if rejection is None:
         with watch.stage("get"):
             data = STORE.read_upload(upload.bucket, upload.key, head["ETag"])
+        deadline = decode_deadline(remaining())
         try:
             with watch.stage("process"):
-                processed = imaging.process_image(data, CONFIG.variants, CONFIG.limits)
+                processed = imaging.process_image(
+                    data, CONFIG.variants, CONFIG.limits, decode_deadline=deadline
+                )
         except imaging.ImageRejected as error:
             rejection = error
     with watch.stage("put"):
@@ -82,6 +94,18 @@ def _process(upload: s3_events.UploadRef) -> Outcome:
         STORE.store_manifest(upload.upload_id, document)
     log_outcome(size, processed, rejection, watch)
     return Outcome(upload.upload_id, document["status"], rejection.code if rejection else None)
+
+
+def decode_deadline(remaining_ms: float) -> float:
+    """The decode's deadline; too little time left is a retry, never a rejection of the file."""
+    if remaining_ms == math.inf:
+        return math.inf
+    seconds = decode_budget.decode_budget_seconds(remaining_ms)
+    if seconds < decode_budget.MIN_BUDGET_SECONDS:
+        raise TimeoutError(
+            f"only {remaining_ms:.0f} ms left before decoding: retrying with a fresh budget"
+        )
+    return time.monotonic() + seconds
 
 
 def log_outcome(

@@ -51,6 +51,13 @@ from dataclasses import dataclass, field
 from PIL import Image, ImageCms, ImageMath, UnidentifiedImageError
 
 from common import contract
+from processor.decode_budget import (
+    DeadlineStream,
+    DecodeWorkExceeded,
+    WorkLimits,
+    inspect,
+    load_within,
+)
 
 OUTPUT_FORMATS: dict[str, tuple[str, str, str]] = {
     # variant format -> (Pillow format, Content-Type, file extension)
@@ -118,6 +125,7 @@ class Limits:
     max_pixels: int = DEFAULT_MAX_PIXELS
     allowed_formats: tuple[str, ...] = DEFAULT_ALLOWED_FORMATS
     max_bytes: int | None = None
+    work: WorkLimits = field(default_factory=WorkLimits)
 
 
 @dataclass(frozen=True)
@@ -150,13 +158,25 @@ class ProcessedImage:
     notes: tuple[str, ...] = ()
 
 
-def process_image(data: bytes, variants: Sequence[VariantSpec], limits: Limits) -> ProcessedImage:
-    """Decode ``data`` once and return every variant encoded. See the module docstring."""
+def process_image(
+    data: bytes,
+    variants: Sequence[VariantSpec],
+    limits: Limits,
+    *,
+    decode_deadline: float = math.inf,
+) -> ProcessedImage:
+    """Decode ``data`` once and return every variant encoded. See the module docstring.
+
+    ``decode_deadline`` (a ``time.monotonic()`` value) bounds the decode's time: past it the
+    image is rejected with ``decode_time_exceeded`` (``decode_budget.decode_deadline``).
+    """
     timings: dict[str, float] = {}
     notes: list[str] = []
     check_byte_size(data, limits)
     with _timed(timings, "decode"):
-        decoded, source_format, orientation, stored_size = decode(data, variants, limits)
+        decoded, source_format, orientation, stored_size = decode(
+            data, variants, limits, decode_deadline
+        )
         icc_profile = decoded.info.get("icc_profile")
         upright = normalise_mode(apply_orientation(decoded, orientation))
         upright.info = {}  # never carry EXIF, XMP, comments or ICC into an output
@@ -228,25 +248,29 @@ def target_size(width: int, height: int, max_edge: int) -> tuple[int, int]:
 
 
 def decode(
-    data: bytes, variants: Sequence[VariantSpec], limits: Limits
+    data: bytes, variants: Sequence[VariantSpec], limits: Limits, deadline: float = math.inf
 ) -> tuple[Image.Image, str, int, tuple[int, int]]:
-    """Open, check and load the first frame.
+    """Check the structure's work bound, then open, check and load the first frame.
 
     Returns (image, format, EXIF orientation, size as stored before any DCT scaling).
     """
+    try:
+        inspect(data, limits.work)  # scans, chunks, frames, ICC size: no pixel decoded yet
+    except DecodeWorkExceeded as error:
+        raise _work_rejected(error) from error
     previous_limit = Image.MAX_IMAGE_PIXELS
     Image.MAX_IMAGE_PIXELS = limits.max_pixels
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = open_image(data, limits)
+            image = open_image(data, limits, deadline)
             check_pixel_count(image.size, limits)
             stored_size = image.size
             is_jpeg = image.format in ("JPEG", "MPO")
             if is_jpeg:  # EXIF is in the header: draft before decoding any pixel
                 orientation = read_orientation(image)
                 draft_for_largest_variant(image, variants, orientation)
-            load_pixels(image)
+            load_pixels(image, deadline)
             if not is_jpeg:  # PNG may keep EXIF after the pixels: read it once loaded
                 orientation = read_orientation(image)
     finally:
@@ -261,9 +285,13 @@ def oriented_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
     return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
-def open_image(data: bytes, limits: Limits) -> Image.ImageFile.ImageFile:
+def open_image(
+    data: bytes, limits: Limits, deadline: float = math.inf
+) -> Image.ImageFile.ImageFile:
     try:
-        return Image.open(io.BytesIO(data), formats=list(limits.allowed_formats))
+        return Image.open(DeadlineStream(data, deadline), formats=list(limits.allowed_formats))
+    except DecodeWorkExceeded as error:
+        raise _work_rejected(error) from error
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise _too_many_pixels(str(error)) from error
     except UnidentifiedImageError as error:
@@ -349,9 +377,15 @@ def draft_for_largest_variant(
     image.draft(image.mode, (needed_width, needed_height))
 
 
-def load_pixels(image: Image.Image) -> None:
+def _work_rejected(error: DecodeWorkExceeded) -> ImageRejected:
+    return ImageRejected(error.code, error.message, error.detail)
+
+
+def load_pixels(image: Image.Image, deadline: float = math.inf) -> None:
     try:
-        image.load()
+        load_within(image, deadline)
+    except DecodeWorkExceeded as error:
+        raise _work_rejected(error) from error
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise _too_many_pixels(str(error)) from error
     except Exception as error:  # decoder failures on untrusted bytes

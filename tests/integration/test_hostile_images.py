@@ -66,7 +66,7 @@ def outcomes(api, s3, local_stack_outputs, processor_config) -> dict[str, dict[s
 
 
 @pytest.mark.parametrize("name", list(CASES))
-def test_each_hostile_case_ends_as_decided(outcomes, processor_config, name):
+def test_each_hostile_case_ends_as_decided(outcomes, name):
     case = CASES[name]
     outcome = outcomes[name]
     body = outcome["body"]
@@ -79,7 +79,8 @@ def test_each_hostile_case_ends_as_decided(outcomes, processor_config, name):
     else:
         assert body["error"] is None
         assert body["variants"]
-    assert outcome["seconds"] < processor_config["Timeout"], outcome
+    # Time is bounded by the mechanism that enforces it, the function's timeout: no invocation
+    # may have timed out (test_no_processor_invocation_timed_out_or_crashed).
 
 
 @pytest.mark.parametrize(
@@ -152,8 +153,7 @@ def test_peak_memory_stays_within_the_configured_memory(
     processes = processor_processes(
         local_stack_outputs["processor_function_name"], emulator_endpoint
     )
-    if not processes:
-        pytest.skip("no processor process visible on this host (emulator elsewhere?)")
+    assert processes, "no processor process visible on this host: is the emulator remote?"
 
     peak = max(process["peak_mb"] for process in processes)
     print(f"processor peak resident memory: {peak:.0f} MB over {len(processes)} process(es)")

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 from PIL import Image, ImageDraw
 
+from support import hostile_work as work
 from support.images import encode, png_chunk
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # variables.tf default (max_upload_bytes)
@@ -227,7 +228,30 @@ def cases() -> tuple[HostileCase, ...]:
             lambda: png_with_compressed_chunk_bomb(b"iCCP"),
             "image/png",
             rejected,
-            "corrupt_image",
+            "icc_profile_too_large",
+        ),
+        # Structures that promise unbounded decoder work (support/hostile_work.py)
+        HostileCase(
+            "jpeg-3000-scans", work.many_scans_jpeg, "image/jpeg", rejected, "too_many_scans"
+        ),
+        HostileCase(
+            "jpeg-2m-segments", work.many_segments_jpeg, "image/jpeg", rejected, "too_many_segments"
+        ),
+        HostileCase(
+            "jpeg-12mb-icc",
+            lambda: work.jpeg_with_icc(work.oversized_icc()),
+            "image/jpeg",
+            rejected,
+            "icc_profile_too_large",
+        ),
+        HostileCase(
+            "png-1.5m-idat-chunks", work.many_idat_png, "image/png", rejected, "too_many_chunks"
+        ),
+        HostileCase(
+            "gif-5m-extensions", work.many_extensions_gif, "image/gif", rejected, "too_many_blocks"
+        ),
+        HostileCase(
+            "webp-300k-frames", work.many_frames_webp, "image/webp", rejected, "too_many_frames"
         ),
         HostileCase("zero-bytes", lambda: b"", "image/png", rejected, "empty_file", via="direct"),
         HostileCase(

@@ -1,0 +1,371 @@
+"""decode_budget: structural pre-scan (inspect) and the decode deadline (DeadlineStream)."""
+
+from __future__ import annotations
+
+import functools
+import io
+import math
+import random
+import time
+from collections.abc import Callable
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from common import contract
+from processor import decode_budget as budget
+from support import hostile_work as hostile
+from support import images as factory
+
+pytestmark = pytest.mark.unit
+
+LIMITS = budget.WorkLimits()
+
+
+def code_of(data: bytes, limits: budget.WorkLimits = LIMITS) -> str | None:
+    """The code inspect() refuses ``data`` with, or None when it passes."""
+    try:
+        budget.inspect(data, limits)
+    except budget.DecodeWorkExceeded as error:
+        refused = error
+    else:
+        return None
+    assert refused.code in contract.WORK_CODES
+    assert refused.message
+    return refused.code
+
+
+class TickingClock:
+    """A fake monotonic clock that advances by one on every call."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+# -- hostile inputs: refused by inspect with a specific code --------------------------------
+
+HOSTILE: dict[str, tuple[Callable[[], bytes], str]] = {
+    "jpeg-3000-scans": (hostile.many_scans_jpeg, "too_many_scans"),
+    "jpeg-2M-segments": (hostile.many_segments_jpeg, "too_many_segments"),
+    "jpeg-icc-12MB": (
+        lambda: hostile.jpeg_with_icc(hostile.oversized_icc()),
+        "icc_profile_too_large",
+    ),
+    "jpeg-icc-deep-lut": (
+        lambda: hostile.jpeg_with_icc(hostile.icc_with_lut(170)),
+        "icc_profile_too_large",
+    ),
+    "png-1.5M-idat": (hostile.many_idat_png, "too_many_chunks"),
+    "png-1M-ancillary": (hostile.many_ancillary_png, "too_many_chunks"),
+    "png-iccp-deep-lut": (
+        lambda: hostile.png_with_iccp(hostile.icc_with_lut(170)),
+        "icc_profile_too_large",
+    ),
+    "png-iccp-inflating-64MB": (hostile.png_with_inflating_iccp, "icc_profile_too_large"),
+    "gif-800k-frames": (hostile.many_frames_gif, "too_many_frames"),
+    "gif-5M-extensions": (hostile.many_extensions_gif, "too_many_blocks"),
+    "gif-8M-sub-blocks": (hostile.tiny_sub_blocks_gif, "too_many_blocks"),
+    "webp-300k-frames": (hostile.many_frames_webp, "too_many_frames"),
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE))
+def test_each_hostile_file_is_refused_with_its_code(name: str) -> None:
+    build, code = HOSTILE[name]
+    data = build()
+
+    assert len(data) <= 20 * 1024 * 1024, "must fit the upload limit"
+    assert code_of(data) == code
+
+
+def test_the_slow_progressive_jpeg_is_small_and_within_the_pixel_limit() -> None:
+    data = hostile.many_scans_jpeg()
+
+    assert len(data) < 1024 * 1024
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.width * image.height <= 40_000_000
+        assert image.info.get("progressive")
+    assert data.count(b"\xff\xda") == 3000
+
+
+@pytest.mark.parametrize(
+    ("build", "limits", "code"),
+    [
+        (lambda n: hostile.many_scans_jpeg(n, (64, 48)), {"max_jpeg_scans": 20}, "too_many_scans"),
+        (hostile.many_segments_jpeg, {"max_jpeg_segments": 40}, "too_many_segments"),
+        (hostile.many_idat_png, {"max_png_chunks": 30}, "too_many_chunks"),
+        (hostile.many_ancillary_png, {"max_png_ancillary_chunks": 20}, "too_many_chunks"),
+        (hostile.many_frames_gif, {"max_frames": 20}, "too_many_frames"),
+        (hostile.many_extensions_gif, {"max_gif_blocks": 30}, "too_many_blocks"),
+        (hostile.many_frames_webp, {"max_frames": 20}, "too_many_frames"),
+    ],
+)
+def test_a_limit_refuses_only_what_is_above_it(
+    build: Callable[[int], bytes], limits: dict[str, int], code: str
+) -> None:
+    """Find the count at which a builder's file is refused: one over the limit, never below."""
+    work = budget.WorkLimits(**limits)
+    outcomes = {count: code_of(build(count), work) for count in range(1, 60)}
+
+    refused = [count for count, outcome in outcomes.items() if outcome is not None]
+    assert refused, outcomes
+    assert {outcomes[count] for count in refused} == {code}
+    assert refused == list(range(refused[0], 60)), "refused from one count on, for good"
+    assert code_of(build(refused[0] - 1), work) is None
+
+
+def test_icc_limit_applies_to_the_profile_bytes() -> None:
+    profile = hostile.oversized_icc(64 * 1024)
+    work = budget.WorkLimits(max_icc_bytes=len(profile))
+
+    assert code_of(hostile.jpeg_with_icc(profile), work) is None
+    assert code_of(hostile.png_with_iccp(profile), work) is None
+    small = budget.WorkLimits(max_icc_bytes=len(profile) - 1)
+    assert code_of(hostile.jpeg_with_icc(profile), small) == "icc_profile_too_large"
+    assert code_of(hostile.png_with_iccp(profile), small) == "icc_profile_too_large"
+
+
+def test_webp_icc_chunk_is_bounded() -> None:
+    profile = hostile.oversized_icc(64 * 1024)
+    data = factory.encode(Image.new("RGB", (32, 32)), "WEBP", icc_profile=profile)
+
+    assert code_of(data, budget.WorkLimits(max_icc_bytes=len(profile))) is None
+    assert code_of(data, budget.WorkLimits(max_icc_bytes=len(profile) - 1)) == (
+        "icc_profile_too_large"
+    )
+
+
+# -- normal images pass ---------------------------------------------------------------------
+
+
+def noisy(size: tuple[int, int], mode: str = "RGB") -> Image.Image:
+    """Noise: its entropy-coded JPEG data is full of 0xFF00 stuffing."""
+    image = Image.effect_noise(size, 90)
+    return image if mode == "L" else image.convert(mode)
+
+
+NORMAL: dict[str, Callable[[], bytes]] = {
+    "jpeg-baseline": lambda: factory.jpeg((640, 480)),
+    "jpeg-progressive": lambda: factory.progressive_jpeg((400, 300)),
+    "jpeg-progressive-noise-restarts": lambda: factory.encode(
+        noisy((640, 480)), "JPEG", progressive=True, quality=95, restart_marker_blocks=4
+    ),
+    "jpeg-baseline-noise-restart-rows": lambda: factory.encode(
+        noisy((640, 480)), "JPEG", quality=95, restart_marker_rows=1
+    ),
+    "jpeg-exif-gps": factory.gps_exif_jpeg,
+    "jpeg-cmyk": factory.cmyk_jpeg,
+    "jpeg-srgb-icc": lambda: factory.icc_jpeg((200, 30, 30), factory.srgb_icc_profile()),
+    "jpeg-mpo": factory.mpo,
+    "png-rgba": factory.rgba_png,
+    "png-palette": factory.palette_png_with_transparency,
+    "png-16-bit": factory.sixteen_bit_png,
+    "png-interlaced": lambda: factory.encode(noisy((300, 200)), "PNG", interlace=1),
+    "png-srgb-icc": lambda: factory.icc_png((200, 30, 30), factory.srgb_icc_profile()),
+    "apng": lambda: factory.encode(
+        Image.new("RGB", (40, 30)),
+        "PNG",
+        save_all=True,
+        append_images=[Image.new("RGB", (40, 30), (9 * i, 0, 0)) for i in range(1, 30)],
+    ),
+    "gif": lambda: factory.encode(noisy((200, 100), "L"), "GIF"),
+    "gif-animated": factory.animated_gif,
+    "gif-3000-frames": lambda: factory.encode(
+        Image.new("L", (16, 16)),
+        "GIF",
+        save_all=True,
+        duration=20,
+        append_images=[Image.new("L", (16, 16), i % 256) for i in range(1, 3000)],
+    ),
+    "webp-lossy": factory.webp,
+    "webp-lossless": lambda: factory.webp(lossless=True),
+    "webp-animated": factory.animated_webp,
+    "webp-icc": lambda: factory.encode(
+        Image.new("RGB", (32, 32)), "WEBP", icc_profile=factory.srgb_icc_profile()
+    ),
+}
+
+
+@functools.cache
+def normal(name: str) -> bytes:
+    return NORMAL[name]()
+
+
+@pytest.mark.parametrize("name", list(NORMAL))
+def test_normal_images_pass(name: str) -> None:
+    assert code_of(normal(name)) is None
+
+
+@pytest.mark.parametrize(
+    ("mode", "progressive", "scans"), [("RGB", True, 10), ("L", True, 6), ("RGB", False, 1)]
+)
+def test_jpeg_scans_are_counted_exactly_through_stuffing_and_restarts(
+    mode: str, progressive: bool, scans: int
+) -> None:
+    """libjpeg's standard progression has 10 scans in colour, 6 in grey: counted exactly,
+    so entropy-coded data (0xFF00, RSTn) was skipped correctly."""
+    data = factory.encode(
+        noisy((320, 240), mode),
+        "JPEG",
+        quality=95,
+        progressive=progressive,
+        restart_marker_blocks=3,
+    )
+    assert data.count(b"\xff\x00") > 100, "stuffing expected in the test image"
+    assert any(bytes([0xFF, rst]) in data for rst in range(0xD0, 0xD8))
+
+    assert code_of(data, budget.WorkLimits(max_jpeg_scans=scans)) is None
+    assert code_of(data, budget.WorkLimits(max_jpeg_scans=scans - 1)) == "too_many_scans"
+
+
+def test_only_the_first_image_of_a_jpeg_is_walked() -> None:
+    """Bytes after EOI (an MPO's second picture, a polyglot's payload) are not scans."""
+    one = factory.progressive_jpeg((64, 48))
+    work = budget.WorkLimits(max_jpeg_scans=10)
+
+    assert code_of(one + one + one, work) is None
+
+
+def test_inspect_is_linear_on_a_large_normal_file() -> None:
+    """Megabytes of noise JPEG (stuffing everywhere) are walked to the right count."""
+    data = factory.encode(noisy((2000, 1500)), "JPEG", quality=100, progressive=True)
+    assert code_of(data, budget.WorkLimits(max_jpeg_scans=10)) is None
+
+
+# -- garbage never raises anything else ---------------------------------------------------
+
+PREFIXES = (b"\xff\xd8", b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF89a", b"GIF87a", b"RIFF")
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(prefix=st.sampled_from((b"", *PREFIXES)), body=st.binary(max_size=600))
+def test_garbage_is_left_to_pillow(prefix: bytes, body: bytes) -> None:
+    if prefix == b"RIFF":
+        body = body[:4] + b"WEBP" + body[4:]
+    assert code_of(prefix + body) in (None, *contract.WORK_CODES)
+
+
+@pytest.mark.parametrize("name", list(NORMAL))
+def test_damaged_normal_images_never_crash_inspect(name: str) -> None:
+    data = normal(name)
+    rng = random.Random(name)
+    damaged = [data[:cut] for cut in range(0, len(data), max(1, len(data) // 40))]
+    for _ in range(40):
+        mutable = bytearray(data)
+        for _ in range(rng.randint(1, 8)):
+            mutable[rng.randrange(len(mutable))] = rng.randrange(256)
+        damaged.append(bytes(mutable))
+    for sample in damaged:
+        assert code_of(sample) in (None, *contract.WORK_CODES)
+
+
+# -- the decode deadline -------------------------------------------------------------------
+
+
+def slow_jpeg() -> bytes:
+    """A progressive JPEG whose decode takes libjpeg a while (1,000 scans over 3 MP)."""
+    return hostile.many_scans_jpeg(1000, (2000, 1500))
+
+
+def test_an_expired_deadline_stops_image_open() -> None:
+    stream = budget.DeadlineStream(factory.jpeg(), deadline=time.monotonic() - 1)
+
+    with pytest.raises(budget.DecodeWorkExceeded) as raised:
+        Image.open(stream)
+    assert raised.value.code == "decode_time_exceeded"
+
+
+def test_the_stream_stops_a_slow_decode_in_its_first_read() -> None:
+    data = slow_jpeg()
+    stream = budget.DeadlineStream(data, deadline=math.inf)
+    image = Image.open(stream)
+    stream.deadline = time.monotonic() - 1  # expires between open and load
+
+    with pytest.raises(budget.DecodeWorkExceeded) as raised:
+        budget.load_within(image, math.inf)
+    assert raised.value.code == "decode_time_exceeded"
+    assert stream.tell() < len(data), "the decoder must not have been fed the whole file"
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        slow_jpeg,
+        lambda: factory.encode(noisy((600, 400)), "PNG"),
+        lambda: factory.encode(noisy((600, 400), "L"), "GIF"),
+    ],
+    ids=["jpeg-progressive", "png", "gif"],
+)
+def test_the_deadline_stops_a_decode_midway(build: Callable[[], bytes]) -> None:
+    """With a clock that ticks on each read, the deadline passes during image.load(): the
+    decoder is fed in small blocks, so Python regains control and the load stops early."""
+    data = build()
+    clock = TickingClock()
+    stream = budget.DeadlineStream(data, math.inf, clock)
+    image = Image.open(stream)
+    assert len(data) - stream.tell() > 5 * budget.DEFAULT_READ_BLOCK
+    stream.deadline = clock.now + 4  # four more clock readings: the check before, three reads
+
+    with pytest.raises(budget.DecodeWorkExceeded) as raised:
+        budget.load_within(image, math.inf, clock=clock)
+    assert raised.value.code == "decode_time_exceeded"
+    assert stream.tell() < len(data)
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: factory.encode(noisy((600, 400)), "JPEG", quality=95, progressive=True),
+        lambda: factory.encode(noisy((600, 400)), "PNG"),
+        lambda: factory.encode(noisy((600, 400), "L"), "GIF"),
+    ],
+    ids=["jpeg-progressive", "png", "gif"],
+)
+def test_decoders_are_fed_in_small_blocks(build: Callable[[], bytes]) -> None:
+    data = build()
+    stream = budget.DeadlineStream(data, math.inf)
+    image = Image.open(stream)
+    reads_before, position = stream.reads, stream.tell()
+
+    budget.load_within(image, math.inf)
+    assert stream.reads - reads_before >= (len(data) - position) // budget.DEFAULT_READ_BLOCK
+
+
+def test_webp_is_checked_when_its_one_call_decode_returns() -> None:
+    """libwebp decodes in one call with no read: the check after load() refuses a late one."""
+    clock = TickingClock()
+    image = Image.open(budget.DeadlineStream(factory.webp(), math.inf, clock))
+    deadline = clock.now + 1.5  # the check before load passes, the one after does not
+
+    with pytest.raises(budget.DecodeWorkExceeded) as raised:
+        budget.load_within(image, deadline, clock=clock)
+    assert raised.value.code == "decode_time_exceeded"
+
+
+@pytest.mark.parametrize(
+    "name", ["jpeg-progressive", "png-interlaced", "gif-animated", "webp-animated"]
+)
+def test_a_distant_deadline_changes_nothing(name: str) -> None:
+    data = normal(name)
+    expected = Image.open(io.BytesIO(data))
+    expected.load()
+
+    image = Image.open(budget.DeadlineStream(data, time.monotonic() + 600))
+    budget.load_within(image, time.monotonic() + 600)
+    assert image.tobytes() == expected.tobytes()
+
+
+def test_decode_budget_is_half_the_remaining_time_minus_the_margin() -> None:
+    assert budget.decode_budget_seconds(58_000) == pytest.approx(26.0)
+    assert budget.decode_budget_seconds(10_000, share=0.4, margin_ms=1000) == pytest.approx(3.0)
+    assert budget.decode_budget_seconds(4_000) == 0.0
+
+
+def test_decode_deadline_is_on_the_given_clock() -> None:
+    assert budget.decode_deadline(58_000, clock=lambda: 100.0) == pytest.approx(126.0)
