@@ -130,7 +130,7 @@ class ApplyProgress:
             changes = message["changes"]
             self.total = changes["add"] + changes["change"] + changes["remove"]
             self.say(f"applying {self.total} changes")
-        elif kind == "apply_complete":
+        elif kind == "apply_complete" and message["hook"].get("action") in DONE_VERBS:
             self.done += 1
             hook = message["hook"]
             verb = DONE_VERBS.get(hook.get("action"), hook.get("action", "done"))
