@@ -12,6 +12,15 @@ locals {
   web_origin      = local.emulator ? var.emulator_endpoint : module.web_site.website_origin
   allowed_origins = concat([local.web_origin], var.allowed_origins)
 
+  # The processor's retry policy, as the status API needs it: every attempt, Lambda's retry
+  # delays (1 min, then 2 min) and a minute of slack; never past the oldest event Lambda retries.
+  processing_attempts = var.processor_max_retry_attempts + 1
+  retry_delays        = 60 * var.processor_max_retry_attempts * (var.processor_max_retry_attempts + 1) / 2
+  processing_window_seconds = 60 + min(
+    local.processing_attempts * var.processor_timeout_seconds + local.retry_delays,
+    var.processor_max_event_age_seconds + var.processor_timeout_seconds,
+  )
+
   api_url = (local.emulator
     ? "${var.emulator_endpoint}/_aws/execute-api/${module.api.rest_api_id}/${module.api.stage_name}"
     : module.api.invoke_url
@@ -74,6 +83,9 @@ module "api" {
   throttling_rate_limit         = var.api_throttle_rate_limit
   access_log_enabled            = var.api_access_log_enabled
   gateway_response_allow_origin = local.web_origin
+
+  processing_attempts       = local.processing_attempts
+  processing_window_seconds = local.processing_window_seconds
 }
 
 module "processor" {

@@ -32,7 +32,7 @@ EMULATOR_CREDENTIALS = {
     "region_name": "us-east-1",
 }
 RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
-FINAL_STATUSES = frozenset({"done", "rejected"})
+FINAL_STATUSES = frozenset({"done", "rejected", "failed"})  # common.contract.Status
 
 
 class ToolError(Exception):

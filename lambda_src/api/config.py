@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from api.core import RetryPolicy
 from common import contract, env_config
 
 ConfigError = env_config.ConfigError  # re-exported: load_config raises it
@@ -21,7 +22,12 @@ DEFAULTS = {
     "UPLOAD_URL_TTL_SECONDS": "60",
     "DOWNLOAD_URL_TTL_SECONDS": "300",
     "LOG_LEVEL": "INFO",
+    # The processor's retry policy (Terraform passes the deployed one): 1 + 2 retries, and
+    # 3 x 60 s attempts + Lambda's 1 and 2 min retry delays + 1 min of slack.
+    "PROCESSING_ATTEMPTS": "3",
+    "PROCESSING_WINDOW_SECONDS": "420",
 }
+DEFAULT_RETRIES = RetryPolicy(attempts=3, window_seconds=420)
 MAX_URL_TTL_SECONDS: int = contract.RULES["url_ttl_seconds"]["max"]
 MAX_UPLOAD_BYTES: int = contract.RULES["max_upload_bytes"]["max"]
 _ORIGIN = re.compile(r"^https?://[^/\s]+$")
@@ -38,6 +44,7 @@ class ApiConfig:
     download_url_ttl_seconds: int
     allowed_origins: tuple[str, ...]  # ("*",) allows any origin
     log_level: str
+    retries: RetryPolicy = DEFAULT_RETRIES
 
     @property
     def allows_any_origin(self) -> bool:
@@ -70,6 +77,12 @@ def load_config(environ: Mapping[str, str]) -> ApiConfig:
             "ALLOWED_ORIGINS", env_config.required(env, "ALLOWED_ORIGINS")
         ),
         log_level=env_config.parse_log_level("LOG_LEVEL", env["LOG_LEVEL"]),
+        retries=RetryPolicy(
+            attempts=env_config.parse_int("PROCESSING_ATTEMPTS", env["PROCESSING_ATTEMPTS"], 1, 3),
+            window_seconds=env_config.parse_int(
+                "PROCESSING_WINDOW_SECONDS", env["PROCESSING_WINDOW_SECONDS"], 1, 86_400
+            ),
+        ),
     )
 
 

@@ -221,22 +221,49 @@ def upload_not_found() -> ApiError:
     return ApiError(404, "not_found", "No upload with this id.")
 
 
+@dataclass(frozen=True)
+class RetryPolicy:
+    """When the processor has given up on an upload that has no manifest."""
+
+    attempts: int  # 1 + the S3 trigger's maximum_retry_attempts
+    window_seconds: int  # after the upload, the latest time an attempt can still end
+
+
+def failure_of(
+    failure: Mapping[str, Any] | None, age_seconds: float, policy: RetryPolicy
+) -> dict[str, str] | None:
+    """The ``error`` of a ``failed`` upload, or ``None`` while it may still be processed."""
+    attempts = failure.get("attempts") if failure else 0
+    if isinstance(attempts, int) and attempts >= policy.attempts:
+        return {
+            "code": "processing_failed",
+            "message": f"Processing failed {attempts} times; the operators have been notified.",
+        }
+    if age_seconds > policy.window_seconds:
+        return {
+            "code": "processing_timed_out",
+            "message": "Processing did not finish in time; the operators have been notified.",
+        }
+    return None
+
+
 def status_body(
     upload_id: str,
     manifest: Mapping[str, Any] | None,
     upload_exists: bool,
     sign_url: Callable[[str], str],
+    failure: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The ``GET /uploads/{id}`` body; raise 404 when there is neither manifest nor upload."""
+    """The ``GET /uploads/{id}`` body; raise 404 when there is neither manifest nor upload.
+
+    Without a manifest the upload is ``processing``, or ``failed`` with ``failure`` (see
+    :func:`failure_of`). A manifest always wins, so a replayed event can end a failed upload.
+    """
     if manifest is None:
         if not upload_exists:
             raise upload_not_found()
-        return {
-            "id": upload_id,
-            "status": contract.Status.PROCESSING,
-            "variants": [],
-            "error": None,
-        }
+        status = contract.Status.FAILED if failure else contract.Status.PROCESSING
+        return {"id": upload_id, "status": status, "variants": [], "error": failure}
     status = manifest.get("status")
     if status not in (contract.Status.DONE, contract.Status.REJECTED):
         raise ValueError(f"manifest of {upload_id} has an invalid status {status!r}")

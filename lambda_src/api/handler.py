@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from api import config as api_config
@@ -109,11 +110,21 @@ def get_upload(raw_id: str | None) -> dict[str, Any]:
     watch = jsonlog.Stopwatch()
     with watch.stage("manifest"):
         manifest = STORE.read_manifest(upload_id)
-    upload_exists = False
+    uploaded_at, failure = None, None
     if manifest is None:
         with watch.stage("head"):
-            upload_exists = STORE.upload_exists(upload_id)
+            uploaded_at = STORE.uploaded_at(upload_id)
+        if uploaded_at is not None:
+            with watch.stage("failure"):
+                age = (datetime.now(UTC) - uploaded_at).total_seconds()
+                failure = api_core.failure_of(STORE.read_failure(upload_id), age, CONFIG.retries)
     with watch.stage("sign"):
-        body = api_core.status_body(upload_id, manifest, upload_exists, STORE.presign_download)
+        body = api_core.status_body(
+            upload_id,
+            manifest,
+            manifest is not None or uploaded_at is not None,
+            STORE.presign_download,
+            failure,
+        )
     LOG.info("upload status", status=body["status"], timings_ms=watch.timings_ms)
     return body

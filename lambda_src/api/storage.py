@@ -8,6 +8,7 @@ so S3 refuses another type or size and never overwrites an existing upload. Brow
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -50,27 +51,35 @@ class S3Storage:
 
     def read_manifest(self, upload_id: str) -> dict[str, Any] | None:
         """The parsed ``<id>/manifest.json``, or ``None`` when it does not exist yet."""
+        return self._read_json(contract.manifest_key(upload_id))
+
+    def read_failure(self, upload_id: str) -> dict[str, Any] | None:
+        """The processor's ``<id>/failure.json`` (failed attempts so far), or ``None``."""
+        return self._read_json(contract.failure_key(upload_id))
+
+    def uploaded_at(self, upload_id: str) -> datetime | None:
+        """When the original was stored (S3's LastModified), or ``None`` if there is none."""
         try:
-            response = self._s3.get_object(
-                Bucket=self._config.output_bucket, Key=contract.manifest_key(upload_id)
+            head = self._s3.head_object(
+                Bucket=self._config.upload_bucket, Key=self.upload_key(upload_id)
             )
+        except ClientError as error:
+            if is_missing(error):
+                return None
+            raise
+        return head["LastModified"]
+
+    def _read_json(self, key: str) -> dict[str, Any] | None:
+        try:
+            response = self._s3.get_object(Bucket=self._config.output_bucket, Key=key)
         except ClientError as error:
             if is_missing(error):
                 return None
             raise
         document = json.loads(response["Body"].read())
         if not isinstance(document, dict):
-            raise ValueError(f"manifest of {upload_id} is not a JSON object")
+            raise ValueError(f"{key} is not a JSON object")
         return document
-
-    def upload_exists(self, upload_id: str) -> bool:
-        try:
-            self._s3.head_object(Bucket=self._config.upload_bucket, Key=self.upload_key(upload_id))
-        except ClientError as error:
-            if is_missing(error):
-                return False
-            raise
-        return True
 
 
 def is_missing(error: ClientError) -> bool:

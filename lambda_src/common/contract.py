@@ -35,6 +35,9 @@ VARIANT_RULES: Mapping[str, Any] = RULES["variant"]
 VARIANT_NAME_PATTERN = re.compile(VARIANT_RULES["name_pattern"])
 
 MANIFEST_NAME = "manifest.json"
+# Written by the processor when an attempt fails for a reason that is not the image (S3 error,
+# bug); the API reads it to tell "still retrying" from "every attempt failed".
+FAILURE_NAME = "failure.json"
 MANIFEST_CONTENT_TYPE = "application/json"
 
 
@@ -42,8 +45,17 @@ class Status(StrEnum):
     """The states of an upload as the status API reports them."""
 
     PROCESSING = "processing"
-    DONE = "done"
-    REJECTED = "rejected"
+    DONE = "done"  # the manifest lists the variants
+    REJECTED = "rejected"  # the file is not an acceptable image (REJECTION_CODES)
+    FAILED = "failed"  # the processor gave up (FAILURE_CODES); a dead-letter replay can still
+    # turn it into done or rejected, since the manifest, once written, always wins
+
+
+# Codes of a ``failed`` upload: the service, not the file, is at fault.
+FAILURE_CODES: tuple[str, ...] = (
+    "processing_failed",  # every attempt Lambda makes (1 + retries) ended in an error
+    "processing_timed_out",  # no outcome within the retry window (timeouts, killed attempts)
+)
 
 
 # Codes of a rejection because decoding would take unbounded work (processor/decode_budget.py).
@@ -95,6 +107,11 @@ def variant_key(upload_id: str, name: str, variant_format: str) -> str:
 def manifest_key(upload_id: str) -> str:
     """Key of an upload's manifest in the output bucket."""
     return f"{upload_id}/{MANIFEST_NAME}"
+
+
+def failure_key(upload_id: str) -> str:
+    """Key of an upload's failure record in the output bucket."""
+    return f"{upload_id}/{FAILURE_NAME}"
 
 
 def is_key_of(upload_id: str, key: str) -> bool:

@@ -58,9 +58,20 @@ def process_upload(upload: s3_events.UploadRef, remaining: Callable[[], float]) 
     with LOG.bound(upload_id=upload.upload_id):
         try:
             return _process(upload, remaining)
-        except Exception:
+        except Exception as error:
             LOG.exception("processing failed; the invocation will be retried", key=upload.key)
+            record_failure(upload.upload_id, error)
             raise
+
+
+def record_failure(upload_id: str, error: BaseException) -> None:
+    """Count the failed attempt for the status API; never hide the original error."""
+    try:
+        attempts = STORE.record_failed_attempt(upload_id, error)
+    except Exception:
+        LOG.exception("could not record the failed attempt")
+        return
+    LOG.warning("failed attempt recorded", attempts=attempts, error_type=type(error).__name__)
 
 
 def _process(upload: s3_events.UploadRef, remaining: Callable[[], float]) -> Outcome:

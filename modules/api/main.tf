@@ -115,6 +115,9 @@ module "function" {
     DOWNLOAD_URL_TTL_SECONDS = tostring(var.download_url_ttl_seconds)
     ALLOWED_ORIGINS          = join(",", var.allowed_origins)
     LOG_LEVEL                = var.log_level
+    # When the status turns "failed" for an upload without a manifest (docs/architecture.md).
+    PROCESSING_ATTEMPTS       = tostring(var.processing_attempts)
+    PROCESSING_WINDOW_SECONDS = tostring(var.processing_window_seconds)
   }
 
   tags = var.tags

@@ -149,3 +149,15 @@ variable "shared_layer_arns" {
   type        = list(string)
   default     = []
 }
+
+variable "processing_attempts" {
+  description = "Attempts the processor makes per upload (1 + its retries): that many failure records and the status is failed."
+  type        = number
+  default     = 3
+}
+
+variable "processing_window_seconds" {
+  description = "Seconds after an upload by which every processor attempt has ended; later, an upload with no outcome is failed (processing_timed_out)."
+  type        = number
+  default     = 420
+}

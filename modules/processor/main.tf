@@ -51,6 +51,22 @@ data "aws_iam_policy_document" "function" {
     resources = ["${var.output_bucket_arn}/*"]
   }
 
+  # Its own failure records only: a failed attempt increments <id>/failure.json.
+  statement {
+    sid       = "CountFailedAttempts"
+    effect    = "Allow"
+    actions   = ["s3:GetObject"]
+    resources = ["${var.output_bucket_arn}/*/failure.json"]
+  }
+
+  # Without ListBucket S3 answers 403 instead of 404 for a first failure record.
+  statement {
+    sid       = "DistinguishMissingFailureRecords"
+    effect    = "Allow"
+    actions   = ["s3:ListBucket"]
+    resources = [var.output_bucket_arn]
+  }
+
   # The on-failure destination is delivered with the function's own role.
   statement {
     sid       = "SendFailedEventsToDlq"

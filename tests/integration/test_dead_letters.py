@@ -133,12 +133,18 @@ def test_the_processor_retries_then_dead_letters_with_the_original_event(
         assert event_record["s3"]["bucket"]["name"] == bucket
         assert event_record["s3"]["object"]["key"] == key
         assert record["responsePayload"]["errorType"] == "InvalidObjectState"
-        # nothing half-written: no manifest, no variant; the page keeps showing "processing"
+        # nothing half-written: no manifest, no variant, only the count of failed attempts
         listing = s3.list_objects_v2(
             Bucket=local_stack_outputs["output_bucket"], Prefix=f"{upload_id}/"
         )
-        assert listing.get("KeyCount", 0) == 0
-        assert api.status(upload_id).json()["status"] == "processing"
+        assert [item["Key"] for item in listing.get("Contents", [])] == [
+            f"{upload_id}/failure.json"
+        ]
+        # every attempt failed: the status is terminal, with a code, not "processing" for ever
+        body = api.status(upload_id).json()
+        assert body["status"] == "failed", body
+        assert body["error"]["code"] == "processing_failed"
+        assert body["variants"] == []
         # the processor's own log shows the three attempts
         attempts = wait_until(lambda: failed_attempts(logs, function, upload_id) >= 3, 30)
         assert attempts
@@ -172,7 +178,7 @@ def test_replay_keeps_failing_letters_and_clears_fixed_ones(
         assert "would-replay" in out
         assert key in out
         assert len(dead_letters_for(sqs, queue_url, key)) == 1
-        assert api.status(upload_id).json()["status"] == "processing"
+        assert api.status(upload_id).json()["status"] == "failed"
 
         # the cause is not fixed yet: the replay fails and the letter stays
         code, out = run_replay(outputs_file, emulator_endpoint, capsys, *only)
@@ -186,7 +192,7 @@ def test_replay_keeps_failing_letters_and_clears_fixed_ones(
         code, out = run_replay(outputs_file, emulator_endpoint, capsys, *only)
         assert code == 0, out
         assert "summary: replayed 1" in out
-        assert api.status(upload_id).json()["status"] == "done"
+        assert api.status(upload_id).json()["status"] == "done"  # the manifest wins over failed
         assert dead_letters_for(sqs, queue_url, key) == []
     finally:
         delete_dead_letters(sqs, queue_url, key)

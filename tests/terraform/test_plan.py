@@ -385,8 +385,15 @@ def test_processor_role_is_least_privilege(plan) -> None:
         "ReadOriginals",
         "DistinguishMissingOriginals",
         "WriteVariantsAndManifests",
+        "CountFailedAttempts",
+        "DistinguishMissingFailureRecords",
         "SendFailedEventsToDlq",
     }
+    # the only output objects it may read are its own failure records
+    assert statements["CountFailedAttempts"]["actions"] == ["s3:GetObject"]
+    assert statements["CountFailedAttempts"]["resources"] == [f"{OUTPUT_ARN}/*/failure.json"]
+    assert statements["DistinguishMissingFailureRecords"]["actions"] == ["s3:ListBucket"]
+    assert statements["DistinguishMissingFailureRecords"]["resources"] == [OUTPUT_ARN]
     assert statements["ReadOriginals"]["actions"] == ["s3:GetObject"]
     assert statements["ReadOriginals"]["resources"] == [f"{UPLOAD_ARN}/uploads/*"]
     assert statements["DistinguishMissingOriginals"]["actions"] == ["s3:ListBucket"]

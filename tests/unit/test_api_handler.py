@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -237,6 +238,54 @@ def test_upload_without_manifest_is_processing(api, s3, lambda_context) -> None:
     status, _, body = get(api, lambda_context, upload_id)
     assert status == 200
     assert body == {"id": upload_id, "status": "processing", "variants": [], "error": None}
+
+
+def test_upload_whose_every_attempt_failed_is_failed(api, s3, lambda_context) -> None:
+    upload_id = str(uuid.uuid4())
+    s3.put_object(Bucket=UPLOAD_BUCKET, Key=f"uploads/{upload_id}", Body=b"x")
+    failure_key = f"{upload_id}/failure.json"
+    s3.put_object(Bucket=OUTPUT_BUCKET, Key=failure_key, Body=b'{"attempts": 2}')
+    assert get(api, lambda_context, upload_id)[2]["status"] == "processing"  # one retry left
+
+    s3.put_object(Bucket=OUTPUT_BUCKET, Key=failure_key, Body=b'{"attempts": 3}')
+    status, _, body = get(api, lambda_context, upload_id)
+    assert status == 200
+    assert body["status"] == "failed"
+    assert body["error"]["code"] == "processing_failed"
+
+    put_manifest(
+        s3,
+        upload_id,
+        {
+            "id": upload_id,
+            "status": "rejected",
+            "variants": [],
+            "error": {"code": "not_an_image", "message": "no"},
+        },
+    )
+    assert get(api, lambda_context, upload_id)[2]["status"] == "rejected"  # a replay ended it
+
+
+def test_upload_past_the_retry_window_is_failed(load_api, s3, lambda_context) -> None:
+    api = load_api(PROCESSING_WINDOW_SECONDS="1")
+    upload_id = str(uuid.uuid4())
+    s3.put_object(Bucket=UPLOAD_BUCKET, Key=f"uploads/{upload_id}", Body=b"x")
+    uploaded = s3.head_object(Bucket=UPLOAD_BUCKET, Key=f"uploads/{upload_id}")["LastModified"]
+    api.datetime = FrozenClock(uploaded + timedelta(seconds=2))
+
+    body = get(api, lambda_context, upload_id)[2]
+    assert body["status"] == "failed"
+    assert body["error"]["code"] == "processing_timed_out"
+
+
+class FrozenClock:
+    """Stands in for ``datetime`` in the handler: ``now()`` is a fixed instant."""
+
+    def __init__(self, instant: datetime) -> None:
+        self.instant = instant
+
+    def now(self, tz: Any = None) -> datetime:
+        return self.instant
 
 
 def put_manifest(s3: Any, upload_id: str, document: Any) -> None:

@@ -246,6 +246,28 @@ def test_s3_failure_is_logged_and_raised_for_retry(s3, processor, lambda_context
     assert "NoSuchBucket" in failure["traceback"]
 
 
+def test_each_failed_attempt_is_counted_for_the_status_api(s3, processor, lambda_context) -> None:
+    upload_id = upload(s3, factory.jpeg((100, 80)))
+    failing = RecordingS3(processor.S3)
+    broken_get = failing.get_object
+
+    def get_object(**kwargs: Any) -> Any:
+        if kwargs["Bucket"] == UPLOAD_BUCKET:
+            raise ClientError({"Error": {"Code": "InvalidObjectState"}}, "GetObject")
+        return broken_get(**kwargs)
+
+    failing.get_object = get_object  # type: ignore[method-assign]
+    processor.STORE = S3Storage(failing, processor.CONFIG.output_bucket)
+    for attempt in (1, 2, 3):
+        with pytest.raises(ClientError):
+            processor.handler(s3_event(f"uploads/{upload_id}"), lambda_context)
+        record = json.loads(
+            s3.get_object(Bucket=OUTPUT_BUCKET, Key=f"{upload_id}/failure.json")["Body"].read()
+        )
+        assert record == {"attempts": attempt, "error": "ClientError"}
+    assert output_keys(s3) == [f"{upload_id}/failure.json"]  # no manifest, no variant
+
+
 def test_never_writes_to_the_upload_bucket(s3, processor, lambda_context) -> None:
     upload_id = upload(s3, factory.jpeg((300, 200)))
     processor.handler(s3_event(f"uploads/{upload_id}"), lambda_context)

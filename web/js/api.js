@@ -150,7 +150,7 @@ export async function getStatus(apiUrl, id, { signal } = {}) {
     method: 'GET',
     signal,
   });
-  if (!body || !['processing', 'done', 'rejected'].includes(body.status)) {
+  if (!body || !['processing', 'done', 'rejected', 'failed'].includes(body.status)) {
     throw badResponse('unknown status');
   }
   const variants = Array.isArray(body.variants)

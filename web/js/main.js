@@ -177,6 +177,13 @@ async function waitForResult(row, id) {
     row.setMessage(result.variants.length ? '' : 'Processed, but no sizes were produced.', 'info');
     row.showVariants(result.variants);
     announce(`${row.name} is ready in ${plural(result.variants.length, 'size')}.`);
+  } else if (result.status === 'failed') {
+    // The service gave up (not the image's fault); an operator's replay may still finish it.
+    const message = (result.error && result.error.message) || 'Processing failed.';
+    row.setStatus('error');
+    row.setMessage(`${message} You can check again later.`, 'error');
+    row.setAction('Check again', () => waitForResult(row, id));
+    announce(`${row.name}: ${message}`);
   } else {
     const message = (result.error && result.error.message) || 'The image could not be processed.';
     row.setStatus('rejected');
