@@ -300,8 +300,7 @@ def await_all(starting: list[Starting]) -> None:
             seconds = wait_ready(item.process, item.label, item.ready, item.log, item.timeout)
             say(f"{item.label} ready in {seconds:.1f} s (pid {item.process.pid})")
     except StartError as error:
-        for item in starting:
-            stop_process(item.process.pid, item.label)
+        stop_processes({item.process.pid: item.label for item in starting})
         fail(str(error))
 
 
@@ -320,38 +319,44 @@ def group_alive(pgid: int) -> bool:
     return True
 
 
-def stop_process(pid: int, label: str = "LocalStack") -> None:
-    """SIGTERM to the process group `pid` leads, SIGKILL if any of it is left after the timeout."""
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
+def stop_processes(groups: dict[int, str]) -> None:
+    """SIGTERM to each process group (leader pid -> label) at once, then SIGKILL to any group
+    with a process left after STOP_TIMEOUT_SECONDS."""
+    for pid in groups:
+        try:
+            os.killpg(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
     deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if not group_alive(pid):
-            return
+    alive = [pid for pid in groups if group_alive(pid)]
+    while alive and time.monotonic() < deadline:
         time.sleep(0.2)
-    say(f"{label} (pid {pid}) ignored SIGTERM for {STOP_TIMEOUT_SECONDS} s: killing it")
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-
-
-def stop_one(workdir: Path, name: str, label: str) -> None:
-    pid = read_pid(workdir, name)
-    if pid:
-        say(f"stopping {label} (pid {pid})")
-        stop_process(pid, label)
-    else:
-        say(f"{label} not running")
-    (workdir / f"{name}.pid").unlink(missing_ok=True)
+        alive = [pid for pid in alive if group_alive(pid)]
+    for pid in alive:
+        say(f"{groups[pid]} (pid {pid}) ignored SIGTERM for {STOP_TIMEOUT_SECONDS} s: killing it")
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def stop(state_dir: Path, purge: bool) -> None:
-    stop_one(sidecar_dir(state_dir), "moto", "the moto sidecar")
+    """Stops the sidecar and LocalStack together; says which of them was not running."""
+    running: dict[int, str] = {}
+    for workdir, name, label in (
+        (sidecar_dir(state_dir), "moto", "the moto sidecar"),
+        (state_dir, "localstack", "LocalStack"),
+    ):
+        pid = read_pid(workdir, name)
+        if pid:
+            say(f"stopping {label} (pid {pid})")
+            running[pid] = label
+        else:
+            say(f"{label} not running")
+    stop_processes(running)
+    for pid_file in (sidecar_dir(state_dir) / "moto.pid", state_dir / "localstack.pid"):
+        pid_file.unlink(missing_ok=True)
     (sidecar_dir(state_dir) / "port").unlink(missing_ok=True)
-    stop_one(state_dir, "localstack", "LocalStack")
     if purge and state_dir.exists():
         shutil.rmtree(state_dir, ignore_errors=True)
         say(f"removed state in {state_dir}")
