@@ -3,6 +3,7 @@
 #   .venv/                              tools and tests (Python 3.12, requirements/dev.txt)
 #   .local/venvs/localstack/            LocalStack 2026.3.0 + the host Lambda executor (Python 3.13)
 #   .local/venvs/lambda-python3.12/     the interpreter Lambda handlers run in (like the python3.12 runtime)
+#   .local/venvs/moto/                  moto server, the sidecar for cognito-idp, cloudfront, wafv2 (Python 3.12)
 #   .local/terraformrc                  Terraform CLI config (offline provider mirror when present)
 #   node                                Debian's nodejs when missing (the page's JS unit tests)
 #   .local/npm/                         axe-core for the accessibility checks (npm registry, pinned)
@@ -76,6 +77,13 @@ setup_venv "$LOCAL/venvs/lambda-python3.12" "$PY312" \
   "$("$PY312" -V 2>&1) $(hash_of "$REPO/local/requirements-lambda-runtime.txt")" \
   -r "$REPO/local/requirements-lambda-runtime.txt" ||
   die "pip could not install the Lambda runtime's SDK" "check that PyPI is reachable, then re-run"
+
+CURRENT_STEP="moto sidecar virtualenv"
+step "$CURRENT_STEP"
+setup_venv "$LOCAL/venvs/moto" "$PY312" \
+  "$("$PY312" -V 2>&1) $(hash_of "$REPO/local/requirements-moto.txt")" \
+  -r "$REPO/local/requirements-moto.txt" ||
+  die "pip could not install the moto sidecar" "check that PyPI is reachable, then re-run"
 
 CURRENT_STEP="Terraform"
 step "$CURRENT_STEP"

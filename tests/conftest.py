@@ -14,7 +14,9 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+import emulator  # local/emulator.py: starts LocalStack and its moto sidecar
 import pytest
 from botocore.exceptions import ClientError
 
@@ -39,14 +41,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 FIRST_TEST_PORT = 4567  # 4566 stays free for the developer's `make up` emulator
 
 
+def _port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0
+
+
 def free_test_port() -> int:
-    """TEST_EMULATOR_PORT, or the first free port from 4567 (so concurrent runs do not collide)."""
+    """TEST_EMULATOR_PORT, or the first port from 4567 that is free with its sidecar's port
+    (so concurrent runs do not collide)."""
     if os.environ.get("TEST_EMULATOR_PORT"):
         return int(os.environ["TEST_EMULATOR_PORT"])
     for port in range(FIRST_TEST_PORT, FIRST_TEST_PORT + 40):
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) != 0:
-                return port
+        if _port_free(port) and _port_free(emulator.sidecar_port(port)):
+            return port
     raise RuntimeError("no free port for the test emulator in 4567-4606")
 
 
@@ -72,6 +79,17 @@ def emulator_endpoint() -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         _emulator_cli("stop", *state, "--purge")
+
+
+@pytest.fixture(scope="session")
+def sidecar_endpoint(emulator_endpoint: str) -> str:
+    """Endpoint URL of the moto sidecar (cognitoidp, cloudfront, wafv2) beside the emulator.
+
+    SIDECAR_ENDPOINT overrides it, for an emulator started by hand with --sidecar-port.
+    """
+    return os.environ.get("SIDECAR_ENDPOINT") or emulator.sidecar_endpoint(
+        urlsplit(emulator_endpoint).port or 4566
+    )
 
 
 @pytest.fixture(scope="session")
