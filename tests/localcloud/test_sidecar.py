@@ -20,12 +20,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import emulator
 import pytest
 import requests
 import tftest
 
 import cloud_settings
+import emulator
 
 pytestmark = pytest.mark.localcloud
 
