@@ -1,0 +1,38 @@
+"""tools/smoke.py, the check a user runs after `terraform apply`, against the local stack."""
+
+from __future__ import annotations
+
+import smoke
+
+
+def test_the_smoke_test_passes_on_the_deployed_stack(outputs_file, capsys):
+    code = smoke.main(["--outputs", str(outputs_file), "--timeout", "90"])
+    out = capsys.readouterr().out
+
+    assert code == 0, out
+    assert "FAILED" not in out
+    for check in (
+        "the page loads",
+        "POST /uploads grants a presigned PUT",
+        "a second PUT to the same URL is refused",
+        "the photo ends done",
+        "an unaccepted content type gets 415",
+        "a non-image ends rejected",
+        "an unknown id gets 404",
+    ):
+        assert f"ok      {check}" in out
+    assert "all 9 checks passed" in out
+
+
+def test_the_smoke_test_fails_clearly_on_a_wrong_api(outputs_file, tmp_path, capsys):
+    import json
+
+    outputs = json.loads(outputs_file.read_text())
+    wrong = tmp_path / "outputs.json"
+    wrong.write_text(json.dumps({**outputs, "api_url": outputs["api_url"] + "/nowhere"}))
+
+    code = smoke.main(["--outputs", str(wrong), "--timeout", "5"])
+    out = capsys.readouterr().out
+
+    assert code == 1
+    assert "FAILED  config.json points at this API" in out
