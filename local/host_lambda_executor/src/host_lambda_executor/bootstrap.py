@@ -8,7 +8,9 @@ Started by ``executor.HostRuntimeExecutor`` with:
   "error": {...}}`` if it cannot be, then ``{"type": "result", "request_id", "ok", "payload"}``
   per invocation (``payload`` is the JSON response, or the Lambda error document when not ok);
 - stdout/stderr: the function's logs. After each invocation a line ``END_MARKER + request_id``
-  tells the executor that every log line of that invocation has been written.
+  tells the executor that every log line of that invocation has been written;
+- the file descriptor named by ``HOST_LAMBDA_LIFELINE_FD``: the read end of a pipe nobody writes
+  to; see ``start_watchdog``.
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ import importlib
 import json
 import os
 import sys
-import threading
 import time
 import traceback
 from typing import Any
 
 END_MARKER = "\x00host-lambda-end "
-PARENT_POLL_SECONDS = 1.0
+WATCHDOG_SHELL = "/bin/sh"
+# Reads until end-of-file (nothing is ever written), then SIGKILLs its own process group.
+WATCHDOG_SCRIPT = "while read -r _; do :; done; kill -s KILL 0"
 
 
 class LambdaContext:
@@ -56,15 +59,25 @@ def error_document(error: BaseException, error_type: str | None = None) -> dict[
     }
 
 
-def exit_when_parent_dies(parent_pid: int) -> None:
-    """LocalStack owns this process: if it disappears (even by SIGKILL), leave no orphan."""
+def start_watchdog(lifeline_fd: int) -> None:
+    """Leave no orphan, whatever happens to LocalStack (even SIGKILL) or to this interpreter.
 
-    def watch() -> None:
-        while os.getppid() == parent_pid:
-            time.sleep(PARENT_POLL_SECONDS)
-        os._exit(137)
-
-    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+    A small shell in this process group blocks reading the lifeline pipe, whose write end only
+    LocalStack holds; end-of-file means LocalStack closed it or died, and the shell kills the
+    whole group: this process and everything the handler started. Being a separate process, it
+    works while the handler holds the GIL or is stuck in C code.
+    """
+    if os.fork() == 0:  # no thread exists yet: forking here is safe
+        try:
+            os.dup2(lifeline_fd, 0)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 1)
+            os.dup2(devnull, 2)
+            os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+            os.execv(WATCHDOG_SHELL, ["host-lambda-watchdog", "-c", WATCHDOG_SCRIPT])
+        finally:
+            os._exit(127)
+    os.close(lifeline_fd)
 
 
 def prepare_sys_path() -> None:
@@ -140,7 +153,7 @@ def invoke(handler: Any, invocation: dict[str, Any]) -> dict[str, Any]:
 
 def main() -> None:
     control = ControlChannel(int(os.environ.pop("HOST_LAMBDA_CONTROL_FD")))
-    exit_when_parent_dies(int(os.environ.pop("HOST_LAMBDA_PARENT_PID")))
+    start_watchdog(int(os.environ.pop("HOST_LAMBDA_LIFELINE_FD")))
     prepare_sys_path()
     try:
         handler = load_handler(os.environ["_HANDLER"])

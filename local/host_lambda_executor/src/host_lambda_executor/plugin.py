@@ -7,6 +7,8 @@ class HostRuntimeExecutorPlugin(RuntimeExecutorPlugin):
     name = "host"
 
     def load(self, *args, **kwargs):
+        from host_lambda_executor import async_invoke
         from host_lambda_executor.executor import HostRuntimeExecutor
 
+        async_invoke.install()  # idempotent: LocalStack calls load() for every new environment
         return HostRuntimeExecutor
