@@ -21,6 +21,12 @@ locals {
     var.processor_max_event_age_seconds + var.processor_timeout_seconds,
   )
 
+  # On the local emulator, DynamoDB is served by the moto sidecar (LocalStack community's
+  # DynamoDB downloads DynamoDB Local at first use, which an offline machine cannot).
+  emulator_environment = var.emulator_sidecar_endpoint == null ? {} : {
+    AWS_ENDPOINT_URL_DYNAMODB = var.emulator_sidecar_endpoint
+  }
+
   api_url = (local.emulator
     ? "${var.emulator_endpoint}/_aws/execute-api/${module.api.rest_api_id}/${module.api.stage_name}"
     : module.api.invoke_url
@@ -43,6 +49,15 @@ module "storage" {
   output_expiration_days      = var.output_retention_days
   kms_key_arn                 = var.kms_key_arn
   force_destroy               = var.force_destroy_buckets || local.emulator
+}
+
+module "uploads_table" {
+  source = "./modules/uploads_table"
+
+  name                   = "${var.name_prefix}-uploads"
+  point_in_time_recovery = var.uploads_table_point_in_time_recovery
+  deletion_protection    = var.uploads_table_deletion_protection && !local.emulator
+  kms_key_arn            = var.kms_key_arn
 }
 
 module "sdk_layer" {
@@ -86,6 +101,12 @@ module "api" {
 
   processing_attempts       = local.processing_attempts
   processing_window_seconds = local.processing_window_seconds
+
+  uploads_table_name          = module.uploads_table.name
+  uploads_table_arn           = module.uploads_table.arn
+  uploads_owner_index_arn     = module.uploads_table.owner_index_arn
+  record_retention_days       = var.output_retention_days
+  extra_environment_variables = local.emulator_environment
 }
 
 module "processor" {
@@ -117,6 +138,12 @@ module "processor" {
   max_pixels       = var.max_pixels
   allowed_formats  = [for t in var.allowed_content_types : local.rules.content_types[t]]
   variants         = var.variants
+
+  uploads_table_name          = module.uploads_table.name
+  uploads_table_arn           = module.uploads_table.arn
+  record_retention_days       = var.output_retention_days
+  processing_attempts         = local.processing_attempts
+  extra_environment_variables = local.emulator_environment
 }
 
 module "web_site" {

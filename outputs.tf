@@ -47,3 +47,8 @@ output "allowed_origins" {
   description = "Browser origins allowed by CORS (the page's own origin first)."
   value       = local.allowed_origins
 }
+
+output "uploads_table" {
+  description = "Name of the DynamoDB table with one record per upload (tools/uploads.py lists it)."
+  value       = module.uploads_table.name
+}

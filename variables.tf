@@ -82,6 +82,17 @@ variable "emulator_endpoint" {
   }
 }
 
+variable "emulator_sidecar_endpoint" {
+  description = "EMULATOR ONLY; leave null for real AWS. The moto sidecar beside the emulator (local/emulator.py), e.g. \"http://127.0.0.1:5566\": both functions reach DynamoDB there (AWS_ENDPOINT_URL_DYNAMODB). Set by local/stack.py."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.emulator_sidecar_endpoint == null || can(regex("^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$", var.emulator_sidecar_endpoint))
+    error_message = "emulator_sidecar_endpoint must be null or scheme://host[:port] without a path or trailing slash."
+  }
+}
+
 ################################################################################
 # Uploads and CORS
 ################################################################################
@@ -178,6 +189,18 @@ variable "force_destroy_buckets" {
   description = "Let terraform destroy delete the upload and output buckets with their objects (keep false for real data). Always on when emulator_endpoint is set: emulator state is throw-away."
   type        = bool
   default     = false
+}
+
+variable "uploads_table_point_in_time_recovery" {
+  description = "Continuous backups of the uploads table for 35 days (billed per GB; the table holds a few KB per upload)."
+  type        = bool
+  default     = true
+}
+
+variable "uploads_table_deletion_protection" {
+  description = "Protect the uploads table from deletion, terraform destroy included (turn off before destroying). Always off on the emulator."
+  type        = bool
+  default     = true
 }
 
 ################################################################################

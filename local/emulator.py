@@ -42,7 +42,9 @@ SERVICES = "s3,iam,sts,lambda,apigateway,logs,cloudwatch,sqs"
 START_TIMEOUT_SECONDS = 90
 STOP_TIMEOUT_SECONDS = 20
 SIDECAR_PORT_OFFSET = 1000  # the sidecar listens on the emulator port + this, unless told otherwise
-SIDECAR_SERVICES = ("cognitoidp", "cloudfront", "wafv2")  # Terraform endpoint names it serves
+# Terraform endpoint names the sidecar serves. DynamoDB too: LocalStack community's DynamoDB
+# downloads DynamoDB Local (Java) from AWS's CDN at first use, which an offline machine cannot.
+SIDECAR_SERVICES = ("cognitoidp", "cloudfront", "wafv2", "dynamodb")
 SIDECAR_START_TIMEOUT_SECONDS = 30
 
 
@@ -63,7 +65,7 @@ def sidecar_port(emulator_port: int, state_dir: Path | None = None) -> int:
 def sidecar_endpoint(emulator_port: int, state_dir: Path | None = None) -> str:
     """Endpoint URL of the moto sidecar beside the emulator on `emulator_port`.
 
-    Route SIDECAR_SERVICES (cognitoidp, cloudfront, wafv2) there. Give `state_dir` when the
+    Route SIDECAR_SERVICES (cognitoidp, cloudfront, wafv2, dynamodb) there. Give `state_dir` when the
     emulator may have been started with --sidecar-port.
     """
     return f"http://127.0.0.1:{sidecar_port(emulator_port, state_dir)}"

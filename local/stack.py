@@ -34,12 +34,18 @@ class LocalDeployment:
     """The root stack in its own working folder, applied on the emulator at `endpoint`."""
 
     def __init__(
-        self, workdir: Path, endpoint: str, extra_vars: dict[str, Any] | None = None
+        self,
+        workdir: Path,
+        endpoint: str,
+        extra_vars: dict[str, Any] | None = None,
+        sidecar_endpoint: str | None = None,
     ) -> None:
         self.workdir = Path(workdir).resolve()
         self.endpoint = endpoint.rstrip("/")
+        self.sidecar_endpoint = sidecar_endpoint or cloud_settings.default_sidecar(self.endpoint)
         self.variables = {
             "emulator_endpoint": self.endpoint,
+            "emulator_sidecar_endpoint": self.sidecar_endpoint,
             "artifacts_dir": str(REPO / "dist"),
             **(extra_vars or {}),
         }
@@ -48,7 +54,7 @@ class LocalDeployment:
     def prepare(self) -> None:
         cloud_settings.link_root(self.workdir)
         (self.workdir / "emulator_override.tf").write_text(
-            cloud_settings.provider_override(self.endpoint)
+            cloud_settings.provider_override(self.endpoint, self.sidecar_endpoint)
         )
         (self.workdir / "emulator.auto.tfvars.json").write_text(
             json.dumps(self.variables, indent=2) + "\n"

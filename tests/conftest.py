@@ -83,7 +83,7 @@ def emulator_endpoint() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def sidecar_endpoint(emulator_endpoint: str) -> str:
-    """Endpoint URL of the moto sidecar (cognitoidp, cloudfront, wafv2) beside the emulator.
+    """Endpoint URL of the moto sidecar (cognitoidp, cloudfront, wafv2, dynamodb) beside the emulator.
 
     SIDECAR_ENDPOINT overrides it, for an emulator started by hand with --sidecar-port.
     """
@@ -128,9 +128,15 @@ def layer_names(aws_client: Callable[..., Any], prefix: str) -> list[str]:
     return [layer["LayerName"] for layer in layers if layer["LayerName"].startswith(prefix)]
 
 
-def leftovers(aws_client: Callable[..., Any], prefix: str) -> list[str]:
-    """Everything named with `prefix` that still exists on the emulator."""
+def leftovers(aws_client: Callable[..., Any], prefix: str, sidecar: str) -> list[str]:
+    """Everything named with `prefix` that still exists on the emulator and its sidecar."""
+    import boto3
+
+    dynamodb = boto3.client("dynamodb", endpoint_url=sidecar, **FAKE_CREDENTIALS)
     found = [
+        f"table {name}" for name in dynamodb.list_tables()["TableNames"] if name.startswith(prefix)
+    ]
+    found += [
         f"bucket {b['Name']}"
         for b in aws_client("s3").list_buckets()["Buckets"]
         if b["Name"].startswith(prefix)
@@ -166,26 +172,30 @@ def leftovers(aws_client: Callable[..., Any], prefix: str) -> list[str]:
 
 @pytest.fixture(scope="session")
 def local_stack_deployment(
-    emulator_endpoint: str, aws_client: Callable[..., Any], tmp_path_factory: pytest.TempPathFactory
+    emulator_endpoint: str,
+    sidecar_endpoint: str,
+    aws_client: Callable[..., Any],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[stack.LocalDeployment]:
     """The root stack applied on the emulator with tftest, once per run.
 
     At the end it is destroyed, and the destroy is checked: nothing named after it may remain.
     """
-    assert not leftovers(aws_client, STACK_NAME_PREFIX), (
+    assert not leftovers(aws_client, STACK_NAME_PREFIX, sidecar_endpoint), (
         "the emulator is not clean before the apply"
     )
     deployment = stack.LocalDeployment(
         workdir=tmp_path_factory.mktemp("stack"),
         endpoint=emulator_endpoint,
         extra_vars={"name_prefix": STACK_NAME_PREFIX},
+        sidecar_endpoint=sidecar_endpoint,
     )
     try:
         deployment.apply()
         yield deployment
     finally:
         deployment.destroy()
-    remaining = leftovers(aws_client, STACK_NAME_PREFIX)
+    remaining = leftovers(aws_client, STACK_NAME_PREFIX, sidecar_endpoint)
     assert not remaining, f"terraform destroy left resources behind: {remaining}"
 
 

@@ -26,6 +26,7 @@ DEFAULTS = {
     # 3 x 60 s attempts + Lambda's 1 and 2 min retry delays + 1 min of slack.
     "PROCESSING_ATTEMPTS": "3",
     "PROCESSING_WINDOW_SECONDS": "420",
+    "RECORD_RETENTION_DAYS": "",  # blank: records never expire (outputs kept for ever)
 }
 DEFAULT_RETRIES = RetryPolicy(attempts=3, window_seconds=420)
 MAX_URL_TTL_SECONDS: int = contract.RULES["url_ttl_seconds"]["max"]
@@ -45,6 +46,8 @@ class ApiConfig:
     allowed_origins: tuple[str, ...]  # ("*",) allows any origin
     log_level: str
     retries: RetryPolicy = DEFAULT_RETRIES
+    uploads_table: str = ""
+    record_retention_days: int | None = None
 
     @property
     def allows_any_origin(self) -> bool:
@@ -77,6 +80,10 @@ def load_config(environ: Mapping[str, str]) -> ApiConfig:
             "ALLOWED_ORIGINS", env_config.required(env, "ALLOWED_ORIGINS")
         ),
         log_level=env_config.parse_log_level("LOG_LEVEL", env["LOG_LEVEL"]),
+        uploads_table=env_config.required(env, "UPLOADS_TABLE"),
+        record_retention_days=env_config.parse_optional_int(
+            "RECORD_RETENTION_DAYS", env.get("RECORD_RETENTION_DAYS", ""), 1, 36_500
+        ),
         retries=RetryPolicy(
             attempts=env_config.parse_int("PROCESSING_ATTEMPTS", env["PROCESSING_ATTEMPTS"], 1, 3),
             window_seconds=env_config.parse_int(

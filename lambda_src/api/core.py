@@ -16,9 +16,11 @@ import binascii
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from common import contract
+from common.records import parse_iso
 
 MAX_BODY_BYTES = 4096
 MAX_FILENAME_CHARS = 255
@@ -227,6 +229,46 @@ class RetryPolicy:
 
     attempts: int  # 1 + the S3 trigger's maximum_retry_attempts
     window_seconds: int  # after the upload, the latest time an attempt can still end
+
+
+# A record still waiting for its original this long after the grant expired never got one.
+AWAITING_UPLOAD_GRACE_SECONDS = 300
+
+
+def record_status_body(
+    item: Mapping[str, Any],
+    now: datetime,
+    policy: RetryPolicy,
+    upload_url_ttl_seconds: int,
+    sign_url: Callable[[str], str],
+) -> dict[str, Any]:
+    """The ``GET /uploads/{id}`` body from the upload's record (common/records.py).
+
+    ``awaiting_upload`` reads as ``processing`` while the original may still arrive and as 404
+    once its URL has long expired; ``processing`` turns ``failed`` when the retry policy says
+    every attempt is over (:func:`failure_of`).
+    """
+    upload_id = item["id"]
+    status = item["status"]
+    if status == "awaiting_upload":
+        waited = (now - parse_iso(item["createdAt"])).total_seconds()
+        if waited > upload_url_ttl_seconds + AWAITING_UPLOAD_GRACE_SECONDS:
+            raise ApiError(404, "not_found", "No file was uploaded with this id's upload URL.")
+        return _pending_body(upload_id, None)
+    if status == "processing":
+        started = parse_iso(item.get("startedAt") or item["createdAt"])
+        failure = failure_of(
+            {"attempts": item.get("failedAttempts", 0)}, (now - started).total_seconds(), policy
+        )
+        return _pending_body(upload_id, failure)
+    if status == "failed":
+        return _pending_body(upload_id, _public_error(item.get("error")))
+    return status_body(upload_id, item, True, sign_url)
+
+
+def _pending_body(upload_id: str, failure: Mapping[str, str] | None) -> dict[str, Any]:
+    status = contract.Status.FAILED if failure else contract.Status.PROCESSING
+    return {"id": upload_id, "status": status, "variants": [], "error": failure}
 
 
 def failure_of(

@@ -18,12 +18,14 @@ from api import config as api_config
 from api import core as api_core
 from api import cors
 from api.storage import S3Storage
-from common import jsonlog, s3_client
+from common import jsonlog, records, s3_client
+from common import table as uploads_table
 
 CONFIG = api_config.load_config(os.environ)
 LOG = jsonlog.JsonLogger("api", CONFIG.log_level)
 S3 = s3_client.make_client()
 STORE = S3Storage(S3, CONFIG)
+TABLE = uploads_table.UploadsTable(uploads_table.make_client(), CONFIG.uploads_table)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -85,7 +87,7 @@ def create_upload(event: dict[str, Any]) -> dict[str, Any]:
         CONFIG.allowed_content_types,
         CONFIG.max_upload_bytes,
     )
-    upload_id = str(uuid.uuid4())
+    upload_id = record_new_upload(request)
     LOG.bind(upload_id=upload_id)
     started = time.perf_counter()
     url = STORE.presign_upload(upload_id, request.content_type, request.size)
@@ -104,27 +106,40 @@ def create_upload(event: dict[str, Any]) -> dict[str, Any]:
     )
 
 
+def record_new_upload(request: api_core.CreateUpload) -> str:
+    """Write the upload's record before any URL exists: a fresh id, never overwriting one."""
+    for _ in range(3):
+        upload_id = str(uuid.uuid4())
+        item = records.new_item(
+            upload_id,
+            records.ANONYMOUS_OWNER,
+            request.filename,
+            request.content_type,
+            request.size,
+            datetime.now(UTC),
+            CONFIG.record_retention_days,
+        )
+        if TABLE.create(item):
+            return upload_id
+        LOG.warning("upload id already recorded; drawing another", upload_id=upload_id)
+    raise RuntimeError("three random upload ids in a row were taken")
+
+
 def get_upload(raw_id: str | None) -> dict[str, Any]:
     upload_id = api_core.parse_upload_id(raw_id)
     LOG.bind(upload_id=upload_id)
     watch = jsonlog.Stopwatch()
-    with watch.stage("manifest"):
-        manifest = STORE.read_manifest(upload_id)
-    uploaded_at, failure = None, None
-    if manifest is None:
-        with watch.stage("head"):
-            uploaded_at = STORE.uploaded_at(upload_id)
-        if uploaded_at is not None:
-            with watch.stage("failure"):
-                age = (datetime.now(UTC) - uploaded_at).total_seconds()
-                failure = api_core.failure_of(STORE.read_failure(upload_id), age, CONFIG.retries)
+    with watch.stage("record"):
+        item = TABLE.get(upload_id)
+    if item is None:
+        raise api_core.upload_not_found()
     with watch.stage("sign"):
-        body = api_core.status_body(
-            upload_id,
-            manifest,
-            manifest is not None or uploaded_at is not None,
+        body = api_core.record_status_body(
+            item,
+            datetime.now(UTC),
+            CONFIG.retries,
+            CONFIG.upload_url_ttl_seconds,
             STORE.presign_download,
-            failure,
         )
     LOG.info("upload status", status=body["status"], timings_ms=watch.timings_ms)
     return body

@@ -1,4 +1,4 @@
-"""The API function's only contact with S3: presigned URLs and two small reads.
+"""The API function's only contact with S3: presigned URLs (it reads and lists nothing).
 
 Presigned PUT: SigV4, signing ``Content-Type``, ``Content-Length`` and ``If-None-Match: *``
 so S3 refuses another type or size and never overwrites an existing upload. Browsers set
@@ -7,8 +7,6 @@ so S3 refuses another type or size and never overwrites an existing upload. Brow
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -48,38 +46,6 @@ class S3Storage:
             ExpiresIn=self._config.download_url_ttl_seconds,
             HttpMethod="GET",
         )
-
-    def read_manifest(self, upload_id: str) -> dict[str, Any] | None:
-        """The parsed ``<id>/manifest.json``, or ``None`` when it does not exist yet."""
-        return self._read_json(contract.manifest_key(upload_id))
-
-    def read_failure(self, upload_id: str) -> dict[str, Any] | None:
-        """The processor's ``<id>/failure.json`` (failed attempts so far), or ``None``."""
-        return self._read_json(contract.failure_key(upload_id))
-
-    def uploaded_at(self, upload_id: str) -> datetime | None:
-        """When the original was stored (S3's LastModified), or ``None`` if there is none."""
-        try:
-            head = self._s3.head_object(
-                Bucket=self._config.upload_bucket, Key=self.upload_key(upload_id)
-            )
-        except ClientError as error:
-            if is_missing(error):
-                return None
-            raise
-        return head["LastModified"]
-
-    def _read_json(self, key: str) -> dict[str, Any] | None:
-        try:
-            response = self._s3.get_object(Bucket=self._config.output_bucket, Key=key)
-        except ClientError as error:
-            if is_missing(error):
-                return None
-            raise
-        document = json.loads(response["Body"].read())
-        if not isinstance(document, dict):
-            raise ValueError(f"{key} is not a JSON object")
-        return document
 
 
 def is_missing(error: ClientError) -> bool:

@@ -35,9 +35,6 @@ VARIANT_RULES: Mapping[str, Any] = RULES["variant"]
 VARIANT_NAME_PATTERN = re.compile(VARIANT_RULES["name_pattern"])
 
 MANIFEST_NAME = "manifest.json"
-# Written by the processor when an attempt fails for a reason that is not the image (S3 error,
-# bug); the API reads it to tell "still retrying" from "every attempt failed".
-FAILURE_NAME = "failure.json"
 MANIFEST_CONTENT_TYPE = "application/json"
 
 
@@ -107,11 +104,6 @@ def variant_key(upload_id: str, name: str, variant_format: str) -> str:
 def manifest_key(upload_id: str) -> str:
     """Key of an upload's manifest in the output bucket."""
     return f"{upload_id}/{MANIFEST_NAME}"
-
-
-def failure_key(upload_id: str) -> str:
-    """Key of an upload's failure record in the output bucket."""
-    return f"{upload_id}/{FAILURE_NAME}"
 
 
 def is_key_of(upload_id: str, key: str) -> bool:

@@ -61,6 +61,11 @@ def parse_int(name: str, raw: str, low: int = 1, high: int | None = None) -> int
     return value
 
 
+def parse_optional_int(name: str, raw: str, low: int = 1, high: int | None = None) -> int | None:
+    """Like :func:`parse_int`, but a blank value means ``None`` (no limit, no expiry)."""
+    return None if not raw.strip() else parse_int(name, raw, low, high)
+
+
 def split_csv(raw: str) -> tuple[str, ...]:
     """The non-blank, stripped comma-separated parts of ``raw``, first occurrence kept."""
     return tuple(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))

@@ -137,3 +137,7 @@ class Stopwatch:
         finally:
             elapsed = (time.perf_counter() - started) * 1000.0
             self.timings_ms[name] = round(self.timings_ms.get(name, 0.0) + elapsed, 3)
+
+    def total_ms(self) -> float:
+        """The sum of every stage so far."""
+        return sum(self.timings_ms.values())

@@ -23,6 +23,8 @@ DEFAULTS = {
     "MAX_PIXELS": str(imaging.DEFAULT_MAX_PIXELS),
     "ALLOWED_FORMATS": ",".join(imaging.DEFAULT_ALLOWED_FORMATS),
     "LOG_LEVEL": "INFO",
+    "PROCESSING_ATTEMPTS": "3",
+    "RECORD_RETENTION_DAYS": "",
 }
 
 
@@ -35,6 +37,9 @@ class ProcessorConfig:
     allowed_formats: tuple[str, ...]
     variants: tuple[imaging.VariantSpec, ...]
     log_level: str
+    uploads_table: str = ""
+    processing_attempts: int = 3
+    record_retention_days: int | None = None
 
     @property
     def limits(self) -> imaging.Limits:
@@ -56,6 +61,13 @@ def load_config(environ: Mapping[str, str]) -> ProcessorConfig:
         allowed_formats=parse_formats("ALLOWED_FORMATS", env["ALLOWED_FORMATS"]),
         variants=parse_variants("VARIANTS", env_config.required(env, "VARIANTS")),
         log_level=env_config.parse_log_level("LOG_LEVEL", env["LOG_LEVEL"]),
+        uploads_table=env_config.required(env, "UPLOADS_TABLE"),
+        processing_attempts=env_config.parse_int(
+            "PROCESSING_ATTEMPTS", env["PROCESSING_ATTEMPTS"], 1, 3
+        ),
+        record_retention_days=env_config.parse_optional_int(
+            "RECORD_RETENTION_DAYS", env["RECORD_RETENTION_DAYS"], 1, 36_500
+        ),
     )
 
 

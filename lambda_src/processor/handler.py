@@ -15,9 +15,11 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from common import jsonlog, s3_client
+from common import jsonlog, records, s3_client
+from common import table as uploads_table
 from processor import config as processor_config
 from processor import decode_budget, imaging, manifest, s3_events
 from processor.storage import S3Storage
@@ -26,6 +28,7 @@ CONFIG = processor_config.load_config(os.environ)
 LOG = jsonlog.JsonLogger("processor", CONFIG.log_level)
 S3 = s3_client.make_client()
 STORE = S3Storage(S3, CONFIG.output_bucket)
+TABLE = uploads_table.UploadsTable(uploads_table.make_client(), CONFIG.uploads_table)
 
 
 @dataclass(frozen=True)
@@ -65,9 +68,17 @@ def process_upload(upload: s3_events.UploadRef, remaining: Callable[[], float]) 
 
 
 def record_failure(upload_id: str, error: BaseException) -> None:
-    """Count the failed attempt for the status API; never hide the original error."""
+    """Count the failed attempt in the record; after the last one the upload is failed.
+
+    Never hides the original error: a failure to record is logged, and the attempt still
+    fails (so Lambda's retries and the dead-letter queue apply).
+    """
+    now = datetime.now(UTC)
     try:
-        attempts = STORE.record_failed_attempt(upload_id, error)
+        counted = TABLE.update(records.failed_attempt_update(upload_id, now, type(error).__name__))
+        attempts = counted["failedAttempts"] if counted else None
+        if attempts is not None and attempts >= CONFIG.processing_attempts:
+            TABLE.update(records.give_up_update(upload_id, now))
     except Exception:
         LOG.exception("could not record the failed attempt")
         return
@@ -81,6 +92,13 @@ def _process(upload: s3_events.UploadRef, remaining: Callable[[], float]) -> Out
     if head is None:
         LOG.warning("upload no longer exists; nothing to do", key=upload.key)
         return Outcome(upload.upload_id, "missing")
+    with watch.stage("record"):
+        started = TABLE.update(
+            records.start_update(upload.upload_id, datetime.now(UTC), CONFIG.record_retention_days)
+        )
+    if started is None:  # a duplicate or late event: the upload is already done or rejected
+        LOG.info("upload already finished; event ignored", key=upload.key)
+        return Outcome(upload.upload_id, "finished")
     size = int(head["ContentLength"])
     rejection = imaging.rejection_for_size(size, CONFIG.max_upload_bytes)
     processed: imaging.ProcessedImage | None = None
@@ -103,8 +121,26 @@ def _process(upload: s3_events.UploadRef, remaining: Callable[[], float]) -> Out
             assert rejection is not None
             document = manifest.rejected_manifest(upload.upload_id, upload.key, size, rejection)
         STORE.store_manifest(upload.upload_id, document)
+    with watch.stage("record"):
+        finished = TABLE.update(
+            records.finish_update(
+                upload.upload_id, datetime.now(UTC), record_outcome(document), watch.total_ms()
+            )
+        )
+    if finished is None:
+        LOG.info("a concurrent attempt finished the record first")
     log_outcome(size, processed, rejection, watch)
     return Outcome(upload.upload_id, document["status"], rejection.code if rejection else None)
+
+
+def record_outcome(document: dict[str, Any]) -> dict[str, Any]:
+    """What the record keeps of the manifest: status, variants, source, error."""
+    return {
+        "status": document["status"],
+        "variants": document["variants"],
+        "source": document["source"],
+        "error": document["error"],
+    }
 
 
 def decode_deadline(remaining_ms: float) -> float:

@@ -6,7 +6,6 @@ object is never mixed up with the one the event announced); the output bucket is
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -44,33 +43,6 @@ class S3Storage:
                 ContentType=variant.content_type,
                 CacheControl=manifest.VARIANT_CACHE_CONTROL,
             )
-
-    def record_failed_attempt(self, upload_id: str, error: BaseException) -> int:
-        """Count one failed attempt in ``<id>/failure.json``; return the attempts so far.
-
-        Read-modify-write: two attempts of one upload never run at the same time (Lambda
-        retries an event after the previous attempt has ended), and a lost count only makes the
-        API wait for its time-based verdict.
-        """
-        key = contract.failure_key(upload_id)
-        attempts = 1
-        try:
-            previous = json.loads(
-                self._s3.get_object(Bucket=self._output_bucket, Key=key)["Body"].read()
-            )
-            attempts += int(previous.get("attempts", 0))
-        except ClientError as read_error:
-            if read_error.response.get("Error", {}).get("Code") not in _MISSING_CODES:
-                raise
-        record = {"attempts": attempts, "error": type(error).__name__}
-        self._s3.put_object(
-            Bucket=self._output_bucket,
-            Key=key,
-            Body=json.dumps(record, separators=(",", ":")).encode(),
-            ContentType=contract.MANIFEST_CONTENT_TYPE,
-            CacheControl=manifest.MANIFEST_CACHE_CONTROL,
-        )
-        return attempts
 
     def store_manifest(self, upload_id: str, document: dict[str, Any]) -> None:
         self._s3.put_object(

@@ -44,35 +44,28 @@ data "aws_iam_policy_document" "function" {
     resources = [local.upload_objects_arn]
   }
 
-  # GET /uploads/{id} answers "processing" when the original exists but no
-  # manifest does yet: that is a HeadObject, and HEAD is authorised by
-  # s3:GetObject (there is no s3:HeadObject action).
+  # Variants are delivered through presigned GETs, which carry this role's rights.
   statement {
-    sid       = "HeadOriginals"
-    effect    = "Allow"
-    actions   = ["s3:GetObject"]
-    resources = [local.upload_objects_arn]
-  }
-
-  # Manifests are read, variants are presigned for GET.
-  statement {
-    sid       = "ReadOutputs"
+    sid       = "PresignGetVariants"
     effect    = "Allow"
     actions   = ["s3:GetObject"]
     resources = ["${var.output_bucket_arn}/*"]
   }
 
-  # Without s3:ListBucket, S3 answers 403 AccessDenied instead of 404 NoSuchKey
-  # for a missing key, so "not found / still processing" would be
-  # indistinguishable from a real permission error. The implicit ListBucket
-  # check made for a missing key carries no s3:prefix, so an s3:prefix
-  # condition would defeat the purpose: ListBucket is granted on the two
-  # bucket ARNs only (bucket-level action, no object access).
+  # The upload record: created at presign time (conditional put), read for the status.
   statement {
-    sid       = "DistinguishMissingKeys"
+    sid       = "CreateAndReadUploadRecords"
     effect    = "Allow"
-    actions   = ["s3:ListBucket"]
-    resources = [var.upload_bucket_arn, var.output_bucket_arn]
+    actions   = ["dynamodb:PutItem", "dynamodb:GetItem"]
+    resources = [var.uploads_table_arn]
+  }
+
+  # One owner's uploads, newest first.
+  statement {
+    sid       = "ListUploadsByOwner"
+    effect    = "Allow"
+    actions   = ["dynamodb:Query"]
+    resources = [var.uploads_owner_index_arn]
   }
 
   dynamic "statement" {
@@ -105,7 +98,7 @@ module "function" {
   attach_policy_json = true
   policy_json        = data.aws_iam_policy_document.function.json
 
-  environment_variables = {
+  environment_variables = merge(var.extra_environment_variables, {
     UPLOAD_BUCKET            = var.upload_bucket_id
     OUTPUT_BUCKET            = var.output_bucket_id
     UPLOAD_PREFIX            = var.upload_prefix
@@ -118,7 +111,9 @@ module "function" {
     # When the status turns "failed" for an upload without a manifest (docs/architecture.md).
     PROCESSING_ATTEMPTS       = tostring(var.processing_attempts)
     PROCESSING_WINDOW_SECONDS = tostring(var.processing_window_seconds)
-  }
+    UPLOADS_TABLE             = var.uploads_table_name
+    RECORD_RETENTION_DAYS     = var.record_retention_days == null ? "" : tostring(var.record_retention_days)
+  })
 
   tags = var.tags
 }

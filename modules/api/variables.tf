@@ -161,3 +161,30 @@ variable "processing_window_seconds" {
   type        = number
   default     = 420
 }
+
+variable "uploads_table_name" {
+  description = "Name of the DynamoDB table with one record per upload."
+  type        = string
+}
+
+variable "uploads_table_arn" {
+  description = "ARN of the uploads table."
+  type        = string
+}
+
+variable "record_retention_days" {
+  description = "Days after which an upload's record expires (the table's TTL); null keeps records."
+  type        = number
+  default     = null
+}
+
+variable "extra_environment_variables" {
+  description = "More environment variables for the function (the local emulator's endpoint overrides)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "uploads_owner_index_arn" {
+  description = "ARN of the uploads table's owner index (GET /uploads lists an owner's uploads)."
+  type        = string
+}

@@ -51,20 +51,12 @@ data "aws_iam_policy_document" "function" {
     resources = ["${var.output_bucket_arn}/*"]
   }
 
-  # Its own failure records only: a failed attempt increments <id>/failure.json.
+  # The upload record moves only through conditional updates (common/records.py).
   statement {
-    sid       = "CountFailedAttempts"
+    sid       = "UpdateUploadRecords"
     effect    = "Allow"
-    actions   = ["s3:GetObject"]
-    resources = ["${var.output_bucket_arn}/*/failure.json"]
-  }
-
-  # Without ListBucket S3 answers 403 instead of 404 for a first failure record.
-  statement {
-    sid       = "DistinguishMissingFailureRecords"
-    effect    = "Allow"
-    actions   = ["s3:ListBucket"]
-    resources = [var.output_bucket_arn]
+    actions   = ["dynamodb:UpdateItem"]
+    resources = [var.uploads_table_arn]
   }
 
   # The on-failure destination is delivered with the function's own role.
@@ -106,7 +98,7 @@ module "function" {
   attach_policy_json = true
   policy_json        = data.aws_iam_policy_document.function.json
 
-  environment_variables = {
+  environment_variables = merge(var.extra_environment_variables, {
     OUTPUT_BUCKET    = var.output_bucket_id
     UPLOAD_PREFIX    = var.upload_prefix
     MAX_UPLOAD_BYTES = tostring(var.max_upload_bytes)
@@ -114,7 +106,11 @@ module "function" {
     ALLOWED_FORMATS  = join(",", var.allowed_formats)
     VARIANTS         = jsonencode(local.variants)
     LOG_LEVEL        = var.log_level
-  }
+
+    UPLOADS_TABLE         = var.uploads_table_name
+    PROCESSING_ATTEMPTS   = tostring(var.processing_attempts)
+    RECORD_RETENTION_DAYS = var.record_retention_days == null ? "" : tostring(var.record_retention_days)
+  })
 
   tags = var.tags
 }

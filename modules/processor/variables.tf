@@ -154,3 +154,31 @@ variable "shared_layer_arns" {
   type        = list(string)
   default     = []
 }
+
+variable "uploads_table_name" {
+  description = "Name of the DynamoDB table with one record per upload."
+  type        = string
+}
+
+variable "uploads_table_arn" {
+  description = "ARN of the uploads table."
+  type        = string
+}
+
+variable "record_retention_days" {
+  description = "Days after which an upload's record expires (the table's TTL); null keeps records."
+  type        = number
+  default     = null
+}
+
+variable "extra_environment_variables" {
+  description = "More environment variables for the function (the local emulator's endpoint overrides)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "processing_attempts" {
+  description = "Attempts Lambda makes per upload (1 + maximum_retry_attempts): after the last failed one the record says failed."
+  type        = number
+  default     = 3
+}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 UPLOAD_BUCKET = "sip-uploads-test"
 OUTPUT_BUCKET = "sip-output-test"
+UPLOADS_TABLE = "sip-uploads-test"
 REGION = "us-east-1"
 ALLOWED_ORIGIN = "https://app.example.com"
 VARIANTS_JSON = (
@@ -21,6 +22,8 @@ API_ENV = {
     "DOWNLOAD_URL_TTL_SECONDS": "300",
     "ALLOWED_ORIGINS": ALLOWED_ORIGIN,
     "LOG_LEVEL": "INFO",
+    "UPLOADS_TABLE": UPLOADS_TABLE,
+    "RECORD_RETENTION_DAYS": "30",
 }
 PROCESSOR_ENV = {
     "OUTPUT_BUCKET": OUTPUT_BUCKET,
@@ -30,4 +33,29 @@ PROCESSOR_ENV = {
     "ALLOWED_FORMATS": "JPEG,PNG,WEBP,GIF",
     "VARIANTS": VARIANTS_JSON,
     "LOG_LEVEL": "INFO",
+    "UPLOADS_TABLE": UPLOADS_TABLE,
+    "RECORD_RETENTION_DAYS": "30",
 }
+
+
+def create_uploads_table(client: object, name: str = UPLOADS_TABLE) -> None:
+    """The table modules/uploads_table creates, on a (moto) DynamoDB client."""
+    client.create_table(  # type: ignore[attr-defined]
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": attribute, "AttributeType": "S"}
+            for attribute in ("id", "owner", "createdAt")
+        ],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "byOwner",
+                "KeySchema": [
+                    {"AttributeName": "owner", "KeyType": "HASH"},
+                    {"AttributeName": "createdAt", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    )

@@ -17,7 +17,15 @@ from typing import Any
 
 import pytest
 
-from support.lambda_env import API_ENV, OUTPUT_BUCKET, PROCESSOR_ENV, REGION, UPLOAD_BUCKET
+from support.lambda_env import (
+    API_ENV,
+    OUTPUT_BUCKET,
+    PROCESSOR_ENV,
+    REGION,
+    UPLOAD_BUCKET,
+    UPLOADS_TABLE,
+    create_uploads_table,
+)
 
 
 class NetworkBlocked(RuntimeError):
@@ -94,7 +102,17 @@ def s3(_moto: Any, aws_credentials: None) -> Any:
     client = boto3.client("s3", region_name=REGION)
     client.create_bucket(Bucket=UPLOAD_BUCKET)
     client.create_bucket(Bucket=OUTPUT_BUCKET)
+    create_uploads_table(boto3.client("dynamodb", region_name=REGION))
     return client
+
+
+@pytest.fixture
+def uploads(s3: Any) -> Any:
+    """The moto uploads table the handlers use (created with the buckets)."""
+    from common.table import UploadsTable
+    from common.table import make_client as dynamodb_client
+
+    return UploadsTable(dynamodb_client({"AWS_REGION": REGION}), UPLOADS_TABLE)
 
 
 def load_handler(module_name: str) -> ModuleType:

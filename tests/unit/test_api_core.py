@@ -39,13 +39,15 @@ def test_full_configuration() -> None:
         download_url_ttl_seconds=300,
         allowed_origins=("https://app.example.com",),
         log_level="INFO",
+        uploads_table="sip-uploads-test",
+        record_retention_days=30,
     )
     assert not config.allows_any_origin
 
 
 def test_defaults() -> None:
     config = api_config.load_config(
-        {"UPLOAD_BUCKET": "u", "OUTPUT_BUCKET": "o", "ALLOWED_ORIGINS": "*"}
+        {"UPLOAD_BUCKET": "u", "OUTPUT_BUCKET": "o", "ALLOWED_ORIGINS": "*", "UPLOADS_TABLE": "t"}
     )
     assert config.upload_url_ttl_seconds == 60
     assert config.download_url_ttl_seconds == 300

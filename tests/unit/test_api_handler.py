@@ -5,12 +5,13 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from common import records
 from support.lambda_env import ALLOWED_ORIGIN, OUTPUT_BUCKET, UPLOAD_BUCKET
 from support.lambda_events import api_event
 
@@ -114,6 +115,21 @@ def test_base64_body_is_accepted(api, lambda_context) -> None:
     assert body["headers"]["Content-Type"] == "image/webp"
 
 
+def test_create_upload_records_the_upload_before_granting(api, uploads, lambda_context) -> None:
+    before = datetime.now(UTC)
+    _, _, body = post(
+        api, lambda_context, {"contentType": "image/png", "size": 42, "filename": "a/../b\x07.png"}
+    )
+
+    item = uploads.get(body["id"])
+    assert item["status"] == "awaiting_upload"
+    assert (item["owner"], item["fileName"]) == ("anonymous", "b.png")
+    assert (item["contentType"], item["declaredBytes"]) == ("image/png", 42)
+    created = records.parse_iso(item["createdAt"])
+    assert created >= before.replace(microsecond=0)
+    assert item["expiresAt"] == int((created + timedelta(days=30)).timestamp())  # outputs' TTL
+
+
 @pytest.mark.parametrize(
     ("raw", "status", "code"),
     [
@@ -195,9 +211,8 @@ def test_unknown_route_is_404_json(api, lambda_context, path) -> None:
     assert_error(call(api, event, lambda_context), 404, "not_found")
 
 
-def test_route_falls_back_to_the_path_without_a_resource(api, s3, lambda_context) -> None:
-    upload_id = str(uuid.uuid4())
-    s3.put_object(Bucket=UPLOAD_BUCKET, Key=f"uploads/{upload_id}", Body=b"x")
+def test_route_falls_back_to_the_path_without_a_resource(api, uploads, lambda_context) -> None:
+    upload_id = put_record(uploads, status="processing")
     event = api_event("api_get_upload", resource=None, path=f"/uploads/{upload_id}/")
     assert call(api, event, lambda_context)[2]["status"] == "processing"
 
@@ -232,70 +247,72 @@ def test_unknown_id_is_404(api, lambda_context) -> None:
     assert_error(get(api, lambda_context, str(uuid.uuid4())), 404, "not_found")
 
 
-def test_upload_without_manifest_is_processing(api, s3, lambda_context) -> None:
-    upload_id = str(uuid.uuid4())
-    s3.put_object(Bucket=UPLOAD_BUCKET, Key=f"uploads/{upload_id}", Body=b"x")
+def test_a_fresh_grant_reads_as_processing(api, uploads, lambda_context) -> None:
+    upload_id = put_record(uploads, status="awaiting_upload")
     status, _, body = get(api, lambda_context, upload_id)
     assert status == 200
     assert body == {"id": upload_id, "status": "processing", "variants": [], "error": None}
 
 
-def test_upload_whose_every_attempt_failed_is_failed(api, s3, lambda_context) -> None:
-    upload_id = str(uuid.uuid4())
-    s3.put_object(Bucket=UPLOAD_BUCKET, Key=f"uploads/{upload_id}", Body=b"x")
-    failure_key = f"{upload_id}/failure.json"
-    s3.put_object(Bucket=OUTPUT_BUCKET, Key=failure_key, Body=b'{"attempts": 2}')
-    assert get(api, lambda_context, upload_id)[2]["status"] == "processing"  # one retry left
+def test_a_grant_never_used_is_404_once_its_url_has_long_expired(
+    api, uploads, lambda_context
+) -> None:
+    upload_id = put_record(uploads, status="awaiting_upload", age=timedelta(minutes=10))
+    assert_error(get(api, lambda_context, upload_id), 404, "not_found")
 
-    s3.put_object(Bucket=OUTPUT_BUCKET, Key=failure_key, Body=b'{"attempts": 3}')
-    status, _, body = get(api, lambda_context, upload_id)
-    assert status == 200
-    assert body["status"] == "failed"
-    assert body["error"]["code"] == "processing_failed"
 
-    put_manifest(
-        s3,
-        upload_id,
-        {
-            "id": upload_id,
-            "status": "rejected",
-            "variants": [],
-            "error": {"code": "not_an_image", "message": "no"},
-        },
+def test_an_upload_whose_every_attempt_failed_is_failed(api, uploads, lambda_context) -> None:
+    retrying = put_record(uploads, status="processing", failedAttempts=2)
+    assert get(api, lambda_context, retrying)[2]["status"] == "processing"  # one retry left
+
+    exhausted = put_record(uploads, status="processing", failedAttempts=3)
+    given_up = put_record(
+        uploads,
+        status="failed",
+        failedAttempts=3,
+        error={"code": "processing_failed", "message": "Processing failed on every attempt."},
     )
-    assert get(api, lambda_context, upload_id)[2]["status"] == "rejected"  # a replay ended it
+    for upload_id in (exhausted, given_up):
+        status, _, body = get(api, lambda_context, upload_id)
+        assert status == 200
+        assert body["status"] == "failed"
+        assert body["error"]["code"] == "processing_failed"
 
 
-def test_upload_past_the_retry_window_is_failed(load_api, s3, lambda_context) -> None:
-    api = load_api(PROCESSING_WINDOW_SECONDS="1")
-    upload_id = str(uuid.uuid4())
-    s3.put_object(Bucket=UPLOAD_BUCKET, Key=f"uploads/{upload_id}", Body=b"x")
-    uploaded = s3.head_object(Bucket=UPLOAD_BUCKET, Key=f"uploads/{upload_id}")["LastModified"]
-    api.datetime = FrozenClock(uploaded + timedelta(seconds=2))
+def test_an_upload_past_the_retry_window_is_failed(load_api, uploads, lambda_context) -> None:
+    api = load_api(PROCESSING_WINDOW_SECONDS="60")
+    upload_id = put_record(uploads, status="processing", age=timedelta(seconds=61))
 
     body = get(api, lambda_context, upload_id)[2]
     assert body["status"] == "failed"
     assert body["error"]["code"] == "processing_timed_out"
+    assert get(api, lambda_context, put_record(uploads, status="processing"))[2]["status"] == (
+        "processing"
+    )
 
 
-class FrozenClock:
-    """Stands in for ``datetime`` in the handler: ``now()`` is a fixed instant."""
-
-    def __init__(self, instant: datetime) -> None:
-        self.instant = instant
-
-    def now(self, tz: Any = None) -> datetime:
-        return self.instant
-
-
-def put_manifest(s3: Any, upload_id: str, document: Any) -> None:
-    body = document if isinstance(document, bytes) else json.dumps(document).encode()
-    s3.put_object(Bucket=OUTPUT_BUCKET, Key=f"{upload_id}/manifest.json", Body=body)
+def test_status_reads_only_the_record(api, uploads, s3, lambda_context) -> None:
+    """No S3 read, no listing: the status is the record, strongly consistent."""
+    upload_id = str(uuid.uuid4())
+    put_record(uploads, id=upload_id, **done_record(upload_id))
+    for bucket in (UPLOAD_BUCKET, OUTPUT_BUCKET):  # neither bucket is looked at
+        s3.delete_bucket(Bucket=bucket)
+    assert get(api, lambda_context, upload_id)[2]["status"] == "done"
 
 
-def done_manifest(upload_id: str) -> dict[str, Any]:
+def put_record(uploads: Any, age: timedelta = timedelta(0), **fields: Any) -> str:
+    """An upload record as the functions write it, created ``age`` ago."""
+    created = datetime.now(UTC) - age
+    item = records.new_item(
+        fields.pop("id", str(uuid.uuid4())), "anonymous", "a.jpg", "image/jpeg", 10, created, 30
+    )
+    item.update(startedAt=records.iso(created), **fields)
+    assert uploads.create(item)
+    return item["id"]
+
+
+def done_record(upload_id: str) -> dict[str, Any]:
     return {
-        "id": upload_id,
         "status": "done",
         "source": {
             "key": f"uploads/{upload_id}",
@@ -326,9 +343,9 @@ def done_manifest(upload_id: str) -> dict[str, Any]:
     }
 
 
-def test_done_upload_lists_variants_with_presigned_urls(api, s3, lambda_context) -> None:
+def test_done_upload_lists_variants_with_presigned_urls(api, uploads, lambda_context) -> None:
     upload_id = str(uuid.uuid4())
-    put_manifest(s3, upload_id, done_manifest(upload_id))
+    put_record(uploads, id=upload_id, **done_record(upload_id))
 
     status, headers, body = get(api, lambda_context, upload_id)
 
@@ -351,24 +368,21 @@ def test_done_upload_lists_variants_with_presigned_urls(api, s3, lambda_context)
         assert query(url)["X-Amz-Algorithm"] == "AWS4-HMAC-SHA256"
 
 
-def test_rejected_upload_reports_the_error(api, s3, lambda_context) -> None:
+def test_rejected_upload_reports_the_error(api, uploads, lambda_context) -> None:
     upload_id = str(uuid.uuid4())
-    put_manifest(
-        s3,
-        upload_id,
-        {
-            "id": upload_id,
-            "status": "rejected",
-            "source": {
-                "key": f"uploads/{upload_id}",
-                "bytes": 3,
-                "format": None,
-                "width": None,
-                "height": None,
-            },
-            "variants": [],
-            "error": {"code": "not_an_image", "message": "The file is not a recognised image."},
+    put_record(
+        uploads,
+        id=upload_id,
+        status="rejected",
+        source={
+            "key": f"uploads/{upload_id}",
+            "bytes": 3,
+            "format": None,
+            "width": None,
+            "height": None,
         },
+        variants=[],
+        error={"code": "not_an_image", "message": "The file is not a recognised image."},
     )
     status, _, body = get(api, lambda_context, upload_id)
     assert status == 200
@@ -380,19 +394,17 @@ def test_rejected_upload_reports_the_error(api, s3, lambda_context) -> None:
     }
 
 
-@pytest.mark.parametrize(
-    "document",
-    [b"{broken", {"status": "weird"}, "foreign-key"],
-    ids=["not-json", "bad-status", "foreign-key"],
-)
-def test_corrupt_manifest_is_a_logged_500_with_cors(
-    api, s3, lambda_context, capsys, document
+@pytest.mark.parametrize("fault", ["bad-status", "foreign-key"])
+def test_a_corrupt_record_is_a_logged_500_with_cors(
+    api, uploads, lambda_context, capsys, fault
 ) -> None:
     upload_id = str(uuid.uuid4())
-    if document == "foreign-key":
-        document = done_manifest(upload_id)
+    document = done_record(upload_id)
+    if fault == "foreign-key":
         document["variants"][0]["key"] = "someone-else/large.jpg"
-    put_manifest(s3, upload_id, document)
+    else:
+        document["status"] = "weird"
+    put_record(uploads, id=upload_id, **document)
 
     assert_error(get(api, lambda_context, upload_id), 500, "internal_error")
     errors = [json.loads(line) for line in capsys.readouterr().out.splitlines()]

@@ -29,11 +29,13 @@ def test_full_configuration() -> None:
 
 def test_defaults_for_optional_variables() -> None:
     config = processor_config.load_config(
-        {"OUTPUT_BUCKET": "b", "VARIANTS": PROCESSOR_ENV["VARIANTS"]}
+        {"OUTPUT_BUCKET": "b", "VARIANTS": PROCESSOR_ENV["VARIANTS"], "UPLOADS_TABLE": "t"}
     )
     assert config.max_pixels == 40_000_000
     assert config.upload_prefix == "uploads/"
     assert config.log_level == "INFO"
+    assert config.processing_attempts == 3
+    assert config.record_retention_days is None  # records kept as long as outputs are
 
 
 @pytest.mark.parametrize(

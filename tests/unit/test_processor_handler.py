@@ -246,26 +246,61 @@ def test_s3_failure_is_logged_and_raised_for_retry(s3, processor, lambda_context
     assert "NoSuchBucket" in failure["traceback"]
 
 
-def test_each_failed_attempt_is_counted_for_the_status_api(s3, processor, lambda_context) -> None:
+def test_failed_attempts_are_counted_then_the_record_says_failed(
+    s3, uploads, processor, lambda_context
+) -> None:
     upload_id = upload(s3, factory.jpeg((100, 80)))
     failing = RecordingS3(processor.S3)
-    broken_get = failing.get_object
+    read = failing.get_object
 
     def get_object(**kwargs: Any) -> Any:
         if kwargs["Bucket"] == UPLOAD_BUCKET:
             raise ClientError({"Error": {"Code": "InvalidObjectState"}}, "GetObject")
-        return broken_get(**kwargs)
+        return read(**kwargs)
 
     failing.get_object = get_object  # type: ignore[method-assign]
     processor.STORE = S3Storage(failing, processor.CONFIG.output_bucket)
     for attempt in (1, 2, 3):
         with pytest.raises(ClientError):
             processor.handler(s3_event(f"uploads/{upload_id}"), lambda_context)
-        record = json.loads(
-            s3.get_object(Bucket=OUTPUT_BUCKET, Key=f"{upload_id}/failure.json")["Body"].read()
-        )
-        assert record == {"attempts": attempt, "error": "ClientError"}
-    assert output_keys(s3) == [f"{upload_id}/failure.json"]  # no manifest, no variant
+        assert uploads.get(upload_id)["failedAttempts"] == attempt
+    item = uploads.get(upload_id)
+    assert (item["status"], item["error"]["code"]) == ("failed", "processing_failed")
+    assert item["lastError"] == "ClientError"
+    assert output_keys(s3) == []  # no manifest, no variant
+
+
+def test_the_record_follows_the_upload_to_done(s3, uploads, processor, lambda_context) -> None:
+    upload_id = upload(s3, factory.jpeg((2000, 1500)))
+    processor.handler(s3_event(f"uploads/{upload_id}"), lambda_context)
+
+    item = uploads.get(upload_id)
+    assert item["status"] == "done"
+    assert [v["name"] for v in item["variants"]] == ["large", "medium", "thumb"]
+    assert (item["source"]["width"], item["source"]["height"]) == (2000, 1500)
+    assert item["processingMs"] >= 0
+    assert item["owner"] == "anonymous"  # written straight into the bucket: no presign
+
+
+def test_a_late_duplicate_event_changes_nothing(s3, uploads, processor, lambda_context) -> None:
+    upload_id = upload(s3, factory.jpeg((300, 200)))
+    processor.handler(s3_event(f"uploads/{upload_id}"), lambda_context)
+    before = {key: s3.head_object(Bucket=OUTPUT_BUCKET, Key=key)["ETag"] for key in output_keys(s3)}
+    record = uploads.get(upload_id)
+
+    result = processor.handler(s3_event(f"uploads/{upload_id}"), lambda_context)
+
+    assert result["processed"][0]["status"] == "finished"
+    assert uploads.get(upload_id) == record
+    after = {key: s3.head_object(Bucket=OUTPUT_BUCKET, Key=key)["ETag"] for key in output_keys(s3)}
+    assert after == before
+
+
+def test_a_rejected_image_is_recorded_with_its_code(s3, uploads, processor, lambda_context) -> None:
+    upload_id = upload(s3, b"<html>not an image</html>")
+    processor.handler(s3_event(f"uploads/{upload_id}"), lambda_context)
+    item = uploads.get(upload_id)
+    assert (item["status"], item["error"]["code"]) == ("rejected", "not_an_image")
 
 
 def test_never_writes_to_the_upload_bucket(s3, processor, lambda_context) -> None:

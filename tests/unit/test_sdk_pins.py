@@ -48,7 +48,9 @@ def test_the_local_runtime_sdk_is_older_than_the_layer() -> None:
 
 
 def test_the_presigned_put_signs_exactly_type_length_host_and_if_none_match() -> None:
-    config = load_config({"UPLOAD_BUCKET": "u", "OUTPUT_BUCKET": "o", "ALLOWED_ORIGINS": "*"})
+    config = load_config(
+        {"UPLOAD_BUCKET": "u", "OUTPUT_BUCKET": "o", "ALLOWED_ORIGINS": "*", "UPLOADS_TABLE": "t"}
+    )
     client = boto3.client(
         "s3",
         aws_access_key_id="x",

@@ -1,0 +1,209 @@
+"""The upload record in DynamoDB: one item per upload, and the only ways it may change.
+
+Pure: builds items and the ``UpdateItem`` requests (in plain Python values; the adapters
+serialise them), so every transition is unit-testable without AWS. The API creates the item
+when it presigns (never overwriting one); the processor moves it with conditional updates, so
+duplicates, retries and replays are idempotent and a late event never moves a finished upload
+back::
+
+    awaiting_upload ──▶ processing ──▶ done | rejected
+                          │    ▲
+      failed attempt: +1  │    │ replay from the dead-letter queue (failed ──▶ processing)
+                          ▼    │
+                         failed
+
+Item attributes: ``id``, ``owner``, ``fileName``, ``contentType``, ``declaredBytes``,
+``createdAt`` (ISO 8601, UTC, sortable), ``status``, ``startedAt``, ``finishedAt``,
+``updatedAt``, ``variants`` ([{name, width, height, contentType, bytes, key}]), ``source``
+({format, width, height, bytes}), ``error`` ({code, message}), ``processingMs``,
+``failedAttempts``, ``lastError``, ``expiresAt`` (epoch seconds, the table's TTL).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+ANONYMOUS_OWNER = "anonymous"  # every upload's owner until sign-in exists
+MAX_FILENAME_CHARS = 255
+
+
+class RecordStatus(StrEnum):
+    AWAITING_UPLOAD = "awaiting_upload"  # presigned; the original has not arrived yet
+    PROCESSING = "processing"
+    DONE = "done"
+    REJECTED = "rejected"
+    FAILED = "failed"  # every attempt failed; a replay may still finish it
+
+
+FINISHED = (RecordStatus.DONE, RecordStatus.REJECTED)
+# A processing attempt may start from these states (anything else is finished: skip it).
+STARTABLE = (RecordStatus.AWAITING_UPLOAD, RecordStatus.PROCESSING, RecordStatus.FAILED)
+
+
+def iso(moment: datetime) -> str:
+    """``2026-12-03T12:00:00.123Z``: UTC, millisecond precision, sorts as time does."""
+    return (
+        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    )
+
+
+def parse_iso(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def expires_at(created: datetime, retention_days: int | None) -> int | None:
+    """Epoch seconds at which the table's TTL removes the item (the outputs' retention)."""
+    if retention_days is None:
+        return None
+    return int((created + timedelta(days=retention_days)).timestamp())
+
+
+def sanitise_filename(raw: str | None) -> str | None:
+    """The name the person chose, safe to store and show: base name only, no control or
+    format characters, NFC, at most 255 characters. Never used in a key."""
+    if raw is None:
+        return None
+    name = unicodedata.normalize("NFC", raw).replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip()
+    return name[:MAX_FILENAME_CHARS] or None
+
+
+def new_item(
+    upload_id: str,
+    owner: str,
+    filename: str | None,
+    content_type: str,
+    size: int,
+    now: datetime,
+    retention_days: int | None,
+) -> dict[str, Any]:
+    """The item the API writes when it presigns (``create_condition`` keeps it unique)."""
+    item: dict[str, Any] = {
+        "id": upload_id,
+        "owner": owner,
+        "contentType": content_type,
+        "declaredBytes": size,
+        "createdAt": iso(now),
+        "updatedAt": iso(now),
+        "status": RecordStatus.AWAITING_UPLOAD.value,
+        "failedAttempts": 0,
+    }
+    name = sanitise_filename(filename)
+    if name:
+        item["fileName"] = name
+    expiry = expires_at(now, retention_days)
+    if expiry is not None:
+        item["expiresAt"] = expiry
+    return item
+
+
+CREATE_CONDITION = "attribute_not_exists(id)"
+
+
+def start_update(upload_id: str, now: datetime, retention_days: int | None) -> dict[str, Any]:
+    """An attempt begins. Creates the item for an original written straight into the bucket
+    (no presign, so no owner: anonymous); refused once the upload is finished."""
+    values: dict[str, Any] = {
+        ":processing": RecordStatus.PROCESSING.value,
+        ":now": iso(now),
+        ":anonymous": ANONYMOUS_OWNER,
+        ":zero": 0,
+        **{f":s{index}": status.value for index, status in enumerate(STARTABLE)},
+    }
+    expression = (
+        "SET #status = :processing, startedAt = :now, updatedAt = :now,"
+        " #owner = if_not_exists(#owner, :anonymous), createdAt = if_not_exists(createdAt, :now),"
+        " failedAttempts = if_not_exists(failedAttempts, :zero)"
+    )
+    expiry = expires_at(now, retention_days)
+    if expiry is not None:
+        values[":expires"] = expiry
+        expression += ", expiresAt = if_not_exists(expiresAt, :expires)"
+    startable = ", ".join(f":s{index}" for index in range(len(STARTABLE)))
+    return {
+        "Key": {"id": upload_id},
+        "UpdateExpression": expression,
+        "ConditionExpression": f"attribute_not_exists(id) OR #status IN ({startable})",
+        "ExpressionAttributeNames": {"#status": "status", "#owner": "owner"},
+        "ExpressionAttributeValues": values,
+    }
+
+
+def finish_update(
+    upload_id: str, now: datetime, outcome: Mapping[str, Any], processing_ms: float
+) -> dict[str, Any]:
+    """The attempt's result (``outcome``: status, variants, source, error), once only."""
+    status = outcome["status"]
+    if status not in FINISHED:
+        raise ValueError(f"an upload finishes done or rejected, not {status!r}")
+    return {
+        "Key": {"id": upload_id},
+        "UpdateExpression": (
+            "SET #status = :status, variants = :variants, #source = :source, #error = :error,"
+            " processingMs = :ms, finishedAt = :now, updatedAt = :now REMOVE lastError"
+        ),
+        "ConditionExpression": "#status = :processing",
+        "ExpressionAttributeNames": {"#status": "status", "#source": "source", "#error": "error"},
+        "ExpressionAttributeValues": {
+            ":status": status,
+            ":variants": list(outcome["variants"]),
+            ":source": dict(outcome["source"]),
+            ":error": outcome["error"],
+            ":ms": round(processing_ms),
+            ":processing": RecordStatus.PROCESSING.value,
+            ":now": iso(now),
+        },
+    }
+
+
+def failed_attempt_update(upload_id: str, now: datetime, error_type: str) -> dict[str, Any]:
+    """Count a failed attempt (returns the new count with ``ReturnValues=UPDATED_NEW``)."""
+    return {
+        "Key": {"id": upload_id},
+        "UpdateExpression": "ADD failedAttempts :one SET lastError = :error, updatedAt = :now",
+        "ConditionExpression": "#status = :processing",
+        "ExpressionAttributeNames": {"#status": "status"},
+        "ExpressionAttributeValues": {
+            ":one": 1,
+            ":error": error_type,
+            ":now": iso(now),
+            ":processing": RecordStatus.PROCESSING.value,
+        },
+        "ReturnValues": "UPDATED_NEW",
+    }
+
+
+def give_up_update(upload_id: str, now: datetime) -> dict[str, Any]:
+    """The last attempt failed: the upload is ``failed`` until a replay starts it again."""
+    return {
+        "Key": {"id": upload_id},
+        "UpdateExpression": "SET #status = :failed, #error = :error, updatedAt = :now",
+        "ConditionExpression": "#status = :processing",
+        "ExpressionAttributeNames": {"#status": "status", "#error": "error"},
+        "ExpressionAttributeValues": {
+            ":failed": RecordStatus.FAILED.value,
+            ":error": {
+                "code": "processing_failed",
+                "message": "Processing failed on every attempt; the operators have been notified.",
+            },
+            ":now": iso(now),
+            ":processing": RecordStatus.PROCESSING.value,
+        },
+    }
+
+
+def plain(value: Any) -> Any:
+    """An item as read from DynamoDB (``Decimal`` numbers) with ints and floats instead."""
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, Mapping):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value

@@ -1,0 +1,114 @@
+"""The uploads table through the low-level DynamoDB client (what both functions' roles allow).
+
+Requests come from :mod:`common.records` in plain Python values; this module serialises them
+(numbers become DynamoDB numbers, dicts maps, lists lists) and deserialises answers back into
+plain values. A failed condition is an answer, not an error: :meth:`UploadsTable.update` returns
+``None`` for it, :meth:`UploadsTable.create` returns ``False``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from common import records
+
+_SERIALIZER = TypeSerializer()
+_DESERIALIZER = TypeDeserializer()
+
+
+def make_client(environ: Mapping[str, str] | None = None) -> Any:
+    import boto3
+
+    environ = os.environ if environ is None else environ
+    return boto3.client(
+        "dynamodb",
+        region_name=environ.get("AWS_REGION"),
+        config=Config(retries={"mode": "standard", "max_attempts": 3}),
+    )
+
+
+def serialise(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: _SERIALIZER.serialize(value) for key, value in values.items()}
+
+
+def deserialise(item: Mapping[str, Any]) -> dict[str, Any]:
+    return records.plain({key: _DESERIALIZER.deserialize(value) for key, value in item.items()})
+
+
+class UploadsTable:
+    def __init__(self, client: Any, name: str, owner_index: str = "byOwner") -> None:
+        self._client = client
+        self.name = name
+        self.owner_index = owner_index
+
+    def create(self, item: Mapping[str, Any]) -> bool:
+        """Put a new item; ``False`` when one with this id exists (it is never overwritten)."""
+        try:
+            self._client.put_item(
+                TableName=self.name,
+                Item=serialise(item),
+                ConditionExpression=records.CREATE_CONDITION,
+            )
+        except ClientError as error:
+            if _condition_failed(error):
+                return False
+            raise
+        return True
+
+    def get(self, upload_id: str) -> dict[str, Any] | None:
+        """The item, read strongly consistent, or ``None``."""
+        response = self._client.get_item(
+            TableName=self.name, Key=serialise({"id": upload_id}), ConsistentRead=True
+        )
+        item = response.get("Item")
+        return deserialise(item) if item else None
+
+    def update(self, request: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Apply a :mod:`common.records` update; ``None`` when its condition does not hold."""
+        arguments: dict[str, Any] = {
+            "TableName": self.name,
+            "Key": serialise(request["Key"]),
+            "UpdateExpression": request["UpdateExpression"],
+            "ConditionExpression": request["ConditionExpression"],
+            "ExpressionAttributeNames": request["ExpressionAttributeNames"],
+            "ExpressionAttributeValues": serialise(request["ExpressionAttributeValues"]),
+        }
+        if "ReturnValues" in request:
+            arguments["ReturnValues"] = request["ReturnValues"]
+        try:
+            response = self._client.update_item(**arguments)
+        except ClientError as error:
+            if _condition_failed(error):
+                return None
+            raise
+        return deserialise(response.get("Attributes") or {})
+
+    def list_owner(
+        self, owner: str, limit: int, start_key: Mapping[str, Any] | None = None
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """One page of ``owner``'s uploads, newest first, and the key of the next page."""
+        arguments: dict[str, Any] = {
+            "TableName": self.name,
+            "IndexName": self.owner_index,
+            "KeyConditionExpression": "#owner = :owner",
+            "ExpressionAttributeNames": {"#owner": "owner"},
+            "ExpressionAttributeValues": serialise({":owner": owner}),
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if start_key:
+            arguments["ExclusiveStartKey"] = serialise(start_key)
+        response = self._client.query(**arguments)
+        items = [deserialise(item) for item in response.get("Items", [])]
+        last = response.get("LastEvaluatedKey")
+        return items, deserialise(last) if last else None
+
+
+def _condition_failed(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
