@@ -355,28 +355,44 @@ def test_api_role_is_least_privilege(plan) -> None:
             "condition": [],
             "principals": [],
         },
-        "HeadOriginals": {
-            "effect": "Allow",
-            "actions": ["s3:GetObject"],
-            "resources": [f"{UPLOAD_ARN}/uploads/*"],
-            "condition": [],
-            "principals": [],
-        },
-        "ReadOutputs": {
+        "PresignGetVariants": {
             "effect": "Allow",
             "actions": ["s3:GetObject"],
             "resources": [f"{OUTPUT_ARN}/*"],
             "condition": [],
             "principals": [],
         },
-        "DistinguishMissingKeys": {
+        "CreateAndReadUploadRecords": {
             "effect": "Allow",
-            "actions": ["s3:ListBucket"],
-            "resources": sorted([UPLOAD_ARN, OUTPUT_ARN]),
+            "actions": ["dynamodb:GetItem", "dynamodb:PutItem"],
+            "resources": None,  # the table's ARN is known after apply (see below)
+            "condition": [],
+            "principals": [],
+        },
+        "ListUploadsByOwner": {
+            "effect": "Allow",
+            "actions": ["dynamodb:Query"],
+            "resources": None,
             "condition": [],
             "principals": [],
         },
     }
+    # no S3 read or listing at all: the status comes from the record, in this table only
+    assert statement_refs(plan, "api", "CreateAndReadUploadRecords") == ["var.uploads_table_arn"]
+    assert statement_refs(plan, "api", "ListUploadsByOwner") == ["var.uploads_owner_index_arn"]
+    calls = plan.raw["configuration"]["root_module"]["module_calls"]
+    table_refs = calls["api"]["expressions"]["uploads_table_arn"]["references"]
+    assert "module.uploads_table.arn" in table_refs
+    index_refs = calls["api"]["expressions"]["uploads_owner_index_arn"]["references"]
+    assert "module.uploads_table.owner_index_arn" in index_refs
+
+
+def statement_refs(plan, module: str, sid: str) -> list[str]:
+    cfg = plan.config_resource([module], "data.aws_iam_policy_document.function")
+    statement = next(
+        s for s in cfg["expressions"]["statement"] if s["sid"]["constant_value"] == sid
+    )
+    return [ref for ref in statement["resources"]["references"] if "." in ref][:1]
 
 
 def test_processor_role_is_least_privilege(plan) -> None:
@@ -385,15 +401,13 @@ def test_processor_role_is_least_privilege(plan) -> None:
         "ReadOriginals",
         "DistinguishMissingOriginals",
         "WriteVariantsAndManifests",
-        "CountFailedAttempts",
-        "DistinguishMissingFailureRecords",
+        "UpdateUploadRecords",
         "SendFailedEventsToDlq",
     }
-    # the only output objects it may read are its own failure records
-    assert statements["CountFailedAttempts"]["actions"] == ["s3:GetObject"]
-    assert statements["CountFailedAttempts"]["resources"] == [f"{OUTPUT_ARN}/*/failure.json"]
-    assert statements["DistinguishMissingFailureRecords"]["actions"] == ["s3:ListBucket"]
-    assert statements["DistinguishMissingFailureRecords"]["resources"] == [OUTPUT_ARN]
+    # the processor may only update records (the API creates them)
+    assert statements["UpdateUploadRecords"]["actions"] == ["dynamodb:UpdateItem"]
+    assert statements["UpdateUploadRecords"]["resources"] is None  # known after apply
+    assert statement_refs(plan, "processor", "UpdateUploadRecords") == ["var.uploads_table_arn"]
     assert statements["ReadOriginals"]["actions"] == ["s3:GetObject"]
     assert statements["ReadOriginals"]["resources"] == [f"{UPLOAD_ARN}/uploads/*"]
     assert statements["DistinguishMissingOriginals"]["actions"] == ["s3:ListBucket"]
@@ -472,7 +486,15 @@ def test_api_function_environment(emulator_plan) -> None:
         "DOWNLOAD_URL_TTL_SECONDS",
         "ALLOWED_ORIGINS",
         "LOG_LEVEL",
+        "PROCESSING_ATTEMPTS",
+        "PROCESSING_WINDOW_SECONDS",
+        "UPLOADS_TABLE",
+        "RECORD_RETENTION_DAYS",
     }
+    assert env["UPLOADS_TABLE"] == "sip-uploads"
+    assert env["RECORD_RETENTION_DAYS"] == "30"  # the records live as long as the outputs
+    assert (env["PROCESSING_ATTEMPTS"], env["PROCESSING_WINDOW_SECONDS"]) == ("3", "420")
+    assert "AWS_ENDPOINT_URL_DYNAMODB" not in env  # only on the emulator
     assert env["UPLOAD_BUCKET"] == UPLOAD
     assert env["OUTPUT_BUCKET"] == OUTPUT
     assert env["UPLOAD_PREFIX"] == "uploads/"
@@ -499,7 +521,11 @@ def test_processor_function_environment_and_sizing(plan) -> None:
         "ALLOWED_FORMATS",
         "VARIANTS",
         "LOG_LEVEL",
+        "UPLOADS_TABLE",
+        "PROCESSING_ATTEMPTS",
+        "RECORD_RETENTION_DAYS",
     }
+    assert env["UPLOADS_TABLE"] == "sip-uploads"
     assert env["OUTPUT_BUCKET"] == OUTPUT
     assert env["UPLOAD_PREFIX"] == "uploads/"
     assert env["MAX_PIXELS"] == "40000000"
@@ -517,6 +543,42 @@ def test_processor_layer(plan) -> None:
     assert layer["compatible_architectures"] == ["x86_64"]
     assert layer["filename"].endswith("/pillow-layer-x86_64.zip")
     assert layer["source_code_hash"]
+
+
+def test_the_uploads_table(plan, plan_factory) -> None:
+    table = plan.values("module.uploads_table.aws_dynamodb_table.this")
+    assert table["name"] == "sip-uploads"
+    assert table["billing_mode"] == "PAY_PER_REQUEST"
+    assert table["hash_key"] == "id"
+    assert table["server_side_encryption"][0]["enabled"] is True
+    assert table["point_in_time_recovery"][0]["enabled"] is True
+    assert table["deletion_protection_enabled"] is True
+    assert table["ttl"] == [{"attribute_name": "expiresAt", "enabled": True}]
+    (index,) = table["global_secondary_index"]
+    assert (index["name"], index["hash_key"], index["range_key"]) == (
+        "byOwner",
+        "owner",
+        "createdAt",
+    )
+    off = plan_factory(
+        bucket_name_suffix=SUFFIX,
+        uploads_table_point_in_time_recovery=False,
+        uploads_table_deletion_protection=False,
+    ).values("module.uploads_table.aws_dynamodb_table.this")
+    assert off["point_in_time_recovery"][0]["enabled"] is False
+    assert off["deletion_protection_enabled"] is False
+
+
+def test_on_the_emulator_dynamodb_is_the_sidecar(plan_factory) -> None:
+    emulated = plan_factory(
+        bucket_name_suffix=SUFFIX,
+        emulator_endpoint=EMULATOR,
+        emulator_sidecar_endpoint="http://127.0.0.1:5566",
+    )
+    for module in ("api", "processor"):
+        assert env_of(emulated, module)["AWS_ENDPOINT_URL_DYNAMODB"] == "http://127.0.0.1:5566"
+    table = emulated.values("module.uploads_table.aws_dynamodb_table.this")
+    assert table["deletion_protection_enabled"] is False  # emulator state is throw-away
 
 
 def test_both_functions_ship_the_pinned_sdk_layer(plan) -> None:
