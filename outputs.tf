@@ -52,3 +52,8 @@ output "uploads_table" {
   description = "Name of the DynamoDB table with one record per upload (tools/uploads.py lists it)."
   value       = module.uploads_table.name
 }
+
+output "emulator_dynamodb_endpoint" {
+  description = "EMULATOR ONLY: where the uploads table is served locally (the moto sidecar); null on AWS."
+  value       = var.emulator_sidecar_endpoint
+}

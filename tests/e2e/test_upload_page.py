@@ -304,3 +304,28 @@ def test_accessibility_with_axe(
     wait_until_all_settled(app, SETTLE_TIMEOUT_MS)
     app.focus("#drop-zone")
     assert run_axe() == []
+
+
+def test_a_reload_still_shows_this_browsers_finished_upload_until_forgotten(
+    app: Any, web_config: dict, tmp_path: Path
+) -> None:
+    photo = make_image(tmp_path / "remember-me.jpg", (1200, 900), "image/jpeg")
+    app.set_input_files("#file-input", str(photo))
+    wait_for_row_status(app, "remember-me.jpg", ("done",), SETTLE_TIMEOUT_MS)
+    upload_id = row_for(app, "remember-me.jpg").get_attribute("data-upload-id")
+
+    app.reload()
+    app.wait_for_selector("#app[data-app-state='ready']")
+    assert wait_for_row_status(app, "remember-me.jpg", ("done",), SETTLE_TIMEOUT_MS) == "done"
+    row = row_for(app, "remember-me.jpg")
+    assert row.get_attribute("data-upload-id") == upload_id
+    assert_variants_match_config(app, "remember-me.jpg", (1200, 900), web_config)
+    stored = app.evaluate("() => JSON.parse(localStorage.getItem('sip.uploads.v1'))")
+    assert [entry["id"] for entry in stored] == [upload_id]  # ids and list facts only
+
+    row.get_by_role("button", name="Forget remember-me.jpg").click()
+    expect(app.locator("[data-file-row]")).to_have_count(0)
+    app.reload()
+    app.wait_for_selector("#app[data-app-state='ready']")
+    expect(app.locator("[data-file-row]")).to_have_count(0)
+    assert app.probe.page_errors == []

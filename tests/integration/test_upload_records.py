@@ -111,3 +111,20 @@ def test_concurrent_uploads_each_leave_exactly_one_matching_record(api, dynamodb
     for upload_id, status in results:
         assert status == "done"
         assert record(dynamodb, table_name, upload_id)["status"] == status
+
+
+def test_the_operator_command_lists_rejections_from_the_table(api, outputs_file, capsys):
+    import json
+
+    import uploads as uploads_tool
+
+    upload_id = api.upload(b"GIF89a but not really", "image/gif", "fake.gif")
+    assert api.wait_for_final(upload_id, timeout=TIMEOUT)["status"] == "rejected"
+
+    code = uploads_tool.main(["--outputs", str(outputs_file), "--status", "rejected", "--json"])
+    document = json.loads(capsys.readouterr().out)
+
+    assert code == 0
+    listed = {item["id"]: item for item in document["items"]}
+    assert listed[upload_id]["error"]["code"] in ("corrupt_image", "not_an_image")
+    assert all(item["status"] == "rejected" for item in document["items"])

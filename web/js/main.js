@@ -1,6 +1,7 @@
 // Entry point: loads config.json, wires the chooser and drop zone, runs uploads.
 import { createUpload, getStatus, putFile } from './api.js';
 import { describeVariants, formatBytes, listTypes, plural } from './format.js';
+import { createHistory } from './history.js';
 import { createLimiter, PollTimeoutError, pollUntilSettled } from './queue.js';
 import { createAnnouncer, FileRow, showPageError } from './ui.js';
 import { checkFile, ConfigError, parseConfig } from './validate.js';
@@ -32,7 +33,16 @@ document.documentElement.classList.add('js');
 const announce = createAnnouncer(dom.announcer);
 const limit = createLimiter(UPLOAD_CONCURRENCY);
 const rows = new Set();
+const history = createHistory(safeLocalStorage());
 let config = null;
+
+function safeLocalStorage() {
+  try {
+    return window.localStorage;
+  } catch {
+    return { getItem: () => null, setItem: () => {} }; // storage blocked: remember nothing
+  }
+}
 
 async function loadConfig() {
   let response;
@@ -118,6 +128,7 @@ async function uploadOne(row, contentType) {
       filename: row.file.name,
     });
     row.setUploadId(upload.id);
+    history.remember({ id: upload.id, name: row.name, size: row.file.size, contentType });
     try {
       await putFile(upload, row.file, {
         onProgress: (loaded, total) => row.setProgress(total > 0 ? loaded / total : 0),
@@ -148,9 +159,9 @@ async function startRow(row, contentType) {
   await waitForResult(row, id);
 }
 
-async function waitForResult(row, id) {
+async function waitForResult(row, id, { earlier = false } = {}) {
   row.setStatus('processing');
-  row.setMessage('Uploaded. Making the new sizes…', 'info');
+  row.setMessage(earlier ? 'Uploaded earlier from this browser. Checking…' : 'Uploaded. Making the new sizes…', 'info');
   let result;
   try {
     result = await pollUntilSettled(() => getStatus(config.apiUrl, id), {
@@ -159,9 +170,14 @@ async function waitForResult(row, id) {
         error.kind === 'network' ||
         error.status === 429 ||
         error.status >= 500 ||
-        (error.status === 404 && elapsed < NOT_FOUND_GRACE_MS),
+        (error.status === 404 && !earlier && elapsed < NOT_FOUND_GRACE_MS),
     });
   } catch (error) {
+    if (earlier && error.status === 404) {
+      row.setStatus('error');
+      row.setMessage('This upload is no longer available: its results have expired.', 'error');
+      return;
+    }
     const message =
       error instanceof PollTimeoutError
         ? `Still processing after ${Math.round(POLL.timeoutMs / 60000)} minutes, so this page stopped checking. It may still finish: check again in a while.`
@@ -174,7 +190,10 @@ async function waitForResult(row, id) {
   }
   if (result.status === 'done') {
     row.setStatus('done');
-    row.setMessage(result.variants.length ? '' : 'Processed, but no sizes were produced.', 'info');
+    row.setMessage(
+      result.variants.length ? (earlier ? 'Uploaded earlier from this browser.' : '') : 'Processed, but no sizes were produced.',
+      'info',
+    );
     row.showVariants(result.variants);
     announce(`${row.name} is ready in ${plural(result.variants.length, 'size')}.`);
   } else if (result.status === 'failed') {
@@ -221,12 +240,17 @@ function addFiles(fileList) {
   for (const [row, contentType] of accepted) startRow(row, contentType);
 }
 
+function forgetRow(row) {
+  const id = row.root.dataset.uploadId;
+  if (id) history.forget(id);
+  rows.delete(row);
+  row.remove();
+  updateSummary();
+}
+
 function clearFinished() {
   for (const row of [...rows]) {
-    if (['done', 'refused', 'rejected'].includes(row.status)) {
-      rows.delete(row);
-      row.remove();
-    }
+    if (['done', 'refused', 'rejected'].includes(row.status)) forgetRow(row);
   }
   updateSummary();
   dom.dropZone.focus();
@@ -303,6 +327,24 @@ async function start() {
   applyConfig();
   setEnabled(true);
   dom.app.dataset.appState = 'ready';
+  showRemembered();
+}
+
+/** The uploads this browser made before (newest first), each with its current status. */
+function showRemembered() {
+  const entries = history.list();
+  if (entries.length === 0) return;
+  for (const entry of entries) {
+    const row = new FileRow(dom.list, { name: entry.name, size: entry.size }, entry.contentType, updateSummary);
+    rows.add(row);
+    row.setUploadId(entry.id);
+    row.setForget(() => {
+      forgetRow(row);
+      announce(`${row.name} forgotten: this browser no longer lists it.`);
+    });
+    waitForResult(row, entry.id, { earlier: true });
+  }
+  announce(`${plural(entries.length, 'earlier upload')} from this browser listed below.`);
 }
 
 start();

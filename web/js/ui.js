@@ -73,6 +73,12 @@ export class FileRow {
     this.message = el('p', { className: 'file-row__message', attrs: { 'data-message': true, hidden: true } });
     this.variants = el('ul', { className: 'variants', attrs: { hidden: true, 'aria-label': `Sizes of ${this.name}` } });
     this.actionButton = el('button', { className: 'button button--secondary button--small', attrs: { type: 'button', hidden: true } });
+    this.forgetButton = el('button', {
+      className: 'button button--secondary button--small',
+      text: 'Forget',
+      attrs: { type: 'button', hidden: true, 'aria-label': `Forget ${this.name}` },
+    });
+    this.forgetButton.addEventListener('click', () => this.onForget && this.onForget());
     this.actionButton.addEventListener('click', () => {
       const handler = this.onAction;
       this.setAction(null);
@@ -94,7 +100,7 @@ export class FileRow {
       this.progressWrap,
       this.message,
       this.variants,
-      el('div', { className: 'file-row__actions' }, [this.actionButton]),
+      el('div', { className: 'file-row__actions' }, [this.actionButton, this.forgetButton]),
     ]);
     list.append(this.root);
     this.setStatus('queued');
@@ -140,6 +146,12 @@ export class FileRow {
     this.onAction = handler || null;
     this.actionButton.hidden = !label;
     this.actionButton.textContent = label || '';
+  }
+
+  /** Show a "Forget" button that calls handler (rows remembered from earlier visits). */
+  setForget(handler) {
+    this.onForget = handler;
+    this.forgetButton.hidden = !handler;
   }
 
   showVariants(variants) {
