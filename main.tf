@@ -27,6 +27,19 @@ locals {
     AWS_ENDPOINT_URL_DYNAMODB = var.emulator_sidecar_endpoint
   }
 
+  # Sign-in (auth = "cognito"). On the emulator the pool lives in the moto sidecar, which also
+  # serves its keys; the tokens' issuer stays the real AWS issuer string.
+  signed_in = var.auth == "cognito"
+  cognito_endpoint = (var.emulator_sidecar_endpoint != null
+    ? "${var.emulator_sidecar_endpoint}/"
+    : "https://cognito-idp.${var.region}.amazonaws.com/"
+  )
+  auth_jwks_url = (var.auth_jwks_url != null || !local.signed_in ? var.auth_jwks_url
+    : var.emulator_sidecar_endpoint != null
+    ? "${var.emulator_sidecar_endpoint}/${module.auth[0].user_pool_id}/.well-known/jwks.json"
+    : null
+  )
+
   api_url = (local.emulator
     ? "${var.emulator_endpoint}/_aws/execute-api/${module.api.rest_api_id}/${module.api.stage_name}"
     : module.api.invoke_url
@@ -58,6 +71,19 @@ module "uploads_table" {
   point_in_time_recovery = var.uploads_table_point_in_time_recovery
   deletion_protection    = var.uploads_table_deletion_protection && !local.emulator
   kms_key_arn            = var.kms_key_arn
+}
+
+module "auth" {
+  source = "./modules/auth"
+  count  = local.signed_in ? 1 : 0
+
+  name                        = "${var.name_prefix}-users"
+  self_sign_up                = var.auth_self_sign_up
+  password_minimum_length     = var.auth_password_minimum_length
+  id_token_validity_minutes   = var.auth_token_validity_minutes
+  refresh_token_validity_days = var.auth_refresh_token_validity_days
+  deletion_protection         = var.auth_user_pool_deletion_protection && !local.emulator
+  kms_key_arn                 = var.kms_key_arn
 }
 
 module "sdk_layer" {
@@ -107,6 +133,18 @@ module "api" {
   uploads_owner_index_arn     = module.uploads_table.owner_index_arn
   record_retention_days       = var.output_retention_days
   extra_environment_variables = local.emulator_environment
+
+  auth = local.signed_in ? {
+    user_pool_arn    = module.auth[0].user_pool_arn
+    issuer           = module.auth[0].issuer
+    client_id        = module.auth[0].client_id
+    jwks_url         = local.auth_jwks_url
+    jwks_json        = var.auth_jwks_json
+    quota_table_name = module.auth[0].quota_table_name
+    quota_table_arn  = module.auth[0].quota_table_arn
+    uploads_per_day  = var.quota_uploads_per_day
+    bytes_per_day    = var.quota_bytes_per_day
+  } : null
 }
 
 module "processor" {
@@ -163,6 +201,17 @@ module "web_site" {
       maxEdge = v.max_edge
       format  = v.format
     }]
+    # Sign-in: the page talks to Cognito itself (USER_PASSWORD_AUTH with the public client).
+    # Shape: docs/architecture.md; every key but mode is null with auth = "none".
+    auth = {
+      mode              = var.auth
+      region            = local.signed_in ? var.region : null
+      userPoolId        = try(module.auth[0].user_pool_id, null)
+      clientId          = try(module.auth[0].client_id, null)
+      endpoint          = local.signed_in ? local.cognito_endpoint : null
+      selfSignUp        = local.signed_in ? var.auth_self_sign_up : null
+      passwordMinLength = local.signed_in ? var.auth_password_minimum_length : null
+    }
     # The page checks the variants above with the same rules as Terraform and the functions.
     variantRules = {
       namePattern = local.rules.variant.name_pattern

@@ -57,3 +57,15 @@ output "emulator_dynamodb_endpoint" {
   description = "EMULATOR ONLY: where the uploads table is served locally (the moto sidecar); null on AWS."
   value       = var.emulator_sidecar_endpoint
 }
+
+output "auth" {
+  description = "Sign-in of the deployment: mode (\"none\" or \"cognito\") and, with cognito, user_pool_id, client_id, issuer, cognito_endpoint (where the page and tools/users.py reach Cognito: the moto sidecar on the emulator) and quota_table (null otherwise)."
+  value = {
+    mode             = var.auth
+    user_pool_id     = try(module.auth[0].user_pool_id, null)
+    client_id        = try(module.auth[0].client_id, null)
+    issuer           = try(module.auth[0].issuer, null)
+    cognito_endpoint = local.signed_in ? local.cognito_endpoint : null
+    quota_table      = try(module.auth[0].quota_table_name, null)
+  }
+}

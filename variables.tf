@@ -399,3 +399,107 @@ variable "api_access_log_enabled" {
   type        = bool
   default     = false
 }
+
+################################################################################
+# Sign-in (auth)
+################################################################################
+
+variable "auth" {
+  description = "Who may use the API. Allowed: \"none\" (default: anonymous uploads, the original flow) or \"cognito\" (a Cognito user pool; every route but the CORS preflight needs a signed-in user's ID token, checked by API Gateway and again by the function; each user sees, lists and deletes only their own uploads, within daily quotas)."
+  type        = string
+  default     = "none"
+
+  validation {
+    condition     = contains(["none", "cognito"], var.auth)
+    error_message = "auth must be one of: none, cognito."
+  }
+}
+
+variable "auth_self_sign_up" {
+  description = "With auth = \"cognito\": let people create their own account on the page (the email address is confirmed with an emailed code). false (default): only operators create users (tools/users.py create)."
+  type        = bool
+  default     = false
+}
+
+variable "auth_password_minimum_length" {
+  description = "With auth = \"cognito\": shortest accepted password, 8-99 (lower and upper case, digits and symbols are always required)."
+  type        = number
+  default     = 12
+
+  validation {
+    condition     = var.auth_password_minimum_length >= 8 && var.auth_password_minimum_length <= 99 && floor(var.auth_password_minimum_length) == var.auth_password_minimum_length
+    error_message = "auth_password_minimum_length must be an integer between 8 and 99."
+  }
+}
+
+variable "auth_token_validity_minutes" {
+  description = "With auth = \"cognito\": lifetime of ID tokens in minutes, 5-1440 (the page refreshes them silently before they expire)."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.auth_token_validity_minutes >= 5 && var.auth_token_validity_minutes <= 1440 && floor(var.auth_token_validity_minutes) == var.auth_token_validity_minutes
+    error_message = "auth_token_validity_minutes must be an integer between 5 and 1440."
+  }
+}
+
+variable "auth_refresh_token_validity_days" {
+  description = "With auth = \"cognito\": lifetime of refresh tokens in days, 1-3650 (how long a browser tab stays signed in)."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.auth_refresh_token_validity_days >= 1 && var.auth_refresh_token_validity_days <= 3650 && floor(var.auth_refresh_token_validity_days) == var.auth_refresh_token_validity_days
+    error_message = "auth_refresh_token_validity_days must be an integer between 1 and 3650."
+  }
+}
+
+variable "auth_jwks_url" {
+  description = "With auth = \"cognito\": where the API function fetches the pool's public keys (once per container). null (default): the pool's own https://cognito-idp.<region>.amazonaws.com/<pool id>/.well-known/jwks.json (on the emulator: the moto sidecar's copy)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.auth_jwks_url == null || can(regex("^https?://[^\\s]+$", var.auth_jwks_url))
+    error_message = "auth_jwks_url must be null or an http(s) URL."
+  }
+}
+
+variable "auth_jwks_json" {
+  description = "With auth = \"cognito\": the pool's JWKS document itself, for an API function without internet access (a VPC without NAT): `python tools/users.py jwks > jwks.json` after the first apply, then auth_jwks_json = file(\"jwks.json\") and apply again. Cognito does not rotate a pool's keys. null (default): fetched from auth_jwks_url."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.auth_jwks_json == null || can(length(jsondecode(var.auth_jwks_json).keys) > 0)
+    error_message = "auth_jwks_json must be null or a JWKS document: a JSON object with a non-empty \"keys\" list."
+  }
+}
+
+variable "auth_user_pool_deletion_protection" {
+  description = "With auth = \"cognito\": refuse to delete the user pool and its users (terraform destroy included) until turned off. Always off on the emulator."
+  type        = bool
+  default     = true
+}
+
+variable "quota_uploads_per_day" {
+  description = "With auth = \"cognito\": uploads each user may start per UTC day (1-1000000), counted when the API signs the upload; past it the API answers 429 with Retry-After. null: no limit."
+  type        = number
+  default     = 200
+
+  validation {
+    condition     = var.quota_uploads_per_day == null || try(var.quota_uploads_per_day >= 1 && var.quota_uploads_per_day <= 1000000 && floor(var.quota_uploads_per_day) == var.quota_uploads_per_day, false)
+    error_message = "quota_uploads_per_day must be null or an integer between 1 and 1000000."
+  }
+}
+
+variable "quota_bytes_per_day" {
+  description = "With auth = \"cognito\": bytes (declared sizes) each user may upload per UTC day, at least 1; default 2 GiB. null: no limit."
+  type        = number
+  default     = 2147483648
+
+  validation {
+    condition     = var.quota_bytes_per_day == null || try(var.quota_bytes_per_day >= 1 && floor(var.quota_bytes_per_day) == var.quota_bytes_per_day, false)
+    error_message = "quota_bytes_per_day must be null or a positive integer."
+  }
+}
