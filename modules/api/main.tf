@@ -188,7 +188,7 @@ module "function" {
     AUTH_ISSUER           = var.auth.issuer
     AUTH_CLIENT_ID        = var.auth.client_id
     AUTH_JWKS_URL         = var.auth.jwks_json == null ? coalesce(var.auth.jwks_url, "${var.auth.issuer}/.well-known/jwks.json") : ""
-    AUTH_JWKS             = coalesce(var.auth.jwks_json, "")
+    AUTH_JWKS             = var.auth.jwks_json == null ? "" : var.auth.jwks_json
     QUOTA_TABLE           = var.auth.quota_table_name
     QUOTA_UPLOADS_PER_DAY = var.auth.uploads_per_day == null ? "" : tostring(var.auth.uploads_per_day)
     QUOTA_BYTES_PER_DAY   = var.auth.bytes_per_day == null ? "" : tostring(var.auth.bytes_per_day)

@@ -95,6 +95,7 @@ def test_every_resource_is_scanned(scan):
 
     assert modules == {
         "api",
+        "auth",
         "lambda_function",
         "lambda_layer",
         "processor",

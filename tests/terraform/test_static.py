@@ -43,6 +43,7 @@ def test_terraform_validate_is_clean_without_warnings(tf: Any) -> None:
 def test_modules_follow_the_layout_convention() -> None:
     assert MODULES == [
         "api",
+        "auth",
         "lambda_function",
         "lambda_layer",
         "processor",
