@@ -63,6 +63,22 @@ def test_the_stack_publishes_its_sign_in_settings(outputs, sidecar_endpoint) -> 
     assert config["auth"]["userPoolId"] == auth["user_pool_id"]
 
 
+def test_the_function_checks_tokens_with_the_sidecars_keys(outputs, aws_client, sidecar_endpoint):
+    auth = outputs["auth"]
+    config = aws_client("lambda").get_function_configuration(
+        FunctionName=outputs["api_function_name"]
+    )
+    env = config["Environment"]["Variables"]
+    assert env["AUTH_MODE"] == "cognito"
+    assert env["AUTH_ISSUER"] == auth["issuer"]  # the real AWS issuer string
+    assert env["AUTH_CLIENT_ID"] == auth["client_id"]
+    assert env["AUTH_JWKS_URL"] == (
+        f"{sidecar_endpoint}/{auth['user_pool_id']}/.well-known/jwks.json"
+    )
+    assert env["AUTH_JWKS"] == ""
+    assert env["QUOTA_TABLE"] == auth["quota_table"]
+
+
 @pytest.mark.parametrize(
     ("method", "path"),
     [
