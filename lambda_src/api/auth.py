@@ -29,7 +29,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import jwt
+# PyJWT (and cryptography under it) is imported at the first token check, not at module load:
+# with auth = "none" the function never pays for it at cold start.
 
 ALGORITHM = "RS256"
 CLOCK_SKEW_SECONDS = 5
@@ -115,6 +116,8 @@ class JwksCache:
 
 def parse_jwks(document: str | bytes) -> dict[str, Any]:
     """``{kid: public key}`` of the RSA signing keys of a JWKS document."""
+    import jwt
+
     data = json.loads(document)
     keys: dict[str, Any] = {}
     for entry in data.get("keys", []) if isinstance(data, dict) else []:
@@ -136,6 +139,8 @@ class TokenVerifier:
 
     def verify(self, token: str) -> Caller:
         """The caller of a valid ID token; :class:`AuthError` for anything else."""
+        import jwt
+
         if not token or len(token) > MAX_TOKEN_CHARS or token.count(".") != 2:
             raise AuthError("The sign-in token is malformed. Sign in again.", "malformed")
         try:

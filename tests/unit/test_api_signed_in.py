@@ -407,3 +407,27 @@ def test_config_refuses_quotas_without_a_table(load_signed_in) -> None:
     config = load_config({**env, "QUOTA_TABLE": "q", "AUTH_JWKS": ""})
     assert config.auth.jwks_url == f"{ISSUER}/.well-known/jwks.json"
     assert contract.is_upload_id(str(uuid.uuid4()))
+
+
+def test_without_sign_in_the_function_never_imports_pyjwt() -> None:
+    """PyJWT and cryptography cost a few hundred ms of cold start: only sign-in pays for it."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from support.lambda_env import API_ENV
+
+    repo = Path(__file__).resolve().parents[2]
+    script = (
+        "import sys, api.handler; sys.exit('jwt' in sys.modules or 'cryptography' in sys.modules)"
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AUTH_")},
+        **API_ENV,
+        "PYTHONPATH": str(repo / "lambda_src"),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
