@@ -93,7 +93,16 @@ def test_every_resource_is_scanned(scan):
     )
     modules = {path.parent.name for path in TERRAFORM_FILES if "modules" in path.parts}
 
-    assert modules == {"api", "lambda_function", "lambda_layer", "processor", "storage", "web_site"}
+    assert modules == {
+        "api",
+        "cdn",
+        "lambda_function",
+        "lambda_layer",
+        "processor",
+        "storage",
+        "waf",
+        "web_site",
+    }
     assert terraform["summary"]["resource_count"] >= blocks > 30
 
 

@@ -41,7 +41,16 @@ def test_terraform_validate_is_clean_without_warnings(tf: Any) -> None:
 
 
 def test_modules_follow_the_layout_convention() -> None:
-    assert MODULES == ["api", "lambda_function", "lambda_layer", "processor", "storage", "web_site"]
+    assert MODULES == [
+        "api",
+        "cdn",
+        "lambda_function",
+        "lambda_layer",
+        "processor",
+        "storage",
+        "waf",
+        "web_site",
+    ]
     for module in MODULES:
         folder = REPO / "modules" / module
         for name in ("main.tf", "variables.tf", "outputs.tf", "versions.tf", "README.md"):
