@@ -291,7 +291,9 @@ def test_web_bucket_allows_a_public_policy_but_no_acls(s3_website_plan) -> None:
 
 
 def test_web_bucket_policy_only_allows_get_object(s3_website_plan) -> None:
-    policy = json.loads(s3_website_plan.values("module.web_site.aws_s3_bucket_policy.this")["policy"])
+    policy = json.loads(
+        s3_website_plan.values("module.web_site.aws_s3_bucket_policy.this")["policy"]
+    )
     assert policy["Statement"] == [
         {
             "Sid": "PublicReadOfPageFiles",
