@@ -14,7 +14,9 @@ It also corrects three answers of moto's distributions that differ from AWS and 
 changes in every plan after an apply (``tests/localcloud/test_sidecar.py`` lists them with the
 plain-moto behaviour): an origin's ``OriginAccessControlId`` is kept (moto drops it), a cache
 behaviour with a ``CachePolicyId`` gets no ``ForwardedValues`` (moto fills them in), and the
-default certificate answers no ``SSLSupportMethod`` (moto says ``sni-only``).
+default certificate answers no ``SSLSupportMethod`` (moto says ``sni-only``). And a
+distribution is deployed at once (moto simulates ~30-45 s that every apply and destroy waits
+for).
 
 Only moto and the standard library are imported: it runs in the sidecar's own virtualenv
 (``.local/venvs/moto``, ``local/requirements-moto.txt``).
@@ -232,9 +234,21 @@ def correct_distributions() -> None:
     models.ViewerCertificate.__init__ = certificate
 
 
+def deploy_distributions_at_once() -> None:
+    """A distribution is "Deployed" at once, not after moto's simulated ~30-45 s: it serves no
+    traffic here, so the wait would only slow every apply and destroy (Terraform waits for it
+    before deleting a distribution)."""
+    from moto.moto_api import state_manager
+
+    state_manager.set_transition(
+        model_name="cloudfront::distribution", transition={"progression": "immediate"}
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     install()
     correct_distributions()
+    deploy_distributions_at_once()
     from moto.server import main as moto_main
 
     moto_main(argv if argv is not None else sys.argv[1:])

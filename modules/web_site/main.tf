@@ -44,6 +44,7 @@ resource "aws_s3_bucket" "this" {
   #checkov:skip=CKV_AWS_144:page files are redeployed from git: no replica needed
   #checkov:skip=CKV_AWS_21:page files are redeployed from git: no versioning needed
   #checkov:skip=CKV_AWS_145:page files are public content; SSE-S3 keeps both delivery modes working without a key policy
+  #checkov:skip=CKV2_AWS_6:it has one; all four flags are on unless delivery = s3-website (enable_cdn = false) opts into a public page
   bucket        = var.bucket_name_suffix == null ? null : "${var.name_prefix}-web-${var.bucket_name_suffix}"
   bucket_prefix = var.bucket_name_suffix == null ? "${var.name_prefix}-web-" : null
   force_destroy = var.force_destroy
@@ -54,6 +55,8 @@ resource "aws_s3_bucket" "this" {
 # Behind CloudFront every flag is on. Only with delivery = "s3-website" is a public *policy*
 # allowed (read of objects); ACLs stay blocked and disabled in both modes.
 resource "aws_s3_bucket_public_access_block" "this" {
+  #checkov:skip=CKV_AWS_54:on unless delivery = s3-website (enable_cdn = false), an opt-in public page; ACLs always blocked
+  #checkov:skip=CKV_AWS_56:on unless delivery = s3-website (enable_cdn = false), an opt-in public page; ACLs always blocked
   bucket                  = aws_s3_bucket.this.bucket
   block_public_acls       = true
   ignore_public_acls      = true

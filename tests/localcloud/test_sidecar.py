@@ -4,8 +4,7 @@ community lacks (local/emulator.py starts, checks and stops it with the emulator
 The Terraform tests apply a tiny throwaway configuration with the provider block that
 local/cloud_settings.py generates for local runs, so they also prove that its override routes those three services to
 the sidecar. moto's state is in memory and goes with the sidecar at the end of the run, so the
-configuration is not destroyed (a distribution's destroy waits ~45 s for moto's simulated
-deployment of the disabled distribution).
+configuration is not destroyed.
 """
 
 from __future__ import annotations

@@ -272,7 +272,7 @@ def test_buckets_can_be_force_destroyed(custom_plan) -> None:
 
 @pytest.fixture(scope="module")
 def s3_website_plan(plan_factory):
-    """enable_cdn = false: the public S3 website endpoint (tests/terraform/test_cdn.py has the
+    """enable_cdn = false: the public S3 website endpoint (tests/terraform/test_plan_cdn.py has the
     CloudFront default)."""
     return plan_factory(bucket_name_suffix=SUFFIX, enable_cdn=False)
 

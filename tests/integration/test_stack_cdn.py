@@ -6,7 +6,7 @@ bucket's Block Public Access flags and policy are on the emulator's S3. The page
 served path-style by the emulator (web_delivery = "emulator"), because moto's CloudFront
 serves no traffic. What only real AWS can show (the page over HTTPS with the headers, the
 redirect, a direct read of the bucket refused with 403) is checked by tools/smoke.py against a
-real deployment, and by the plan tests (tests/terraform/test_cdn.py).
+real deployment, and by the plan tests (tests/terraform/test_plan_cdn.py).
 """
 
 from __future__ import annotations
