@@ -250,3 +250,12 @@ def test_quotas_are_validated(plan_error) -> None:
         quota_bytes_per_day=1.5
     )
     assert "auth_jwks_json must be null or a JWKS document" in plan_error(auth_jwks_json="{}")
+
+
+def test_the_cloudfront_csp_lets_the_page_reach_cognito(cognito_local, anonymous) -> None:
+    address = "module.cdn[0].aws_cloudfront_response_headers_policy.this"
+    header = cognito_local.values(address)["security_headers_config"][0]["content_security_policy"][
+        0
+    ]["content_security_policy"]
+    directives = {part.split()[0]: part.split()[1:] for part in header.split(";") if part.strip()}
+    assert directives["connect-src"] == ["'self'", EMULATOR, SIDECAR]

@@ -44,11 +44,13 @@ def test_modules_follow_the_layout_convention() -> None:
     assert MODULES == [
         "api",
         "auth",
+        "cdn",
         "lambda_function",
         "lambda_layer",
         "processor",
         "storage",
         "uploads_table",
+        "waf",
         "web_site",
     ]
     for module in MODULES:
