@@ -5,8 +5,8 @@ Public API (stable, used by the handler and by benchmarks)::
     process_image(data: bytes, variants: Sequence[VariantSpec], limits: Limits) -> ProcessedImage
 
 * ``VariantSpec(name, max_edge, format, quality=85, webp_method=4)``: ``format`` is
-  ``"jpeg"``, ``"webp"`` or ``"png"``; the output fits in ``max_edge`` x ``max_edge``
-  and is never upscaled.
+  ``"jpeg"``, ``"webp"``, ``"png"`` or ``"avif"``; the output fits in ``max_edge`` x
+  ``max_edge`` and is never upscaled.
 * ``Limits(max_pixels=40_000_000, allowed_formats=("JPEG", "PNG", "WEBP", "GIF"),
   max_bytes=None)``: ``allowed_formats`` are Pillow format names.
 * ``ProcessedImage.source`` is a ``SourceInfo(format, width, height)`` (upright size, after
@@ -20,8 +20,9 @@ Public API (stable, used by the handler and by benchmarks)::
 
 Pipeline, tuned for speed without visible quality loss:
 
-1. Sniff the format from the bytes (``Image.open(..., formats=allowed)``); check the
-   declared pixel count before any pixel is decoded (decompression bombs are errors).
+1. Sniff the format from the bytes (``Image.open(..., formats=allowed)``; HEIC/HEIF and AVIF
+   by their ``ftyp`` brand, :mod:`processor.bmff`); check the declared pixel count before any
+   pixel is decoded (decompression bombs are errors; for HEIF/AVIF every ``ispe``).
 2. JPEG only: ``Image.draft`` lets libjpeg decode at 1/2, 1/4 or 1/8 scale, the smallest
    that keeps every variant at least :data:`DRAFT_OVERSAMPLING` times its target (per output
    format: 1.25 for JPEG, 1.5 for WebP and PNG). Measured on detailed 3-24 MP photos: the
@@ -29,13 +30,17 @@ Pipeline, tuned for speed without visible quality loss:
    exact full-resolution LANCZOS resize at the same quality, while a 24 MP photo decodes at
    1/4 for JPEG outputs. (WebP's encoder turns the slight softness of a shorter last step into
    fewer bytes and, at equal quality, lower PSNR: 1.25x cost it 0.2-0.44 dB.)
-3. EXIF orientation is applied to the (small) drafted image; colour modes are normalised.
+3. EXIF orientation is applied to the (small) drafted image, exactly once: libheif has
+   already applied a HEIF's ``irot``/``imir`` (its EXIF orientation is then ignored), Pillow
+   reports an AVIF's as EXIF orientation. Colour modes are normalised.
 4. The largest variant is resized with LANCZOS after an integer ``reduce()`` whose
    ``reducing_gap`` depends on the output format (:data:`REDUCING_GAP`); its colours are then
    converted from the embedded ICC profile to sRGB. Each smaller variant is resized from the
    previous, larger result.
 5. Outputs are encoded without any metadata (EXIF, GPS, XMP, comments, ICC). Alpha is kept
-   for PNG and WebP and flattened onto white for JPEG.
+   for PNG, WebP and AVIF and flattened onto white for JPEG.
+6. ``ProcessedImage.placeholder`` (:mod:`processor.placeholder`): ThumbHash, dominant colour
+   and aspect ratio, from the smallest variant's pixels.
 """
 
 from __future__ import annotations

@@ -72,7 +72,7 @@ def test_heic_and_avif_go_through_the_pipeline(
             == (local[name].width, local[name].height)
         )
         expected = Image.open(io.BytesIO(local[name].data))
-        assert psnr(image, expected) > 35, name
+        assert psnr(image, expected) > 30, name  # a turned or mirrored image scores ~12-16
         assert not {"exif", "xmp", "icc_profile", "XML:com.adobe.xmp"} & set(image.info)
         assert not image.getexif()
 
