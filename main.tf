@@ -6,10 +6,18 @@ locals {
 
   emulator = var.emulator_endpoint != null
 
+  # How the page reaches browsers: through CloudFront (HTTPS, private bucket), the public S3
+  # website endpoint (HTTP), or, on the emulator, path-style from its S3 (moto's CloudFront
+  # serves no traffic, so enable_cdn there only creates the distribution's control plane).
+  web_delivery = local.emulator ? "emulator" : (var.enable_cdn ? "cloudfront" : "s3-website")
+
   # The page's own origin is always allowed; allowed_origins adds more. Built
   # with concat (not distinct) so the list length is known at plan time even
-  # though the website endpoint is not.
-  web_origin      = local.emulator ? var.emulator_endpoint : module.web_site.website_origin
+  # though the distribution's (or website endpoint's) name is not.
+  web_origin = (local.emulator
+    ? var.emulator_endpoint
+    : var.enable_cdn ? module.cdn[0].origin : module.web_site.website_origin
+  )
   allowed_origins = concat([local.web_origin], var.allowed_origins)
 
   # The processor's retry policy, as the status API needs it: every attempt, Lambda's retry
@@ -33,9 +41,34 @@ locals {
   )
   web_url = (local.emulator
     ? "${var.emulator_endpoint}/${module.web_site.bucket_id}/index.html"
-    : module.web_site.website_url
+    : var.enable_cdn ? module.cdn[0].url : module.web_site.website_url
   )
+
+  # Where the page's scripts connect and what its images load from, for the CloudFront
+  # Content-Security-Policy header: the API, the upload bucket (presigned PUTs) and the output
+  # bucket (presigned GETs), at the regional virtual-host names lambda_src/common/s3_client.py
+  # presigns. Same directives as web/index.html's meta CSP, narrowed to these origins.
+  # (From the API's id, not the stage's invoke URL: the stage depends on the function, whose
+  # allowed origins depend on the distribution, which carries this policy.)
+  api_origin    = local.emulator ? var.emulator_endpoint : "https://${module.api.rest_api_id}.execute-api.${var.region}.${data.aws_partition.current.dns_suffix}"
+  upload_origin = local.emulator ? var.emulator_endpoint : "https://${module.storage.upload_bucket_id}.s3.${var.region}.${data.aws_partition.current.dns_suffix}"
+  output_origin = local.emulator ? var.emulator_endpoint : "https://${module.storage.output_bucket_id}.s3.${var.region}.${data.aws_partition.current.dns_suffix}"
+  content_security_policy = join("; ", [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data: blob: ${local.output_origin}",
+    "connect-src 'self' ${join(" ", distinct([local.api_origin, local.upload_origin]))}",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "object-src 'none'",
+    "frame-ancestors 'none'",
+  ])
+
+  api_stage_arn = "arn:${data.aws_partition.current.partition}:apigateway:${var.region}::/restapis/${module.api.rest_api_id}/stages/${module.api.stage_name}"
 }
+
+data "aws_partition" "current" {}
 
 module "storage" {
   source = "./modules/storage"
@@ -153,6 +186,9 @@ module "web_site" {
   bucket_name_suffix = var.bucket_name_suffix
   source_dir         = "${path.root}/web"
 
+  delivery                    = var.enable_cdn ? "cloudfront" : "s3-website"
+  cloudfront_distribution_arn = try(module.cdn[0].distribution_arn, null)
+
   # Shape: docs/architecture.md ("The page's config.json").
   config = {
     apiUrl       = local.api_url
@@ -171,4 +207,49 @@ module "web_site" {
       count       = local.rules.variant.count
     }
   }
+}
+
+module "cdn" {
+  source = "./modules/cdn"
+  count  = var.enable_cdn ? 1 : 0
+
+  providers = {
+    aws           = aws
+    aws.us_east_1 = aws.us_east_1
+  }
+
+  name                        = "${var.name_prefix}-web"
+  bucket_regional_domain_name = module.web_site.bucket_regional_domain_name
+  content_security_policy     = local.content_security_policy
+  price_class                 = var.cdn_price_class
+  domain_name                 = var.domain_name
+  hosted_zone_id              = var.hosted_zone_id
+  web_acl_arn                 = try(module.waf_cdn[0].web_acl_arn, null)
+  # The emulator's distribution "deploys" for ~30 s and serves nothing: do not wait for it.
+  wait_for_deployment = !local.emulator
+}
+
+# Per-IP rate limits in front of the API stage (REGIONAL) and the distribution (CLOUDFRONT,
+# which WAF only accepts in us-east-1).
+module "waf_api" {
+  source = "./modules/waf"
+  count  = var.enable_waf ? 1 : 0
+
+  name                     = "${var.name_prefix}-api"
+  scope                    = "REGIONAL"
+  rate_limit_per_5_minutes = var.waf_rate_limit_per_5_minutes
+  associations             = { api_stage = local.api_stage_arn }
+}
+
+module "waf_cdn" {
+  source = "./modules/waf"
+  count  = var.enable_waf && var.enable_cdn ? 1 : 0
+
+  providers = {
+    aws = aws.us_east_1
+  }
+
+  name                     = "${var.name_prefix}-web"
+  scope                    = "CLOUDFRONT"
+  rate_limit_per_5_minutes = var.waf_rate_limit_per_5_minutes
 }

@@ -400,3 +400,78 @@ variable "api_access_log_enabled" {
   type        = bool
   default     = false
 }
+
+################################################################################
+# Delivery (CloudFront, custom domain, WAF)
+################################################################################
+
+variable "enable_cdn" {
+  description = "Serve the page over HTTPS through CloudFront from a private web bucket (origin access control, all four Block Public Access flags on, security headers). false: the public S3 website endpoint over plain HTTP (see README.md, \"Security notes\", for what that costs). On the emulator the page is served path-style either way."
+  type        = bool
+  default     = true
+}
+
+variable "cdn_price_class" {
+  description = "CloudFront price class (edge locations used). Allowed: PriceClass_100 (North America and Europe, cheapest), PriceClass_200, PriceClass_All."
+  type        = string
+  default     = "PriceClass_100"
+
+  validation {
+    condition     = contains(["PriceClass_100", "PriceClass_200", "PriceClass_All"], var.cdn_price_class)
+    error_message = "cdn_price_class must be one of: PriceClass_100, PriceClass_200, PriceClass_All."
+  }
+}
+
+variable "domain_name" {
+  description = "Optional custom domain of the page (e.g. images.example.com), with enable_cdn: an ACM certificate in us-east-1 validated in hosted_zone_id and A/AAAA alias records to the distribution. null (default): https://<id>.cloudfront.net."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.domain_name == null || can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$", var.domain_name))
+    error_message = "domain_name must be null or a lowercase DNS name such as images.example.com (no scheme, path or trailing dot)."
+  }
+
+  validation {
+    condition     = var.domain_name == null || var.enable_cdn
+    error_message = "domain_name needs enable_cdn = true: the custom domain points at the CloudFront distribution."
+  }
+
+  validation {
+    condition     = var.domain_name == null || var.emulator_endpoint == null
+    error_message = "domain_name cannot be used with emulator_endpoint: the emulator has no ACM or Route 53."
+  }
+}
+
+variable "hosted_zone_id" {
+  description = "Route 53 hosted zone id (Z...) that holds domain_name; required with domain_name, null otherwise."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = (var.hosted_zone_id == null) == (var.domain_name == null)
+    error_message = "hosted_zone_id and domain_name must be given together (or both left null)."
+  }
+
+  validation {
+    condition     = var.hosted_zone_id == null || can(regex("^Z[A-Z0-9]{1,31}$", var.hosted_zone_id))
+    error_message = "hosted_zone_id must be null or a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ."
+  }
+}
+
+variable "enable_waf" {
+  description = "Attach WAFv2 web ACLs with a per-IP rate-based rule to the API stage (REGIONAL) and, with enable_cdn, to the distribution (CLOUDFRONT, created in us-east-1), so one client cannot use up the stage-wide throttle. Off by default: each web ACL costs a monthly fee plus a per-request charge."
+  type        = bool
+  default     = false
+}
+
+variable "waf_rate_limit_per_5_minutes" {
+  description = "With enable_waf: requests one client IP may make in any 5-minute window before WAF blocks it, 10-2000000000 (default 500, about 1.7 per second)."
+  type        = number
+  default     = 500
+
+  validation {
+    condition     = var.waf_rate_limit_per_5_minutes >= 10 && var.waf_rate_limit_per_5_minutes <= 2000000000 && floor(var.waf_rate_limit_per_5_minutes) == var.waf_rate_limit_per_5_minutes
+    error_message = "waf_rate_limit_per_5_minutes must be an integer between 10 and 2000000000."
+  }
+}

@@ -110,6 +110,11 @@ def aws_client(emulator_endpoint: str) -> Callable[..., Any]:
 
 
 STACK_NAME_PREFIX = "sit"
+# Every option the local cloud can serve, so the one shared apply exercises them: the
+# CloudFront distribution (OAC, headers and cache policies) and both WAF web ACLs live on the
+# moto sidecar. The page itself is served path-style by the emulator's S3 (web_delivery =
+# "emulator"): moto's CloudFront serves no traffic.
+LOCAL_CLOUD_OPTIONS = {"enable_cdn": True, "enable_waf": True}
 
 
 def layer_names(aws_client: Callable[..., Any], prefix: str) -> list[str]:
@@ -187,7 +192,7 @@ def local_stack_deployment(
     deployment = stack.LocalDeployment(
         workdir=tmp_path_factory.mktemp("stack"),
         endpoint=emulator_endpoint,
-        extra_vars={"name_prefix": STACK_NAME_PREFIX},
+        extra_vars={"name_prefix": STACK_NAME_PREFIX, **LOCAL_CLOUD_OPTIONS},
         sidecar_endpoint=sidecar_endpoint,
     )
     try:

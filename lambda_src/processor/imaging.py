@@ -66,6 +66,7 @@ from processor.decode_budget import (
     load_within,
 )
 from processor.placeholder import Placeholder, make_placeholder
+from processor.rejection import ImageRejected
 
 # HEIC/HEIF through libheif (pi-heif: decode only, LGPL; docs/formats.md). Only the primary
 # image is read: thumbnails, depth and auxiliary images are never decoded.
@@ -109,16 +110,6 @@ _SWAPS_AXES = frozenset({5, 6, 7, 8})
 _WHITE = {"RGB": (255, 255, 255), "L": 255}
 _SRGB_PROFILE = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 _PROFILE_SPACE_FOR_MODE = {"RGB": "RGB", "RGBA": "RGB", "L": "GRAY", "LA": "GRAY", "CMYK": "CMYK"}
-
-
-class ImageRejected(Exception):
-    """The input is not an image this service accepts. ``code`` is machine-readable."""
-
-    def __init__(self, code: str, message: str, detail: str | None = None) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -280,10 +271,7 @@ def decode(
 
     Returns (image, format, EXIF orientation, size as stored before any DCT scaling).
     """
-    try:
-        inspect(data, limits.work)  # scans, chunks, frames, ICC size: no pixel decoded yet
-    except DecodeWorkExceeded as error:
-        raise _work_rejected(error) from error
+    inspect(data, limits.work)  # scans, chunks, frames, ICC size: no pixel decoded yet
     container_format = check_container(data, limits) if bmff.is_bmff(data) else None
     previous_limit = Image.MAX_IMAGE_PIXELS
     Image.MAX_IMAGE_PIXELS = limits.max_pixels
@@ -364,8 +352,8 @@ def open_image(
     formats = [container_format] if container_format else list(limits.allowed_formats)
     try:
         return Image.open(DeadlineStream(data, deadline), formats=formats)
-    except DecodeWorkExceeded as error:
-        raise _work_rejected(error) from error
+    except DecodeWorkExceeded:  # already a rejection with its code: not "corrupt_image"
+        raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise _too_many_pixels(str(error)) from error
     except UnidentifiedImageError as error:
@@ -451,15 +439,11 @@ def draft_for_largest_variant(
     image.draft(image.mode, (needed_width, needed_height))
 
 
-def _work_rejected(error: DecodeWorkExceeded) -> ImageRejected:
-    return ImageRejected(error.code, error.message, error.detail)
-
-
 def load_pixels(image: Image.Image, deadline: float = math.inf) -> None:
     try:
         load_within(image, deadline)
-    except DecodeWorkExceeded as error:
-        raise _work_rejected(error) from error
+    except DecodeWorkExceeded:  # already a rejection with its code: not "corrupt_image"
+        raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise _too_many_pixels(str(error)) from error
     except Exception as error:  # decoder failures on untrusted bytes

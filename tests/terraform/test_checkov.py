@@ -95,11 +95,13 @@ def test_every_resource_is_scanned(scan):
 
     assert modules == {
         "api",
+        "cdn",
         "lambda_function",
         "lambda_layer",
         "processor",
         "storage",
         "uploads_table",
+        "waf",
         "web_site",
     }
     assert terraform["summary"]["resource_count"] >= blocks > 30

@@ -43,11 +43,13 @@ def test_terraform_validate_is_clean_without_warnings(tf: Any) -> None:
 def test_modules_follow_the_layout_convention() -> None:
     assert MODULES == [
         "api",
+        "cdn",
         "lambda_function",
         "lambda_layer",
         "processor",
         "storage",
         "uploads_table",
+        "waf",
         "web_site",
     ]
     for module in MODULES:
