@@ -109,9 +109,9 @@ variable "allowed_origins" {
 }
 
 variable "allowed_content_types" {
-  description = "MIME types accepted for upload: a subset of the content types in lambda_src/common/rules.json (image/jpeg, image/png, image/webp, image/gif)."
+  description = "MIME types accepted for upload: a subset of the content types in lambda_src/common/rules.json (image/jpeg, image/png, image/webp, image/gif, image/heic, image/heif, image/avif)."
   type        = list(string)
-  default     = ["image/jpeg", "image/png", "image/webp", "image/gif"]
+  default     = ["image/jpeg", "image/png", "image/webp", "image/gif", "image/heic", "image/heif", "image/avif"]
 
   validation {
     condition     = length(var.allowed_content_types) > 0 && length(distinct(var.allowed_content_types)) == length(var.allowed_content_types) && alltrue([for t in var.allowed_content_types : contains(keys(local.rules.content_types), t)])
@@ -219,7 +219,7 @@ variable "max_pixels" {
 }
 
 variable "variants" {
-  description = "Variants produced for every upload (rules in lambda_src/common/rules.json, shared with both functions and the page): 1-10 entries of name (^[a-z0-9][a-z0-9_-]{0,31}$, unique), max_edge (16-8192 px, longest edge), format (jpeg, webp or png), quality (1-100, default 85; ignored for png), webp_method (0-6, default 4)."
+  description = "Variants produced for every upload (rules in lambda_src/common/rules.json, shared with both functions and the page): 1-10 entries of name (^[a-z0-9][a-z0-9_-]{0,31}$, unique), max_edge (16-8192 px, longest edge), format (jpeg, webp, png or avif), quality (1-100, default 85; ignored for png; for avif 70 matches jpeg 85, docs/formats.md), webp_method (0-6, default 4)."
   type = list(object({
     name        = string
     max_edge    = number
@@ -231,6 +231,7 @@ variable "variants" {
     { name = "large", max_edge = 1024, format = "jpeg" },
     { name = "medium", max_edge = 512, format = "jpeg" },
     { name = "thumb", max_edge = 128, format = "webp", quality = 80 },
+    { name = "large-avif", max_edge = 1024, format = "avif", quality = 70 },
   ]
 
   validation {
