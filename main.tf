@@ -27,6 +27,18 @@ locals {
     AWS_ENDPOINT_URL_DYNAMODB = var.emulator_sidecar_endpoint
   }
 
+  # enable_vpc: the stack's own private network, or the subnets and security groups given.
+  existing_vpc = length(var.vpc_subnet_ids) > 0
+  create_vpc   = var.enable_vpc && !local.existing_vpc
+  vpc_azs      = length(var.vpc_availability_zones) > 0 ? var.vpc_availability_zones : ["${var.region}a", "${var.region}b"]
+  vpc_prefix   = tonumber(split("/", var.vpc_cidr)[1])
+  function_vpc_subnet_ids = (!var.enable_vpc ? null
+    : local.existing_vpc ? var.vpc_subnet_ids : module.network[0].private_subnet_ids
+  )
+  function_vpc_security_group_ids = (!var.enable_vpc ? []
+    : local.existing_vpc ? var.vpc_security_group_ids : [module.network[0].function_security_group_id]
+  )
+
   api_url = (local.emulator
     ? "${var.emulator_endpoint}/_aws/execute-api/${module.api.rest_api_id}/${module.api.stage_name}"
     : module.api.invoke_url
@@ -58,6 +70,38 @@ module "uploads_table" {
   point_in_time_recovery = var.uploads_table_point_in_time_recovery
   deletion_protection    = var.uploads_table_deletion_protection && !local.emulator
   kms_key_arn            = var.kms_key_arn
+}
+
+module "network" {
+  source = "./modules/network"
+  count  = local.create_vpc ? 1 : 0
+
+  name               = var.name_prefix
+  region             = var.region
+  availability_zones = local.vpc_azs
+  cidr_block         = var.vpc_cidr
+  subnet_newbits     = min(8, 26 - local.vpc_prefix)
+
+  # Through the endpoints, only the stack's own buckets and table, with the functions' actions.
+  s3_endpoint_statements = [
+    {
+      sid       = "StackObjects"
+      actions   = ["s3:GetObject", "s3:PutObject"]
+      resources = ["${module.storage.upload_bucket_arn}/*", "${module.storage.output_bucket_arn}/*"]
+    },
+    {
+      sid       = "StackBuckets"
+      actions   = ["s3:ListBucket"]
+      resources = [module.storage.upload_bucket_arn]
+    },
+  ]
+  dynamodb_endpoint_statements = [
+    {
+      sid       = "UploadsTable"
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"]
+      resources = [module.uploads_table.arn, "${module.uploads_table.arn}/index/*"]
+    },
+  ]
 }
 
 module "sdk_layer" {
@@ -107,6 +151,11 @@ module "api" {
   uploads_owner_index_arn     = module.uploads_table.owner_index_arn
   record_retention_days       = var.output_retention_days
   extra_environment_variables = local.emulator_environment
+
+  region                 = var.region
+  vpc_subnet_ids         = local.function_vpc_subnet_ids
+  vpc_security_group_ids = local.function_vpc_security_group_ids
+  tracing_enabled        = var.enable_tracing
 }
 
 module "processor" {
@@ -144,6 +193,34 @@ module "processor" {
   record_retention_days       = var.output_retention_days
   processing_attempts         = local.processing_attempts
   extra_environment_variables = local.emulator_environment
+
+  region                 = var.region
+  vpc_subnet_ids         = local.function_vpc_subnet_ids
+  vpc_security_group_ids = local.function_vpc_security_group_ids
+  tracing_enabled        = var.enable_tracing
+
+  metrics_namespace = var.enable_alarms ? var.metrics_namespace : null
+  metrics_service   = var.name_prefix
+}
+
+module "alarms" {
+  source = "./modules/alarms"
+  count  = var.enable_alarms ? 1 : 0
+
+  name                      = var.name_prefix
+  region                    = var.region
+  processor_function_name   = module.processor.function_name
+  processor_timeout_seconds = var.processor_timeout_seconds
+  processor_duration_ratio  = var.alarm_processor_duration_percent / 100
+  dead_letter_queue_name    = module.processor.dead_letter_queue_name
+  api_name                  = module.api.rest_api_name
+  api_stage_name            = module.api.stage_name
+  api_4xx_threshold         = var.alarm_api_4xx_threshold
+  period_seconds            = var.alarm_period_seconds
+  metrics_namespace         = var.metrics_namespace
+  metrics_service           = var.name_prefix
+  alarm_email               = var.alarm_email
+  alarm_actions             = var.alarm_actions
 }
 
 module "web_site" {

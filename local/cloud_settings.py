@@ -46,7 +46,18 @@ REAL_AWS_ENV = (
     "TF_LOG",
 )
 # Services LocalStack serves for this stack; the provider sends each of them to the emulator.
-EMULATED_SERVICES = ("apigateway", "cloudwatch", "iam", "lambda", "logs", "s3", "sqs", "sts")
+EMULATED_SERVICES = (
+    "apigateway",
+    "cloudwatch",
+    "ec2",
+    "iam",
+    "lambda",
+    "logs",
+    "s3",
+    "sns",
+    "sqs",
+    "sts",
+)
 ROOT_FILES = ("main.tf", "variables.tf", "outputs.tf", "versions.tf", "providers.tf")
 # lambda_src: the root reads lambda_src/common/rules.json (the shared rule set).
 ROOT_DIRS = ("modules", "web", "lambda_src")

@@ -38,7 +38,7 @@ LOCALSTACK_PYTHON = REPO / ".local" / "venvs" / "localstack" / "bin" / "python"
 LAMBDA_PYTHON = REPO / ".local" / "venvs" / "lambda-python3.12" / "bin" / "python"
 MOTO_PYTHON = REPO / ".local" / "venvs" / "moto" / "bin" / "python"
 DEFAULT_STATE_DIR = REPO / ".local" / "emulator"
-SERVICES = "s3,iam,sts,lambda,apigateway,logs,cloudwatch,sqs"
+SERVICES = "s3,iam,sts,lambda,apigateway,logs,cloudwatch,sqs,ec2,sns"
 START_TIMEOUT_SECONDS = 90
 STOP_TIMEOUT_SECONDS = 20
 SIDECAR_PORT_OFFSET = 1000  # the sidecar listens on the emulator port + this, unless told otherwise
@@ -148,6 +148,10 @@ def emulator_environment(port: int, state_dir: Path) -> dict[str, str]:
             "LAMBDA_KEEPALIVE_MS": "120000",
             # Async retries wait 1 s, 2 s, ... instead of 60 s, 120 s: same path, faster feedback.
             "LAMBDA_RETRY_BASE_DELAY": os.environ.get("LAMBDA_RETRY_BASE_DELAY", "1"),
+            # Queue depths reach CloudWatch every 5 s instead of 60 s (the dead-letter alarm).
+            "SQS_CLOUDWATCH_METRICS_REPORT_INTERVAL": os.environ.get(
+                "SQS_CLOUDWATCH_METRICS_REPORT_INTERVAL", "5"
+            ),
         }
     )
     return env

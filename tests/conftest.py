@@ -110,6 +110,17 @@ def aws_client(emulator_endpoint: str) -> Callable[..., Any]:
 
 
 STACK_NAME_PREFIX = "sit"
+# Every option the emulator can serve is on in the one shared stack, so the whole integration
+# tier runs through it: the private network (LocalStack's EC2; the host Lambda executor ignores
+# vpc_config), tracing settings, alarms with an email topic, 60 s alarm periods (LocalStack
+# evaluates an alarm once per period).
+SHARED_STACK_OPTIONS = {
+    "enable_vpc": True,
+    "enable_tracing": True,
+    "enable_alarms": True,
+    "alarm_email": "ops@example.com",
+    "alarm_period_seconds": 60,
+}
 
 
 def layer_names(aws_client: Callable[..., Any], prefix: str) -> list[str]:
@@ -162,6 +173,27 @@ def leftovers(aws_client: Callable[..., Any], prefix: str, sidecar: str) -> list
         if r["RoleName"].startswith(prefix)
     ]
     found += [
+        f"vpc {vpc['VpcId']}"
+        for vpc in aws_client("ec2").describe_vpcs(
+            Filters=[{"Name": "tag:Name", "Values": [f"{prefix}*"]}]
+        )["Vpcs"]
+    ]
+    found += [
+        f"alarm {a['AlarmName']}"
+        for a in aws_client("cloudwatch").describe_alarms(AlarmNamePrefix=prefix)["MetricAlarms"]
+    ]
+    found += [
+        f"dashboard {d['DashboardName']}"
+        for d in aws_client("cloudwatch").list_dashboards(DashboardNamePrefix=prefix)[
+            "DashboardEntries"
+        ]
+    ]
+    found += [
+        f"topic {t['TopicArn']}"
+        for t in aws_client("sns").list_topics()["Topics"]
+        if t["TopicArn"].rsplit(":", 1)[-1].startswith(prefix)
+    ]
+    found += [
         f"log group {g['logGroupName']}"
         for g in aws_client("logs").describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{prefix}")[
             "logGroups"
@@ -187,7 +219,7 @@ def local_stack_deployment(
     deployment = stack.LocalDeployment(
         workdir=tmp_path_factory.mktemp("stack"),
         endpoint=emulator_endpoint,
-        extra_vars={"name_prefix": STACK_NAME_PREFIX},
+        extra_vars={"name_prefix": STACK_NAME_PREFIX, **SHARED_STACK_OPTIONS},
         sidecar_endpoint=sidecar_endpoint,
     )
     try:

@@ -188,3 +188,26 @@ variable "uploads_owner_index_arn" {
   description = "ARN of the uploads table's owner index (GET /uploads lists an owner's uploads)."
   type        = string
 }
+
+variable "region" {
+  description = "Region of the function (its network-interface permissions name it)."
+  type        = string
+}
+
+variable "vpc_subnet_ids" {
+  description = "Subnets the function is attached to; null (default): no VPC."
+  type        = list(string)
+  default     = null
+}
+
+variable "vpc_security_group_ids" {
+  description = "Security groups of the function's network interfaces (with vpc_subnet_ids)."
+  type        = list(string)
+  default     = []
+}
+
+variable "tracing_enabled" {
+  description = "X-Ray active tracing of the function and of the API stage."
+  type        = bool
+  default     = false
+}

@@ -94,9 +94,11 @@ def test_every_resource_is_scanned(scan):
     modules = {path.parent.name for path in TERRAFORM_FILES if "modules" in path.parts}
 
     assert modules == {
+        "alarms",
         "api",
         "lambda_function",
         "lambda_layer",
+        "network",
         "processor",
         "storage",
         "uploads_table",

@@ -42,9 +42,11 @@ def test_terraform_validate_is_clean_without_warnings(tf: Any) -> None:
 
 def test_modules_follow_the_layout_convention() -> None:
     assert MODULES == [
+        "alarms",
         "api",
         "lambda_function",
         "lambda_layer",
+        "network",
         "processor",
         "storage",
         "uploads_table",
