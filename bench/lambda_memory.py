@@ -96,7 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--iterations", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks" / "lambda_memory.json")
+    parser.add_argument(
+        "--out", type=Path, default=REPO / "docs" / "benchmarks" / "lambda_memory.json"
+    )
     args = parser.parse_args(argv)
     if not (CGROUP_ROOT / "cpu.cfs_quota_us").exists() or not os.access(CGROUP_ROOT, os.W_OK):
         print(f"needs a writable cgroup v1 cpu controller at {CGROUP_ROOT} (root)", file=sys.stderr)

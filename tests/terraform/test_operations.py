@@ -85,9 +85,10 @@ def test_no_nat_internet_gateway_or_route_out_anywhere(which: str, request) -> N
     for address, table in planned.of_type("aws_route_table").items():
         # No route block in the configuration; the endpoints' routes are added by AWS.
         assert table.get("route") in ([], None), address
-        assert "route" not in planned.config_resource(["network"], "aws_route_table.private")[
-            "expressions"
-        ]
+        assert (
+            "route"
+            not in planned.config_resource(["network"], "aws_route_table.private")["expressions"]
+        )
     for subnet in planned.of_type("aws_subnet").values():
         assert subnet["map_public_ip_on_launch"] is False
 
