@@ -38,7 +38,8 @@ LOCALSTACK_PYTHON = REPO / ".local" / "venvs" / "localstack" / "bin" / "python"
 LAMBDA_PYTHON = REPO / ".local" / "venvs" / "lambda-python3.12" / "bin" / "python"
 MOTO_PYTHON = REPO / ".local" / "venvs" / "moto" / "bin" / "python"
 DEFAULT_STATE_DIR = REPO / ".local" / "emulator"
-SERVICES = "s3,iam,sts,lambda,apigateway,logs,cloudwatch,sqs,ec2,sns"
+# ec2: enable_vpc; sns + ses: the alarm email (LocalStack keeps sent mail at /_aws/ses).
+SERVICES = "s3,iam,sts,lambda,apigateway,logs,cloudwatch,sqs,ec2,sns,ses"
 START_TIMEOUT_SECONDS = 90
 STOP_TIMEOUT_SECONDS = 20
 SIDECAR_PORT_OFFSET = 1000  # the sidecar listens on the emulator port + this, unless told otherwise
