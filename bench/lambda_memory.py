@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The processor's resize core under CPU quotas that mimic Lambda's memory sizes (docs/cost.md).
 
-    sudo-less root only: .venv/bin/python bench/lambda_memory.py [--rounds 3] [--out docs/benchmarks/lambda_memory.json]
+    .venv/bin/python bench/lambda_memory.py [--rounds 3] [--out docs/benchmarks/lambda_memory.json]   (as root: cgroups)
 
 Lambda gives a function CPU in proportion to its memory: 1,769 MB is one vCPU (AWS's
 documented figure), so 1,024 MB is 58 % of one. This script cannot run Lambda; it runs
