@@ -177,9 +177,16 @@ def queue_depth(cloudwatch, queue_name: str) -> float:
 
 
 def alarm_email(emulator_endpoint: str, alarm: str) -> dict[str, Any] | None:
+    """The email SNS sent for ``alarm`` going to ALARM (LocalStack's SES keeps every message;
+    its SNS puts the notification, AWS's JSON, in the text body under a fixed subject)."""
     messages = requests.get(f"{emulator_endpoint}/_aws/ses", timeout=10).json()["messages"]
     for message in messages:
-        if f'ALARM: "{alarm}"' in (message.get("Subject") or ""):
+        text = (message.get("Body") or {}).get("text_part") or ""
+        try:
+            notification = json.loads(text)
+        except ValueError:
+            continue
+        if notification.get("AlarmName") == alarm and notification.get("NewStateValue") == "ALARM":
             return message
     return None
 
