@@ -3,7 +3,7 @@
 #   dist/api.zip                    packages api/ and common/ (handler api.handler.handler)
 #   dist/processor.zip              packages processor/ and common/ (handler processor.handler.handler)
 #   dist/pillow-layer-<arch>.zip    python/ with Pillow (lambda_src/requirements-pillow-layer.txt), processor only
-#   dist/sdk-layer.zip              python/ with the pinned AWS SDK (lambda_src/requirements-sdk-layer.txt), both
+#   dist/sdk-layer.zip              python/ with the pinned AWS SDK and PyJWT (lambda_src/requirements-sdk-layer.txt), both
 #
 # Usage: ./build.sh [--arch x86_64|arm64] [--out DIR]   (or ARCH=..., DIST_DIR=... in the env)
 # Runs from any folder. Layers are vendored from wheels for CPython 3.12 on the chosen
@@ -155,7 +155,15 @@ client = boto3.client("s3", region_name="us-east-1", aws_access_key_id="x", aws_
 url = client.generate_presigned_url("put_object", Params={"Bucket": "b", "Key": "k",
       "ContentType": "image/png", "ContentLength": 1, "IfNoneMatch": "*"}, ExpiresIn=60)
 assert "if-none-match" in url, url
-print(f"build.sh: sdk layer smoke test passed: boto3 {boto3.__version__}, botocore {botocore.__version__}")
+# Sign-in: PyJWT verifies RS256 with cryptography (its compiled part must load under 3.12).
+import jwt, cryptography
+from cryptography.hazmat.primitives.asymmetric import rsa
+assert jwt.__file__.startswith(os.environ["LAYER_PYTHON"]), jwt.__file__
+assert cryptography.__file__.startswith(os.environ["LAYER_PYTHON"]), cryptography.__file__
+key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+token = jwt.encode({"sub": "s"}, key, algorithm="RS256", headers={"kid": "k"})
+assert jwt.decode(token, key.public_key(), algorithms=["RS256"])["sub"] == "s"
+print(f"build.sh: sdk layer smoke test passed: boto3 {boto3.__version__}, botocore {botocore.__version__}, PyJWT {jwt.__version__}, cryptography {cryptography.__version__}")
 '
 
 build_layer() { # build_layer NAME REQUIREMENTS ZIP SMOKE: vendor, smoke-test, zip; sets LAYER_UNZIPPED

@@ -6,10 +6,18 @@ locals {
 
   emulator = var.emulator_endpoint != null
 
+  # How the page reaches browsers: through CloudFront (HTTPS, private bucket), the public S3
+  # website endpoint (HTTP), or, on the emulator, path-style from its S3 (moto's CloudFront
+  # serves no traffic, so enable_cdn there only creates the distribution's control plane).
+  web_delivery = local.emulator ? "emulator" : (var.enable_cdn ? "cloudfront" : "s3-website")
+
   # The page's own origin is always allowed; allowed_origins adds more. Built
   # with concat (not distinct) so the list length is known at plan time even
-  # though the website endpoint is not.
-  web_origin      = local.emulator ? var.emulator_endpoint : module.web_site.website_origin
+  # though the distribution's (or website endpoint's) name is not.
+  web_origin = (local.emulator
+    ? var.emulator_endpoint
+    : var.enable_cdn ? module.cdn[0].origin : module.web_site.website_origin
+  )
   allowed_origins = concat([local.web_origin], var.allowed_origins)
 
   # The processor's retry policy, as the status API needs it: every attempt, Lambda's retry
@@ -39,15 +47,54 @@ locals {
     : local.existing_vpc ? var.vpc_security_group_ids : [module.network[0].function_security_group_id]
   )
 
+  # Sign-in (auth = "cognito"). On the emulator the pool lives in the moto sidecar, which also
+  # serves its keys; the tokens' issuer stays the real AWS issuer string.
+  signed_in = var.auth == "cognito"
+  cognito_endpoint = (var.emulator_sidecar_endpoint != null
+    ? "${var.emulator_sidecar_endpoint}/"
+    : "https://cognito-idp.${var.region}.amazonaws.com/"
+  )
+  auth_jwks_url = (var.auth_jwks_url != null || !local.signed_in ? var.auth_jwks_url
+    : var.emulator_sidecar_endpoint != null
+    ? "${var.emulator_sidecar_endpoint}/${module.auth[0].user_pool_id}/.well-known/jwks.json"
+    : null
+  )
+
   api_url = (local.emulator
     ? "${var.emulator_endpoint}/_aws/execute-api/${module.api.rest_api_id}/${module.api.stage_name}"
     : module.api.invoke_url
   )
   web_url = (local.emulator
     ? "${var.emulator_endpoint}/${module.web_site.bucket_id}/index.html"
-    : module.web_site.website_url
+    : var.enable_cdn ? module.cdn[0].url : module.web_site.website_url
   )
+
+  # Where the page's scripts connect and what its images load from, for the CloudFront
+  # Content-Security-Policy header: the API, the upload bucket (presigned PUTs) and the output
+  # bucket (presigned GETs), at the regional virtual-host names lambda_src/common/s3_client.py
+  # presigns; with sign-in also Cognito, which the page calls itself. Same directives as
+  # web/index.html's meta CSP, narrowed to these origins.
+  # (From the API's id, not the stage's invoke URL: the stage depends on the function, whose
+  # allowed origins depend on the distribution, which carries this policy.)
+  api_origin    = local.emulator ? var.emulator_endpoint : "https://${module.api.rest_api_id}.execute-api.${var.region}.${data.aws_partition.current.dns_suffix}"
+  upload_origin = local.emulator ? var.emulator_endpoint : "https://${module.storage.upload_bucket_id}.s3.${var.region}.${data.aws_partition.current.dns_suffix}"
+  output_origin = local.emulator ? var.emulator_endpoint : "https://${module.storage.output_bucket_id}.s3.${var.region}.${data.aws_partition.current.dns_suffix}"
+  content_security_policy = join("; ", [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data: blob: ${local.output_origin}",
+    "connect-src 'self' ${join(" ", distinct(concat([local.api_origin, local.upload_origin], local.signed_in ? [trimsuffix(local.cognito_endpoint, "/")] : [])))}",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "object-src 'none'",
+    "frame-ancestors 'none'",
+  ])
+
+  api_stage_arn = "arn:${data.aws_partition.current.partition}:apigateway:${var.region}::/restapis/${module.api.rest_api_id}/stages/${module.api.stage_name}"
 }
+
+data "aws_partition" "current" {}
 
 module "storage" {
   source = "./modules/storage"
@@ -82,26 +129,56 @@ module "network" {
   cidr_block         = var.vpc_cidr
   subnet_newbits     = min(8, 26 - local.vpc_prefix)
 
-  # Through the endpoints, only the stack's own buckets and table, with the functions' actions.
+  # Through the endpoints, only the stack's own buckets and tables, with the functions' actions
+  # (the roles narrow them further; deleting and the quota table are sign-in's).
   s3_endpoint_statements = [
     {
       sid       = "StackObjects"
-      actions   = ["s3:GetObject", "s3:PutObject"]
+      actions   = local.signed_in ? ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"] : ["s3:GetObject", "s3:PutObject"]
       resources = ["${module.storage.upload_bucket_arn}/*", "${module.storage.output_bucket_arn}/*"]
     },
     {
       sid       = "StackBuckets"
       actions   = ["s3:ListBucket"]
-      resources = [module.storage.upload_bucket_arn]
+      resources = local.signed_in ? [module.storage.upload_bucket_arn, module.storage.output_bucket_arn] : [module.storage.upload_bucket_arn]
     },
   ]
   dynamodb_endpoint_statements = [
     {
-      sid       = "UploadsTable"
-      actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"]
-      resources = [module.uploads_table.arn, "${module.uploads_table.arn}/index/*"]
+      sid = "StackTables"
+      actions = concat(
+        ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+        local.signed_in ? ["dynamodb:DeleteItem"] : [],
+      )
+      resources = concat(
+        [module.uploads_table.arn, "${module.uploads_table.arn}/index/*"],
+        local.signed_in ? [module.auth[0].quota_table_arn] : [],
+      )
     },
   ]
+}
+
+module "auth" {
+  source = "./modules/auth"
+  count  = local.signed_in ? 1 : 0
+
+  name                        = "${var.name_prefix}-users"
+  self_sign_up                = var.auth_self_sign_up
+  password_minimum_length     = var.auth_password_minimum_length
+  id_token_validity_minutes   = var.auth_token_validity_minutes
+  refresh_token_validity_days = var.auth_refresh_token_validity_days
+  deletion_protection         = var.auth_user_pool_deletion_protection && !local.emulator
+  kms_key_arn                 = var.kms_key_arn
+}
+
+# A function in the stack's VPC cannot reach the internet, so it cannot fetch the user pool's
+# keys: sign-in needs them supplied (docs/operations.md). A warning, not an error: the pool
+# must exist (first apply) before its keys can be read.
+check "sign_in_keys_reachable_from_the_vpc" {
+  assert {
+    condition     = !(local.create_vpc && local.signed_in && var.auth_jwks_json == null && var.auth_jwks_url == null && !local.emulator)
+    error_message = "enable_vpc with auth = \"cognito\": the API has no route to the pool's JWKS. Run `python tools/users.py jwks > jwks.json`, set auth_jwks_json = file(\"jwks.json\") and apply again."
+  }
 }
 
 module "sdk_layer" {
@@ -156,6 +233,18 @@ module "api" {
   vpc_subnet_ids         = local.function_vpc_subnet_ids
   vpc_security_group_ids = local.function_vpc_security_group_ids
   tracing_enabled        = var.enable_tracing
+
+  auth = local.signed_in ? {
+    user_pool_arn    = module.auth[0].user_pool_arn
+    issuer           = module.auth[0].issuer
+    client_id        = module.auth[0].client_id
+    jwks_url         = local.auth_jwks_url
+    jwks_json        = var.auth_jwks_json
+    quota_table_name = module.auth[0].quota_table_name
+    quota_table_arn  = module.auth[0].quota_table_arn
+    uploads_per_day  = var.quota_uploads_per_day
+    bytes_per_day    = var.quota_bytes_per_day
+  } : null
 }
 
 module "processor" {
@@ -230,6 +319,9 @@ module "web_site" {
   bucket_name_suffix = var.bucket_name_suffix
   source_dir         = "${path.root}/web"
 
+  delivery                    = var.enable_cdn ? "cloudfront" : "s3-website"
+  cloudfront_distribution_arn = try(module.cdn[0].distribution_arn, null)
+
   # Shape: docs/architecture.md ("The page's config.json").
   config = {
     apiUrl       = local.api_url
@@ -240,6 +332,17 @@ module "web_site" {
       maxEdge = v.max_edge
       format  = v.format
     }]
+    # Sign-in: the page talks to Cognito itself (USER_PASSWORD_AUTH with the public client).
+    # Shape: docs/architecture.md; every key but mode is null with auth = "none".
+    auth = {
+      mode              = var.auth
+      region            = local.signed_in ? var.region : null
+      userPoolId        = try(module.auth[0].user_pool_id, null)
+      clientId          = try(module.auth[0].client_id, null)
+      endpoint          = local.signed_in ? local.cognito_endpoint : null
+      selfSignUp        = local.signed_in ? var.auth_self_sign_up : null
+      passwordMinLength = local.signed_in ? var.auth_password_minimum_length : null
+    }
     # The page checks the variants above with the same rules as Terraform and the functions.
     variantRules = {
       namePattern = local.rules.variant.name_pattern
@@ -248,4 +351,49 @@ module "web_site" {
       count       = local.rules.variant.count
     }
   }
+}
+
+module "cdn" {
+  source = "./modules/cdn"
+  count  = var.enable_cdn ? 1 : 0
+
+  providers = {
+    aws           = aws
+    aws.us_east_1 = aws.us_east_1
+  }
+
+  name                        = "${var.name_prefix}-web"
+  bucket_regional_domain_name = module.web_site.bucket_regional_domain_name
+  content_security_policy     = local.content_security_policy
+  price_class                 = var.cdn_price_class
+  domain_name                 = var.domain_name
+  hosted_zone_id              = var.hosted_zone_id
+  web_acl_arn                 = try(module.waf_cdn[0].web_acl_arn, null)
+  # The emulator's distribution "deploys" for ~30 s and serves nothing: do not wait for it.
+  wait_for_deployment = !local.emulator
+}
+
+# Per-IP rate limits in front of the API stage (REGIONAL) and the distribution (CLOUDFRONT,
+# which WAF only accepts in us-east-1).
+module "waf_api" {
+  source = "./modules/waf"
+  count  = var.enable_waf ? 1 : 0
+
+  name                     = "${var.name_prefix}-api"
+  scope                    = "REGIONAL"
+  rate_limit_per_5_minutes = var.waf_rate_limit_per_5_minutes
+  associations             = { api_stage = local.api_stage_arn }
+}
+
+module "waf_cdn" {
+  source = "./modules/waf"
+  count  = var.enable_waf && var.enable_cdn ? 1 : 0
+
+  providers = {
+    aws = aws.us_east_1
+  }
+
+  name                     = "${var.name_prefix}-web"
+  scope                    = "CLOUDFRONT"
+  rate_limit_per_5_minutes = var.waf_rate_limit_per_5_minutes
 }

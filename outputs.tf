@@ -1,5 +1,5 @@
 output "web_url" {
-  description = "URL of the upload page (S3 website endpoint; with emulator_endpoint: <endpoint>/<web bucket>/index.html)."
+  description = "URL of the upload page: https://<distribution or domain_name>/ with enable_cdn, the http:// S3 website endpoint without; with emulator_endpoint: <endpoint>/<web bucket>/index.html (see web_delivery)."
   value       = local.web_url
 }
 
@@ -19,7 +19,7 @@ output "output_bucket" {
 }
 
 output "web_bucket" {
-  description = "Name of the public bucket serving the upload page."
+  description = "Name of the bucket holding the upload page (private behind CloudFront with enable_cdn; public-read without)."
   value       = module.web_site.bucket_id
 }
 
@@ -96,4 +96,39 @@ output "dashboard_name" {
 output "metrics_namespace" {
   description = "CloudWatch namespace of the processor's own metrics (dimension Service = name_prefix); null without enable_alarms."
   value       = var.enable_alarms ? var.metrics_namespace : null
+}
+
+output "web_delivery" {
+  description = "How web_url is served: cloudfront (HTTPS, private bucket), s3-website (public bucket, plain HTTP) or emulator (path-style from the emulator's S3; a distribution, if enabled, exists on the sidecar but serves nothing)."
+  value       = local.web_delivery
+}
+
+output "cdn_distribution_id" {
+  description = "ID of the CloudFront distribution in front of the page; null without enable_cdn."
+  value       = try(module.cdn[0].distribution_id, null)
+}
+
+output "cdn_domain_name" {
+  description = "The distribution's own host name (<id>.cloudfront.net; the target of domain_name's alias records); null without enable_cdn."
+  value       = try(module.cdn[0].distribution_domain_name, null)
+}
+
+output "web_acl_arns" {
+  description = "ARNs of the WAF web ACLs by what they protect (api, cdn); empty without enable_waf."
+  value = merge(
+    var.enable_waf ? { api = module.waf_api[0].web_acl_arn } : {},
+    var.enable_waf && var.enable_cdn ? { cdn = module.waf_cdn[0].web_acl_arn } : {},
+  )
+}
+
+output "auth" {
+  description = "Sign-in of the deployment: mode (\"none\" or \"cognito\") and, with cognito, user_pool_id, client_id, issuer, cognito_endpoint (where the page and tools/users.py reach Cognito: the moto sidecar on the emulator) and quota_table (null otherwise)."
+  value = {
+    mode             = var.auth
+    user_pool_id     = try(module.auth[0].user_pool_id, null)
+    client_id        = try(module.auth[0].client_id, null)
+    issuer           = try(module.auth[0].issuer, null)
+    cognito_endpoint = local.signed_in ? local.cognito_endpoint : null
+    quota_table      = try(module.auth[0].quota_table_name, null)
+  }
 }

@@ -109,9 +109,9 @@ variable "allowed_origins" {
 }
 
 variable "allowed_content_types" {
-  description = "MIME types accepted for upload: a subset of the content types in lambda_src/common/rules.json (image/jpeg, image/png, image/webp, image/gif)."
+  description = "MIME types accepted for upload: a subset of the content types in lambda_src/common/rules.json (image/jpeg, image/png, image/webp, image/gif, image/heic, image/heif, image/avif)."
   type        = list(string)
-  default     = ["image/jpeg", "image/png", "image/webp", "image/gif"]
+  default     = ["image/jpeg", "image/png", "image/webp", "image/gif", "image/heic", "image/heif", "image/avif"]
 
   validation {
     condition     = length(var.allowed_content_types) > 0 && length(distinct(var.allowed_content_types)) == length(var.allowed_content_types) && alltrue([for t in var.allowed_content_types : contains(keys(local.rules.content_types), t)])
@@ -219,7 +219,7 @@ variable "max_pixels" {
 }
 
 variable "variants" {
-  description = "Variants produced for every upload (rules in lambda_src/common/rules.json, shared with both functions and the page): 1-10 entries of name (^[a-z0-9][a-z0-9_-]{0,31}$, unique), max_edge (16-8192 px, longest edge), format (jpeg, webp or png), quality (1-100, default 85; ignored for png), webp_method (0-6, default 4)."
+  description = "Variants produced for every upload (rules in lambda_src/common/rules.json, shared with both functions and the page): 1-10 entries of name (^[a-z0-9][a-z0-9_-]{0,31}$, unique), max_edge (16-8192 px, longest edge), format (jpeg, webp, png or avif), quality (1-100, default 85; ignored for png; for avif 70 matches jpeg 85, docs/formats.md), webp_method (0-6, default 4)."
   type = list(object({
     name        = string
     max_edge    = number
@@ -231,6 +231,7 @@ variable "variants" {
     { name = "large", max_edge = 1024, format = "jpeg" },
     { name = "medium", max_edge = 512, format = "jpeg" },
     { name = "thumb", max_edge = 128, format = "webp", quality = 80 },
+    { name = "large-avif", max_edge = 1024, format = "avif", quality = 70 },
   ]
 
   validation {
@@ -398,6 +399,185 @@ variable "api_access_log_enabled" {
   description = "Write API Gateway access logs to CloudWatch. Off by default: it needs the account-level API Gateway CloudWatch role (aws_api_gateway_account) set up once per account and region, outside this stack."
   type        = bool
   default     = false
+}
+
+################################################################################
+# Delivery (CloudFront, custom domain, WAF)
+################################################################################
+
+variable "enable_cdn" {
+  description = "Serve the page over HTTPS through CloudFront from a private web bucket (origin access control, all four Block Public Access flags on, security headers). false: the public S3 website endpoint over plain HTTP (see README.md, \"Security notes\", for what that costs). On the emulator the page is served path-style either way."
+  type        = bool
+  default     = true
+}
+
+variable "cdn_price_class" {
+  description = "CloudFront price class (edge locations used). Allowed: PriceClass_100 (North America and Europe, cheapest), PriceClass_200, PriceClass_All."
+  type        = string
+  default     = "PriceClass_100"
+
+  validation {
+    condition     = contains(["PriceClass_100", "PriceClass_200", "PriceClass_All"], var.cdn_price_class)
+    error_message = "cdn_price_class must be one of: PriceClass_100, PriceClass_200, PriceClass_All."
+  }
+}
+
+variable "domain_name" {
+  description = "Optional custom domain of the page (e.g. images.example.com), with enable_cdn: an ACM certificate in us-east-1 validated in hosted_zone_id and A/AAAA alias records to the distribution. null (default): https://<id>.cloudfront.net."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.domain_name == null || can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$", var.domain_name))
+    error_message = "domain_name must be null or a lowercase DNS name such as images.example.com (no scheme, path or trailing dot)."
+  }
+
+  validation {
+    condition     = var.domain_name == null || var.enable_cdn
+    error_message = "domain_name needs enable_cdn = true: the custom domain points at the CloudFront distribution."
+  }
+
+  validation {
+    condition     = var.domain_name == null || var.emulator_endpoint == null
+    error_message = "domain_name cannot be used with emulator_endpoint: the emulator has no ACM or Route 53."
+  }
+}
+
+variable "hosted_zone_id" {
+  description = "Route 53 hosted zone id (Z...) that holds domain_name; required with domain_name, null otherwise."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = (var.hosted_zone_id == null) == (var.domain_name == null)
+    error_message = "hosted_zone_id and domain_name must be given together (or both left null)."
+  }
+
+  validation {
+    condition     = var.hosted_zone_id == null || can(regex("^Z[A-Z0-9]{1,31}$", var.hosted_zone_id))
+    error_message = "hosted_zone_id must be null or a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ."
+  }
+}
+
+variable "enable_waf" {
+  description = "Attach WAFv2 web ACLs with a per-IP rate-based rule to the API stage (REGIONAL) and, with enable_cdn, to the distribution (CLOUDFRONT, created in us-east-1), so one client cannot use up the stage-wide throttle. Off by default: each web ACL costs a monthly fee plus a per-request charge."
+  type        = bool
+  default     = false
+}
+
+variable "waf_rate_limit_per_5_minutes" {
+  description = "With enable_waf: requests one client IP may make in any 5-minute window before WAF blocks it, 10-2000000000 (default 500, about 1.7 per second)."
+  type        = number
+  default     = 500
+
+  validation {
+    condition     = var.waf_rate_limit_per_5_minutes >= 10 && var.waf_rate_limit_per_5_minutes <= 2000000000 && floor(var.waf_rate_limit_per_5_minutes) == var.waf_rate_limit_per_5_minutes
+    error_message = "waf_rate_limit_per_5_minutes must be an integer between 10 and 2000000000."
+  }
+}
+
+################################################################################
+# Sign-in (auth)
+################################################################################
+
+variable "auth" {
+  description = "Who may use the API. Allowed: \"none\" (default: anonymous uploads, the original flow) or \"cognito\" (a Cognito user pool; every route but the CORS preflight needs a signed-in user's ID token, checked by API Gateway and again by the function; each user sees, lists and deletes only their own uploads, within daily quotas)."
+  type        = string
+  default     = "none"
+
+  validation {
+    condition     = contains(["none", "cognito"], var.auth)
+    error_message = "auth must be one of: none, cognito."
+  }
+}
+
+variable "auth_self_sign_up" {
+  description = "With auth = \"cognito\": let people create their own account on the page (the email address is confirmed with an emailed code). false (default): only operators create users (tools/users.py create)."
+  type        = bool
+  default     = false
+}
+
+variable "auth_password_minimum_length" {
+  description = "With auth = \"cognito\": shortest accepted password, 8-99 (lower and upper case, digits and symbols are always required)."
+  type        = number
+  default     = 12
+
+  validation {
+    condition     = var.auth_password_minimum_length >= 8 && var.auth_password_minimum_length <= 99 && floor(var.auth_password_minimum_length) == var.auth_password_minimum_length
+    error_message = "auth_password_minimum_length must be an integer between 8 and 99."
+  }
+}
+
+variable "auth_token_validity_minutes" {
+  description = "With auth = \"cognito\": lifetime of ID tokens in minutes, 5-1440 (the page refreshes them silently before they expire)."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.auth_token_validity_minutes >= 5 && var.auth_token_validity_minutes <= 1440 && floor(var.auth_token_validity_minutes) == var.auth_token_validity_minutes
+    error_message = "auth_token_validity_minutes must be an integer between 5 and 1440."
+  }
+}
+
+variable "auth_refresh_token_validity_days" {
+  description = "With auth = \"cognito\": lifetime of refresh tokens in days, 1-3650 (how long a browser tab stays signed in)."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.auth_refresh_token_validity_days >= 1 && var.auth_refresh_token_validity_days <= 3650 && floor(var.auth_refresh_token_validity_days) == var.auth_refresh_token_validity_days
+    error_message = "auth_refresh_token_validity_days must be an integer between 1 and 3650."
+  }
+}
+
+variable "auth_jwks_url" {
+  description = "With auth = \"cognito\": where the API function fetches the pool's public keys (once per container). null (default): the pool's own https://cognito-idp.<region>.amazonaws.com/<pool id>/.well-known/jwks.json (on the emulator: the moto sidecar's copy)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.auth_jwks_url == null || can(regex("^https?://[^\\s]+$", var.auth_jwks_url))
+    error_message = "auth_jwks_url must be null or an http(s) URL."
+  }
+}
+
+variable "auth_jwks_json" {
+  description = "With auth = \"cognito\": the pool's JWKS document itself, for an API function without internet access (a VPC without NAT): `python tools/users.py jwks > jwks.json` after the first apply, then auth_jwks_json = file(\"jwks.json\") and apply again. Cognito does not rotate a pool's keys. null (default): fetched from auth_jwks_url."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.auth_jwks_json == null || can(length(jsondecode(var.auth_jwks_json).keys) > 0)
+    error_message = "auth_jwks_json must be null or a JWKS document: a JSON object with a non-empty \"keys\" list."
+  }
+}
+
+variable "auth_user_pool_deletion_protection" {
+  description = "With auth = \"cognito\": refuse to delete the user pool and its users (terraform destroy included) until turned off. Always off on the emulator."
+  type        = bool
+  default     = true
+}
+
+variable "quota_uploads_per_day" {
+  description = "With auth = \"cognito\": uploads each user may start per UTC day (1-1000000), counted when the API signs the upload; past it the API answers 429 with Retry-After. null: no limit."
+  type        = number
+  default     = 200
+
+  validation {
+    condition     = var.quota_uploads_per_day == null || try(var.quota_uploads_per_day >= 1 && var.quota_uploads_per_day <= 1000000 && floor(var.quota_uploads_per_day) == var.quota_uploads_per_day, false)
+    error_message = "quota_uploads_per_day must be null or an integer between 1 and 1000000."
+  }
+}
+
+variable "quota_bytes_per_day" {
+  description = "With auth = \"cognito\": bytes (declared sizes) each user may upload per UTC day, at least 1; default 2 GiB. null: no limit."
+  type        = number
+  default     = 2147483648
+
+  validation {
+    condition     = var.quota_bytes_per_day == null || try(var.quota_bytes_per_day >= 1 && floor(var.quota_bytes_per_day) == var.quota_bytes_per_day, false)
+    error_message = "quota_bytes_per_day must be null or a positive integer."
+  }
 }
 
 ################################################################################

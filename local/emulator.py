@@ -37,6 +37,8 @@ REPO = Path(__file__).resolve().parent.parent
 LOCALSTACK_PYTHON = REPO / ".local" / "venvs" / "localstack" / "bin" / "python"
 LAMBDA_PYTHON = REPO / ".local" / "venvs" / "lambda-python3.12" / "bin" / "python"
 MOTO_PYTHON = REPO / ".local" / "venvs" / "moto" / "bin" / "python"
+# moto.server plus the CloudFront policy APIs moto lacks (response headers and cache policies).
+MOTO_SIDECAR = REPO / "local" / "moto_sidecar.py"
 DEFAULT_STATE_DIR = REPO / ".local" / "emulator"
 # ec2: enable_vpc; sns + ses: the alarm email (LocalStack keeps sent mail at /_aws/ses).
 SERVICES = "s3,iam,sts,lambda,apigateway,logs,cloudwatch,sqs,ec2,sns,ses"
@@ -232,7 +234,7 @@ def start_sidecar(port: int, state_dir: Path) -> subprocess.Popen:
         f"(logs: {workdir / 'moto.log'})"
     )
     process = launch(
-        [str(MOTO_PYTHON), "-m", "moto.server", "--host", "127.0.0.1", "--port", str(port)],
+        [str(MOTO_PYTHON), str(MOTO_SIDECAR), "--host", "127.0.0.1", "--port", str(port)],
         sidecar_environment(port, state_dir),
         workdir,
         "moto",

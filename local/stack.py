@@ -2,6 +2,7 @@
 """Deploy the root Terraform configuration onto the local emulator.
 
     python local/stack.py up        # apply, then print the page and API URLs
+    python local/stack.py up --auth cognito   # the same with sign-in (users: tools/users.py)
     python local/stack.py outputs   # `terraform output -json` of the local deployment
     python local/stack.py destroy
 
@@ -176,8 +177,18 @@ def main() -> None:
     parser.add_argument("command", choices=["up", "outputs", "destroy"])
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
     parser.add_argument("--endpoint", default=os.environ.get("EMULATOR_ENDPOINT", DEFAULT_ENDPOINT))
+    parser.add_argument(
+        "--auth",
+        choices=["none", "cognito"],
+        default=os.environ.get("AUTH") or None,
+        help="the stack's auth variable (default: keep the last applied, or none); env AUTH",
+    )
     args = parser.parse_args()
-    deployment = LocalDeployment(args.workdir, args.endpoint)
+    extra = {"auth": args.auth} if args.auth else None
+    if extra is None and (args.workdir / "emulator.auto.tfvars.json").exists():
+        previous = json.loads((args.workdir / "emulator.auto.tfvars.json").read_text())
+        extra = {"auth": previous["auth"]} if "auth" in previous else None
+    deployment = LocalDeployment(args.workdir, args.endpoint, extra)
     try:
         if args.command == "up":
             deployment.apply(show_progress=True)

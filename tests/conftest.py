@@ -110,11 +110,15 @@ def aws_client(emulator_endpoint: str) -> Callable[..., Any]:
 
 
 STACK_NAME_PREFIX = "sit"
-# Every option the emulator can serve is on in the one shared stack, so the whole integration
-# tier runs through it: the private network (LocalStack's EC2; the host Lambda executor ignores
-# vpc_config), tracing settings, alarms with an email topic, 60 s alarm periods (LocalStack
-# evaluates an alarm once per period).
-SHARED_STACK_OPTIONS = {
+# Every option the local cloud can serve, so the one shared apply exercises them: the
+# CloudFront distribution (OAC, headers and cache policies) and both WAF web ACLs live on the
+# moto sidecar. The page itself is served path-style by the emulator's S3 (web_delivery =
+# "emulator"): moto's CloudFront serves no traffic. The private network (LocalStack's EC2; the
+# host Lambda executor ignores vpc_config), tracing settings, alarms with an email topic and
+# 60 s alarm periods (LocalStack evaluates an alarm once per period).
+LOCAL_CLOUD_OPTIONS = {
+    "enable_cdn": True,
+    "enable_waf": True,
     "enable_vpc": True,
     "enable_tracing": True,
     "enable_alarms": True,
@@ -156,6 +160,12 @@ def leftovers(aws_client: Callable[..., Any], prefix: str, sidecar: str) -> list
         f"function {f['FunctionName']}"
         for f in aws_client("lambda").list_functions()["Functions"]
         if f["FunctionName"].startswith(prefix)
+    ]
+    cognito = boto3.client("cognito-idp", endpoint_url=sidecar, **FAKE_CREDENTIALS)
+    found += [
+        f"user pool {pool['Name']}"
+        for pool in cognito.list_user_pools(MaxResults=60)["UserPools"]
+        if pool["Name"].startswith(prefix)
     ]
     found += [f"layer {name}" for name in layer_names(aws_client, prefix)]
     found += [
@@ -219,7 +229,7 @@ def local_stack_deployment(
     deployment = stack.LocalDeployment(
         workdir=tmp_path_factory.mktemp("stack"),
         endpoint=emulator_endpoint,
-        extra_vars={"name_prefix": STACK_NAME_PREFIX, **SHARED_STACK_OPTIONS},
+        extra_vars={"name_prefix": STACK_NAME_PREFIX, **LOCAL_CLOUD_OPTIONS},
         sidecar_endpoint=sidecar_endpoint,
     )
     try:
@@ -241,3 +251,102 @@ def local_stack_outputs(local_stack_deployment: stack.LocalDeployment) -> dict[s
 def api(local_stack_outputs: dict[str, Any]) -> stack_access.ApiClient:
     """The page's upload protocol (POST, presigned PUT, polling) against the deployed API."""
     return stack_access.ApiClient(local_stack_outputs["api_url"])
+
+
+# -- the signed-in stack (auth = "cognito") ---------------------------------------------------
+#
+# The shared stack above stays anonymous (auth = "none", the default): every integration and
+# browser test of the original flow runs against it unchanged. The sign-in tests get ONE more
+# stack, applied on the same emulator and sidecar only when such a test is collected, under a
+# prefix of its own so the two never meet. Quotas are small so a test can reach them.
+
+AUTH_STACK_NAME_PREFIX = "sia"
+AUTH_STACK_QUOTA_UPLOADS = 6
+
+
+@pytest.fixture(scope="session")
+def auth_stack_deployment(
+    emulator_endpoint: str,
+    sidecar_endpoint: str,
+    aws_client: Callable[..., Any],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[stack.LocalDeployment]:
+    """The root stack with auth = "cognito", applied once per run when a test needs it."""
+    assert not leftovers(aws_client, AUTH_STACK_NAME_PREFIX, sidecar_endpoint), (
+        "the emulator is not clean before the signed-in stack's apply"
+    )
+    deployment = stack.LocalDeployment(
+        workdir=tmp_path_factory.mktemp("auth-stack"),
+        endpoint=emulator_endpoint,
+        extra_vars={
+            "name_prefix": AUTH_STACK_NAME_PREFIX,
+            "auth": "cognito",
+            "auth_self_sign_up": True,
+            "quota_uploads_per_day": AUTH_STACK_QUOTA_UPLOADS,
+            "quota_bytes_per_day": 50 * 1024 * 1024,
+        },
+        sidecar_endpoint=sidecar_endpoint,
+    )
+    try:
+        deployment.apply()
+        yield deployment
+    finally:
+        deployment.destroy()
+    remaining = leftovers(aws_client, AUTH_STACK_NAME_PREFIX, sidecar_endpoint)
+    assert not remaining, f"terraform destroy left resources behind: {remaining}"
+
+
+@pytest.fixture(scope="session")
+def auth_stack_outputs(auth_stack_deployment: stack.LocalDeployment) -> dict[str, Any]:
+    return auth_stack_deployment.outputs()
+
+
+@pytest.fixture(scope="session")
+def make_user(auth_stack_outputs: dict[str, Any], sidecar_endpoint: str) -> Callable[..., Any]:
+    """``make_user() -> SignedInUser``: a fresh confirmed user of the signed-in stack."""
+    import uuid
+
+    import boto3
+
+    auth = auth_stack_outputs["auth"]
+    cognito = boto3.client("cognito-idp", endpoint_url=sidecar_endpoint, **FAKE_CREDENTIALS)
+
+    def make(label: str = "user") -> SignedInUser:
+        email = f"{label}-{uuid.uuid4().hex[:8]}@example.com"
+        password = f"Pw-{uuid.uuid4().hex[:10]}-9!"
+        cognito.admin_create_user(
+            UserPoolId=auth["user_pool_id"],
+            Username=email,
+            UserAttributes=[{"Name": "email", "Value": email}],
+            MessageAction="SUPPRESS",
+        )
+        cognito.admin_set_user_password(
+            UserPoolId=auth["user_pool_id"], Username=email, Password=password, Permanent=True
+        )
+        tokens = stack_access.sign_in(auth["cognito_endpoint"], auth["client_id"], email, password)
+        return SignedInUser(
+            email=email,
+            password=password,
+            tokens=tokens,
+            api=stack_access.ApiClient(auth_stack_outputs["api_url"], token=tokens["IdToken"]),
+        )
+
+    return make
+
+
+class SignedInUser:
+    def __init__(
+        self, email: str, password: str, tokens: dict[str, Any], api: stack_access.ApiClient
+    ) -> None:
+        self.email = email
+        self.password = password
+        self.tokens = tokens
+        self.api = api
+
+    @property
+    def sub(self) -> str:
+        import base64
+        import json
+
+        payload = self.tokens["IdToken"].split(".")[1]
+        return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["sub"]

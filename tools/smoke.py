@@ -9,7 +9,9 @@ It reads the stack's outputs and, as the page would, checks: the page and its co
 real JPEG through POST /uploads, the presigned PUT (a second PUT to the same URL must never
 overwrite it), the status until ``done``, every variant downloaded and decoded at its declared
 size, and refusals (a content type the API does not accept, a non-image that must end
-``rejected``, an unknown id). Each check prints one line; the exit code is 0 only if all pass.
+``rejected``, an unknown id). When the page is delivered by CloudFront (output
+``web_delivery = "cloudfront"``) it also checks the security headers, the HTTP-to-HTTPS
+redirect and that the web bucket refuses a direct anonymous read (403). Each check prints one line; the exit code is 0 only if all pass.
 Needs requests and Pillow (the project's .venv has both).
 """
 
@@ -30,6 +32,14 @@ import requests
 from PIL import Image
 
 from stack_access import ApiClient, ToolError, load_outputs
+
+SECURITY_HEADERS = (
+    "Strict-Transport-Security",
+    "Content-Security-Policy",
+    "X-Content-Type-Options",
+    "X-Frame-Options",
+    "Referrer-Policy",
+)
 
 
 class SmokeFailed(Exception):
@@ -57,6 +67,10 @@ class Smoke:
 
     def run(self) -> None:
         self.check("the page loads", self.page_loads)
+        if self.outputs.get("web_delivery") == "cloudfront":
+            self.check("the page carries the security headers", self.security_headers)
+            self.check("plain HTTP is redirected to HTTPS", self.redirects_to_https)
+            self.check("the web bucket refuses direct reads", self.bucket_is_private)
         config = self.config()
         self.check("config.json points at this API", lambda: self.config_matches(config))
         upload_id, grant = self.upload_photo()
@@ -75,6 +89,29 @@ class Smoke:
         )
         expect("<html" in response.text.lower(), "the page is not HTML")
         return f"{self.outputs['web_url']} ({len(response.content)} bytes)"
+
+    def security_headers(self) -> str:
+        response = requests.get(self.outputs["web_url"], timeout=30)
+        missing = [name for name in SECURITY_HEADERS if name not in response.headers]
+        expect(not missing, f"missing headers: {', '.join(missing)}")
+        expect(response.headers["X-Frame-Options"].upper() == "DENY", "frames are not denied")
+        return ", ".join(SECURITY_HEADERS)
+
+    def redirects_to_https(self) -> str:
+        plain = "http://" + self.outputs["web_url"].split("://", 1)[1]
+        response = requests.get(plain, timeout=30, allow_redirects=False)
+        location = response.headers.get("Location", "")
+        expect(
+            response.status_code in (301, 302, 307, 308) and location.startswith("https://"),
+            f"GET {plain}: {response.status_code} {location}",
+        )
+        return f"{response.status_code} -> {location}"
+
+    def bucket_is_private(self) -> str:
+        url = f"https://{self.outputs['web_bucket']}.s3.amazonaws.com/index.html"
+        response = requests.get(url, timeout=30)
+        expect(response.status_code == 403, f"anonymous GET {url}: {response.status_code}")
+        return f"anonymous GET {url}: 403"
 
     def config(self) -> dict[str, Any]:
         url = urllib.parse.urljoin(self.outputs["web_url"], "config.json")

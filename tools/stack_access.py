@@ -8,6 +8,9 @@
   fake credentials. For a real AWS stack the usual credential chain and region apply.
 * :class:`ApiClient` is the page's protocol in Python: ``POST /uploads``, the presigned
   ``PUT`` and ``GET /uploads/{id}``, retrying API Gateway throttling (429) and transient 5xx.
+  With sign-in (``auth = "cognito"``) give it the user's ID token (``token=``, or a callable
+  returning one); it then also lists (``GET /uploads``) and deletes.
+* :func:`sign_in` signs a user in with ``USER_PASSWORD_AUTH``, as the page does.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import sys
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,9 +110,15 @@ class ApiClient:
     """The upload protocol of the page, for tools and tests. Safe to share between threads."""
 
     def __init__(
-        self, api_url: str, timeout: float = 30.0, attempts: int = 6, origin: str | None = None
+        self,
+        api_url: str,
+        timeout: float = 30.0,
+        attempts: int = 6,
+        origin: str | None = None,
+        token: str | Callable[[], str] | None = None,
     ) -> None:
         self.api_url = api_url.rstrip("/")
+        self.token = token
         self.timeout = timeout
         self.attempts = attempts
         self.origin = origin
@@ -127,6 +137,9 @@ class ApiClient:
         headers = dict(kwargs.pop("headers", None) or {})
         if self.origin:
             headers.setdefault("Origin", self.origin)
+        if self.token is not None:
+            token = self.token() if callable(self.token) else self.token
+            headers.setdefault("Authorization", token)
         delay = 0.2
         for attempt in range(1, self.attempts + 1):
             try:
@@ -155,6 +168,17 @@ class ApiClient:
 
     def status(self, upload_id: str) -> requests.Response:
         return self._request("GET", f"{self.api_url}/uploads/{upload_id}")
+
+    def list_uploads(
+        self, limit: int | None = None, cursor: str | None = None
+    ) -> requests.Response:
+        params = {
+            key: value for key, value in (("limit", limit), ("cursor", cursor)) if value is not None
+        }
+        return self._request("GET", f"{self.api_url}/uploads", params=params)
+
+    def delete(self, upload_id: str) -> requests.Response:
+        return self._request("DELETE", f"{self.api_url}/uploads/{upload_id}")
 
     def put(self, grant: dict[str, Any], data: bytes) -> requests.Response:
         """The presigned PUT, exactly as granted (never retried: a URL creates one object)."""
@@ -224,3 +248,28 @@ def fetch_page_config(web_url: str | None, timeout: float = 30.0) -> dict[str, A
         return response.json()
     except ValueError:
         return None
+
+
+def sign_in(cognito_endpoint: str, client_id: str, email: str, password: str) -> dict[str, Any]:
+    """``USER_PASSWORD_AUTH`` the way the page sends it (an unsigned call to Cognito); returns
+    the ``AuthenticationResult`` (``IdToken``, ``AccessToken``, ``RefreshToken``, ``ExpiresIn``)
+    or raises :class:`ToolError` with Cognito's message."""
+    response = requests.post(
+        cognito_endpoint,
+        headers={
+            "X-Amz-Target": "AWSCognitoIdentityProviderService.InitiateAuth",
+            "Content-Type": "application/x-amz-json-1.1",
+        },
+        data=json.dumps(
+            {
+                "AuthFlow": "USER_PASSWORD_AUTH",
+                "ClientId": client_id,
+                "AuthParameters": {"USERNAME": email, "PASSWORD": password},
+            }
+        ),
+        timeout=30,
+    )
+    body = response.json() if response.content else {}
+    if response.status_code != 200 or "AuthenticationResult" not in body:
+        raise ToolError(f"sign-in of {email} failed: {response.status_code} {body}")
+    return body["AuthenticationResult"]

@@ -29,6 +29,8 @@ _DESERIALIZER = TypeDeserializer()
 
 
 def plain(value: Any) -> Any:
+    """Decimals as ints or floats. (Like lambda_src/common/records.plain: an operator runs this
+    command with only tools/ on the path, so it does not import the Lambda packages.)"""
     from decimal import Decimal
 
     if isinstance(value, Decimal):

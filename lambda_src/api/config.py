@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from api.accounts import Quota
 from api.core import RetryPolicy
 from common import contract, env_config
 
@@ -27,11 +28,26 @@ DEFAULTS = {
     "PROCESSING_ATTEMPTS": "3",
     "PROCESSING_WINDOW_SECONDS": "420",
     "RECORD_RETENTION_DAYS": "",  # blank: records never expire (outputs kept for ever)
+    "AUTH_MODE": "none",
+    "QUOTA_UPLOADS_PER_DAY": "",  # blank: no limit
+    "QUOTA_BYTES_PER_DAY": "",
 }
+AUTH_MODES = ("none", "cognito")
+NO_QUOTA = Quota(uploads_per_day=None, bytes_per_day=None)
 DEFAULT_RETRIES = RetryPolicy(attempts=3, window_seconds=420)
 MAX_URL_TTL_SECONDS: int = contract.RULES["url_ttl_seconds"]["max"]
 MAX_UPLOAD_BYTES: int = contract.RULES["max_upload_bytes"]["max"]
 _ORIGIN = re.compile(r"^https?://[^/\s]+$")
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """How ID tokens are checked (api/auth.py)."""
+
+    issuer: str
+    client_id: str
+    jwks_url: str | None
+    jwks_document: str | None
 
 
 @dataclass(frozen=True)
@@ -49,6 +65,14 @@ class ApiConfig:
     uploads_table: str = ""
     record_retention_days: int | None = None
 
+    auth: AuthSettings | None = None  # None: anonymous uploads (auth = "none")
+    quota: Quota = NO_QUOTA
+    quota_table: str = ""
+
+    @property
+    def signed_in(self) -> bool:
+        return self.auth is not None
+
     @property
     def allows_any_origin(self) -> bool:
         return self.allowed_origins == ("*",)
@@ -57,7 +81,7 @@ class ApiConfig:
 def load_config(environ: Mapping[str, str]) -> ApiConfig:
     """Build the configuration from ``environ`` or raise :class:`ConfigError`."""
     env = env_config.with_defaults(environ, DEFAULTS)
-    return ApiConfig(
+    config = ApiConfig(
         upload_bucket=env_config.required(env, "UPLOAD_BUCKET"),
         output_bucket=env_config.required(env, "OUTPUT_BUCKET"),
         upload_prefix=env_config.parse_prefix("UPLOAD_PREFIX", env["UPLOAD_PREFIX"]),
@@ -84,12 +108,51 @@ def load_config(environ: Mapping[str, str]) -> ApiConfig:
         record_retention_days=env_config.parse_optional_int(
             "RECORD_RETENTION_DAYS", env.get("RECORD_RETENTION_DAYS", ""), 1, 36_500
         ),
+        auth=parse_auth(env),
+        quota=Quota(
+            uploads_per_day=env_config.parse_optional_int(
+                "QUOTA_UPLOADS_PER_DAY", env["QUOTA_UPLOADS_PER_DAY"], 1, 1_000_000
+            ),
+            bytes_per_day=env_config.parse_optional_int(
+                "QUOTA_BYTES_PER_DAY", env["QUOTA_BYTES_PER_DAY"], 1
+            ),
+        ),
+        quota_table=env.get("QUOTA_TABLE", ""),
         retries=RetryPolicy(
             attempts=env_config.parse_int("PROCESSING_ATTEMPTS", env["PROCESSING_ATTEMPTS"], 1, 3),
             window_seconds=env_config.parse_int(
                 "PROCESSING_WINDOW_SECONDS", env["PROCESSING_WINDOW_SECONDS"], 1, 86_400
             ),
         ),
+    )
+    if config.quota.enabled and not (config.signed_in and config.quota_table):
+        raise ConfigError(
+            "QUOTA_TABLE", "daily quotas need AUTH_MODE=cognito and the quota table's name"
+        )
+    return config
+
+
+def parse_auth(env: Mapping[str, str]) -> AuthSettings | None:
+    """``AUTH_MODE=cognito`` needs the pool's issuer, the app client id and a key set: a URL
+    (``AUTH_JWKS_URL``, default ``<issuer>/.well-known/jwks.json``) or the document itself
+    (``AUTH_JWKS``, for a function without internet access)."""
+    mode = env["AUTH_MODE"].lower()
+    if mode not in AUTH_MODES:
+        raise ConfigError("AUTH_MODE", f"must be one of {', '.join(AUTH_MODES)}, got {mode!r}")
+    if mode == "none":
+        return None
+    issuer = env_config.required(env, "AUTH_ISSUER").rstrip("/")
+    if not issuer.startswith("https://"):
+        raise ConfigError("AUTH_ISSUER", f"must be an https:// issuer URL, got {issuer!r}")
+    document = env.get("AUTH_JWKS") or None
+    url = env.get("AUTH_JWKS_URL") or (None if document else f"{issuer}/.well-known/jwks.json")
+    if url and not url.startswith(("https://", "http://")):
+        raise ConfigError("AUTH_JWKS_URL", f"must be an http(s) URL, got {url!r}")
+    return AuthSettings(
+        issuer=issuer,
+        client_id=env_config.required(env, "AUTH_CLIENT_ID"),
+        jwks_url=url,
+        jwks_document=document,
     )
 
 

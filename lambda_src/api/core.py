@@ -28,16 +28,25 @@ MAX_FILENAME_CHARS = 255
 ROUTE_UPLOADS = "/uploads"
 ROUTE_UPLOAD = "/uploads/{id}"
 ROUTE_METHODS = {ROUTE_UPLOADS: ("POST",), ROUTE_UPLOAD: ("GET",)}
+# With sign-in (auth = "cognito") each user may also list and delete their own uploads.
+SIGNED_IN_ROUTE_METHODS = {ROUTE_UPLOADS: ("GET", "POST"), ROUTE_UPLOAD: ("GET", "DELETE")}
+
+
+def route_methods(signed_in: bool) -> dict[str, tuple[str, ...]]:
+    return SIGNED_IN_ROUTE_METHODS if signed_in else ROUTE_METHODS
 
 
 class ApiError(Exception):
     """A client error: HTTP ``status`` with body ``{"error": code, "message": message}``."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__(f"{status} {code}: {message}")
         self.status = status
         self.code = code
         self.message = message
+        self.headers = dict(headers or {})  # e.g. Retry-After on a 429
 
     def body(self) -> dict[str, str]:
         return {"error": self.code, "message": self.message}
@@ -82,9 +91,11 @@ def _route_from_path(path: Any) -> Route | None:
     return None
 
 
-def method_not_allowed(template: str) -> ApiError:
-    allowed = ", ".join((*ROUTE_METHODS[template], "OPTIONS"))
-    return ApiError(405, "method_not_allowed", f"Use one of: {allowed}.")
+def method_not_allowed(
+    template: str, methods: Mapping[str, tuple[str, ...]] = ROUTE_METHODS
+) -> ApiError:
+    allowed = ", ".join((*methods[template], "OPTIONS"))
+    return ApiError(405, "method_not_allowed", f"Use one of: {allowed}.", {"Allow": allowed})
 
 
 def not_found_route() -> ApiError:
@@ -221,6 +232,16 @@ def parse_upload_id(raw: str | None) -> str:
 
 def upload_not_found() -> ApiError:
     return ApiError(404, "not_found", "No upload with this id.")
+
+
+def owned_by(item: Mapping[str, Any] | None, owner: str | None) -> Mapping[str, Any] | None:
+    """The record if ``owner`` may see it (``None``: no sign-in, every record is visible).
+
+    Another user's upload is answered exactly like a missing one (404, never 403), so an id
+    tells nobody whether it exists."""
+    if item is None or owner is None:
+        return item
+    return item if item.get("owner") == owner else None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 ALLOWED_METHODS = "GET, POST, OPTIONS"
 ALLOWED_HEADERS = "Content-Type"
+# With sign-in (auth = "cognito") the page also deletes, and sends its ID token.
+SIGNED_IN_ALLOWED_METHODS = "GET, POST, DELETE, OPTIONS"
+SIGNED_IN_ALLOWED_HEADERS = "Authorization, Content-Type"
 PREFLIGHT_MAX_AGE_SECONDS = "600"
 
 
@@ -28,10 +31,16 @@ def cors_headers(origin: str | None, allowed_origins: tuple[str, ...]) -> dict[s
     return headers
 
 
-def preflight_headers(origin: str | None, allowed_origins: tuple[str, ...]) -> dict[str, str]:
+def preflight_headers(
+    origin: str | None, allowed_origins: tuple[str, ...], signed_in: bool = False
+) -> dict[str, str]:
     headers = cors_headers(origin, allowed_origins)
     if "Access-Control-Allow-Origin" in headers:
-        headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS
-        headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
+        headers["Access-Control-Allow-Methods"] = (
+            SIGNED_IN_ALLOWED_METHODS if signed_in else ALLOWED_METHODS
+        )
+        headers["Access-Control-Allow-Headers"] = (
+            SIGNED_IN_ALLOWED_HEADERS if signed_in else ALLOWED_HEADERS
+        )
         headers["Access-Control-Max-Age"] = PREFLIGHT_MAX_AGE_SECONDS
     return headers

@@ -1,9 +1,15 @@
-"""API Lambda (handler ``api.handler.handler``): ``POST /uploads`` and ``GET /uploads/{id}``.
+"""API Lambda (handler ``api.handler.handler``): ``POST /uploads`` and ``GET /uploads/{id}``;
+with sign-in (``AUTH_MODE=cognito``) also ``GET /uploads`` and ``DELETE /uploads/{id}``.
 
 API Gateway REST, Lambda proxy integration (payload format 1.0); the ``OPTIONS`` preflight
-is proxied here too. Every response is JSON and carries the CORS headers of :mod:`cors`.
-Client mistakes are 4xx with ``{"error": code, "message": ...}``; anything unexpected is
-logged with its traceback and answered ``500 internal_error``.
+is proxied here too and is always anonymous. Every response is JSON and carries the CORS
+headers of :mod:`cors`. Client mistakes are 4xx with ``{"error": code, "message": ...}``;
+anything unexpected is logged with its traceback and answered ``500 internal_error``.
+
+With sign-in every other request must carry a valid Cognito ID token (:mod:`api.auth`, checked
+here even where API Gateway's authorizer already did): its ``sub`` owns what the request
+creates, and only its owner sees, lists or deletes an upload (another user's id is a 404).
+``POST /uploads`` counts against the caller's daily quota before anything is signed.
 """
 
 from __future__ import annotations
@@ -14,9 +20,10 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from api import accounts, cors
+from api import auth as api_auth
 from api import config as api_config
 from api import core as api_core
-from api import cors
 from api.storage import S3Storage
 from common import jsonlog, records, s3_client, tracing
 from common import table as uploads_table
@@ -25,7 +32,20 @@ CONFIG = api_config.load_config(os.environ)
 LOG = jsonlog.JsonLogger("api", CONFIG.log_level)
 S3 = s3_client.make_client()
 STORE = S3Storage(S3, CONFIG)
-TABLE = uploads_table.UploadsTable(uploads_table.make_client(), CONFIG.uploads_table)
+DYNAMODB = uploads_table.make_client()
+TABLE = uploads_table.UploadsTable(DYNAMODB, CONFIG.uploads_table)
+QUOTAS = uploads_table.UploadsTable(DYNAMODB, CONFIG.quota_table) if CONFIG.quota_table else None
+METHODS = api_core.route_methods(CONFIG.signed_in)
+
+
+def _verifier(settings: api_config.AuthSettings | None) -> api_auth.TokenVerifier | None:
+    if settings is None:
+        return None
+    keys = api_auth.JwksCache(url=settings.jwks_url, document=settings.jwks_document)
+    return api_auth.TokenVerifier(settings.issuer, settings.client_id, keys)
+
+
+VERIFIER = _verifier(CONFIG.auth)  # the key set is fetched at the first signed-in request
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -41,7 +61,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             status, body, {**cors.cors_headers(origin, CONFIG.allowed_origins), **extra_headers}
         )
         if method == "OPTIONS" and status == 204:
-            response["headers"].update(cors.preflight_headers(origin, CONFIG.allowed_origins))
+            response["headers"].update(
+                cors.preflight_headers(origin, CONFIG.allowed_origins, CONFIG.signed_in)
+            )
         LOG.info(
             "request handled",
             method=method,
@@ -72,33 +94,59 @@ def dispatch(method: str, route: api_core.Route | None, event: dict[str, Any]) -
             raise api_core.not_found_route()
         if method == "OPTIONS":
             return 204, None, {}
-        if method not in api_core.ROUTE_METHODS[route.template]:
-            raise api_core.method_not_allowed(route.template)
+        owner = authenticate(event)
+        if method not in METHODS[route.template]:
+            raise api_core.method_not_allowed(route.template, METHODS)
         if route.template == api_core.ROUTE_UPLOADS:
-            return 201, create_upload(event), {}
-        return 200, get_upload(route.raw_id), {}
+            if method == "GET":
+                return 200, list_uploads(event, owner), {}
+            return 201, create_upload(event, owner), {}
+        if method == "DELETE":
+            delete_upload(route.raw_id, owner)
+            return 204, None, {}
+        return 200, get_upload(route.raw_id, owner), {}
     except api_core.ApiError as error:
         LOG.info("client error", status=error.status, error_code=error.code)
-        extra = {"Allow": _allow(route)} if error.status == 405 and route else {}
-        return error.status, error.body(), extra
+        return error.status, error.body(), error.headers
+    except api_auth.AuthError as error:
+        LOG.info("unauthorized", status=401, reason=error.reason)
+        body = {"error": "unauthorized", "message": error.message}
+        return 401, body, {"WWW-Authenticate": 'Bearer realm="uploads"'}
+    except api_auth.KeySetUnavailable:
+        LOG.exception("the user pool's key set is unavailable")
+        body = {
+            "error": "sign_in_unavailable",
+            "message": "Sign-in cannot be checked right now. Try again in a minute.",
+        }
+        return 503, body, {"Retry-After": "30"}
     except Exception:
         LOG.exception("request failed")
         body = {"error": "internal_error", "message": "Internal server error."}
         return 500, body, {}
 
 
-def _allow(route: api_core.Route) -> str:
-    return ", ".join((*api_core.ROUTE_METHODS[route.template], "OPTIONS"))
+def authenticate(event: dict[str, Any]) -> str | None:
+    """The caller's ``sub`` (the owner of what it creates); ``None`` without sign-in."""
+    if VERIFIER is None:
+        return None
+    token = api_auth.bearer_token(event.get("headers"))
+    if token is None:
+        raise api_auth.AuthError("Sign in to use this service.", "missing")
+    caller = VERIFIER.verify(token)
+    LOG.bind(owner=caller.sub)
+    return caller.sub
 
 
-def create_upload(event: dict[str, Any]) -> dict[str, Any]:
+def create_upload(event: dict[str, Any], owner: str | None) -> dict[str, Any]:
     request = api_core.parse_create_upload(
         event.get("body"),
         event.get("isBase64Encoded"),
         CONFIG.allowed_content_types,
         CONFIG.max_upload_bytes,
     )
-    upload_id = record_new_upload(request, event)
+    if owner is not None:
+        charge_quota(owner, request.size)
+    upload_id = record_new_upload(request, owner or records.ANONYMOUS_OWNER, event)
     LOG.bind(upload_id=upload_id)
     started = time.perf_counter()
     url = STORE.presign_upload(upload_id, request.content_type, request.size)
@@ -117,7 +165,21 @@ def create_upload(event: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-def record_new_upload(request: api_core.CreateUpload, event: dict[str, Any]) -> str:
+def charge_quota(owner: str, size: int) -> None:
+    """Count this upload against the owner's day, or refuse it (429) before anything is
+    signed. One conditional update: concurrent requests cannot overrun the limits."""
+    if QUOTAS is None or not CONFIG.quota.enabled:
+        return
+    now = datetime.now(UTC)
+    counted = QUOTAS.update(accounts.quota_update(owner, size, now, CONFIG.quota))
+    if counted is None:
+        raise accounts.quota_exceeded(CONFIG.quota, now)
+    LOG.info(
+        "quota counted", uploads_today=counted.get("uploads"), bytes_today=counted.get("bytes")
+    )
+
+
+def record_new_upload(request: api_core.CreateUpload, owner: str, event: dict[str, Any]) -> str:
     """Write the upload's record before any URL exists: a fresh id, never overwriting one.
 
     The record keeps the request's API Gateway id and X-Ray trace: the processor logs them."""
@@ -126,7 +188,7 @@ def record_new_upload(request: api_core.CreateUpload, event: dict[str, Any]) -> 
         upload_id = str(uuid.uuid4())
         item = records.new_item(
             upload_id,
-            records.ANONYMOUS_OWNER,
+            owner,
             request.filename,
             request.content_type,
             request.size,
@@ -141,12 +203,12 @@ def record_new_upload(request: api_core.CreateUpload, event: dict[str, Any]) -> 
     raise RuntimeError("three random upload ids in a row were taken")
 
 
-def get_upload(raw_id: str | None) -> dict[str, Any]:
+def get_upload(raw_id: str | None, owner: str | None) -> dict[str, Any]:
     upload_id = api_core.parse_upload_id(raw_id)
     LOG.bind(upload_id=upload_id)
     watch = jsonlog.Stopwatch()
     with watch.stage("record"):
-        item = TABLE.get(upload_id)
+        item = api_core.owned_by(TABLE.get(upload_id), owner)
     if item is None:
         raise api_core.upload_not_found()
     with watch.stage("sign"):
@@ -159,3 +221,37 @@ def get_upload(raw_id: str | None) -> dict[str, Any]:
         )
     LOG.info("upload status", status=body["status"], timings_ms=watch.timings_ms)
     return body
+
+
+def list_uploads(event: dict[str, Any], owner: str | None) -> dict[str, Any]:
+    """The caller's uploads, newest first, one page at a time (``limit``, ``cursor``)."""
+    assert owner is not None  # the route exists only with sign-in
+    request = accounts.parse_list_request(event.get("queryStringParameters"), owner)
+    items, last_key = TABLE.list_owner(owner, request.limit, request.start_key)
+    now = datetime.now(UTC)
+    uploads = []
+    for item in items:
+        try:
+            status = api_core.record_status_body(
+                item, now, CONFIG.retries, CONFIG.upload_url_ttl_seconds, STORE.presign_download
+            )
+        except api_core.ApiError:
+            continue  # a URL handed out long ago and never used: nothing to show
+        uploads.append(accounts.list_item(item, status))
+    LOG.info("uploads listed", count=len(uploads), more=last_key is not None)
+    return {"uploads": uploads, "nextCursor": accounts.encode_cursor(owner, last_key)}
+
+
+def delete_upload(raw_id: str | None, owner: str | None) -> None:
+    """Erase one of the caller's uploads: the original, every variant, the manifest, then the
+    record (last, so a failed attempt can simply be repeated). Idempotent: an id that is
+    missing, already deleted or another user's is answered 204 too, and nothing is touched."""
+    assert owner is not None  # the route exists only with sign-in
+    upload_id = api_core.parse_upload_id(raw_id)
+    LOG.bind(upload_id=upload_id)
+    if api_core.owned_by(TABLE.get(upload_id), owner) is None:
+        LOG.info("nothing to delete")
+        return
+    objects = STORE.delete_upload(upload_id)
+    TABLE.delete(upload_id, owner)
+    LOG.info("upload deleted", objects=objects)

@@ -1,4 +1,5 @@
-"""The API function's only contact with S3: presigned URLs (it reads and lists nothing).
+"""The API function's contact with S3: presigned URLs, and (with sign-in) erasure of one
+upload's objects: its original and everything under ``<id>/`` in the output bucket.
 
 Presigned PUT: SigV4, signing ``Content-Type``, ``Content-Length`` and ``If-None-Match: *``
 so S3 refuses another type or size and never overwrites an existing upload. Browsers set
@@ -46,6 +47,28 @@ class S3Storage:
             ExpiresIn=self._config.download_url_ttl_seconds,
             HttpMethod="GET",
         )
+
+    def delete_upload(self, upload_id: str) -> int:
+        """Delete the original, every variant and the manifest of ``upload_id`` (idempotent:
+        missing objects are no error). Returns how many objects were asked to go."""
+        self._s3.delete_object(Bucket=self._config.upload_bucket, Key=self.upload_key(upload_id))
+        deleted = 1
+        prefix = f"{upload_id}/"
+        paginator = self._s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self._config.output_bucket, Prefix=prefix):
+            keys = [item["Key"] for item in page.get("Contents", [])]
+            keys = [key for key in keys if contract.is_key_of(upload_id, key)]
+            if not keys:
+                continue
+            answer = self._s3.delete_objects(
+                Bucket=self._config.output_bucket,
+                Delete={"Objects": [{"Key": key} for key in keys], "Quiet": True},
+            )
+            if answer.get("Errors"):
+                first = answer["Errors"][0]
+                raise RuntimeError(f"S3 refused to delete {first.get('Key')}: {first.get('Code')}")
+            deleted += len(keys)
+        return deleted
 
 
 def is_missing(error: ClientError) -> bool:

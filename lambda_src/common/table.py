@@ -89,6 +89,22 @@ class UploadsTable:
             raise
         return deserialise(response.get("Attributes") or {})
 
+    def delete(self, upload_id: str, owner: str) -> bool:
+        """Delete ``upload_id``'s item if ``owner`` owns it; ``False`` when there is none such."""
+        try:
+            self._client.delete_item(
+                TableName=self.name,
+                Key=serialise({"id": upload_id}),
+                ConditionExpression="#owner = :owner",
+                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeValues=serialise({":owner": owner}),
+            )
+        except ClientError as error:
+            if _condition_failed(error):
+                return False
+            raise
+        return True
+
     def list_owner(
         self, owner: str, limit: int, start_key: Mapping[str, Any] | None = None
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:

@@ -45,6 +45,8 @@ from dataclasses import dataclass
 
 from PIL import Image
 
+from processor.rejection import ImageRejected
+
 # Below this many seconds of decode budget the invocation is retried rather than the image
 # rejected: a budget eaten by a slow download says nothing about the file.
 MIN_BUDGET_SECONDS = 2.0
@@ -53,14 +55,8 @@ MIN_BUDGET_SECONDS = 2.0
 DEFAULT_READ_BLOCK = 1024
 
 
-class DecodeWorkExceeded(Exception):
+class DecodeWorkExceeded(ImageRejected):
     """Decoding this input would take more work than allowed. ``code`` is in WORK_CODES."""
-
-    def __init__(self, code: str, message: str, detail: str | None = None) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-        self.detail = detail
 
 
 @dataclass(frozen=True)

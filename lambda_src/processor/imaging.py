@@ -58,6 +58,7 @@ from processor.decode_budget import (
     inspect,
     load_within,
 )
+from processor.rejection import ImageRejected
 
 OUTPUT_FORMATS: dict[str, tuple[str, str, str]] = {
     # variant format -> (Pillow format, Content-Type, file extension)
@@ -91,16 +92,6 @@ _SWAPS_AXES = frozenset({5, 6, 7, 8})
 _WHITE = {"RGB": (255, 255, 255), "L": 255}
 _SRGB_PROFILE = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 _PROFILE_SPACE_FOR_MODE = {"RGB": "RGB", "RGBA": "RGB", "L": "GRAY", "LA": "GRAY", "CMYK": "CMYK"}
-
-
-class ImageRejected(Exception):
-    """The input is not an image this service accepts. ``code`` is machine-readable."""
-
-    def __init__(self, code: str, message: str, detail: str | None = None) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -254,10 +245,7 @@ def decode(
 
     Returns (image, format, EXIF orientation, size as stored before any DCT scaling).
     """
-    try:
-        inspect(data, limits.work)  # scans, chunks, frames, ICC size: no pixel decoded yet
-    except DecodeWorkExceeded as error:
-        raise _work_rejected(error) from error
+    inspect(data, limits.work)  # scans, chunks, frames, ICC size: no pixel decoded yet
     previous_limit = Image.MAX_IMAGE_PIXELS
     Image.MAX_IMAGE_PIXELS = limits.max_pixels
     try:
@@ -290,8 +278,8 @@ def open_image(
 ) -> Image.ImageFile.ImageFile:
     try:
         return Image.open(DeadlineStream(data, deadline), formats=list(limits.allowed_formats))
-    except DecodeWorkExceeded as error:
-        raise _work_rejected(error) from error
+    except DecodeWorkExceeded:  # already a rejection with its code: not "corrupt_image"
+        raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise _too_many_pixels(str(error)) from error
     except UnidentifiedImageError as error:
@@ -377,15 +365,11 @@ def draft_for_largest_variant(
     image.draft(image.mode, (needed_width, needed_height))
 
 
-def _work_rejected(error: DecodeWorkExceeded) -> ImageRejected:
-    return ImageRejected(error.code, error.message, error.detail)
-
-
 def load_pixels(image: Image.Image, deadline: float = math.inf) -> None:
     try:
         load_within(image, deadline)
-    except DecodeWorkExceeded as error:
-        raise _work_rejected(error) from error
+    except DecodeWorkExceeded:  # already a rejection with its code: not "corrupt_image"
+        raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise _too_many_pixels(str(error)) from error
     except Exception as error:  # decoder failures on untrusted bytes

@@ -6,13 +6,28 @@ locals {
   # other method, so a wrong method gets the function's 405 method_not_allowed
   # (JSON error shape, CORS headers, Allow header) instead of API Gateway's
   # 403 "Missing Authentication Token".
-  methods = {
+  #
+  # With sign-in (var.auth set) each user may also list (GET /uploads) and delete
+  # (DELETE /uploads/{id}) their own uploads, and every method but OPTIONS (the CORS
+  # preflight, which browsers send without credentials) needs a valid ID token.
+  signed_in = var.auth != null
+  anonymous_methods = {
     post_uploads    = { resource = "uploads", http_method = "POST" }
     options_uploads = { resource = "uploads", http_method = "OPTIONS" }
     any_uploads     = { resource = "uploads", http_method = "ANY" }
     get_upload      = { resource = "upload", http_method = "GET" }
     options_upload  = { resource = "upload", http_method = "OPTIONS" }
     any_upload      = { resource = "upload", http_method = "ANY" }
+  }
+  signed_in_methods = {
+    get_uploads   = { resource = "uploads", http_method = "GET" }
+    delete_upload = { resource = "upload", http_method = "DELETE" }
+  }
+  methods = {
+    for key, method in merge(local.anonymous_methods, local.signed_in ? local.signed_in_methods : {}) :
+    key => merge(method, {
+      authorization = local.signed_in && method.http_method != "OPTIONS" ? "COGNITO_USER_POOLS" : "NONE"
+    })
   }
 
   gateway_response_parameters = {
@@ -68,6 +83,60 @@ data "aws_iam_policy_document" "function" {
     resources = [var.uploads_owner_index_arn]
   }
 
+  # Right to erasure (sign-in only): DELETE /uploads/{id} removes the original, every object
+  # under <id>/ in the output bucket (variants, manifest) and the record.
+  dynamic "statement" {
+    for_each = local.signed_in ? [true] : []
+
+    content {
+      sid       = "EraseOwnUploads"
+      effect    = "Allow"
+      actions   = ["s3:DeleteObject"]
+      resources = [local.upload_objects_arn, "${var.output_bucket_arn}/*"]
+    }
+  }
+
+  # Only to find one upload's outputs: the listed prefix must be "<uuid>/".
+  dynamic "statement" {
+    for_each = local.signed_in ? [true] : []
+
+    content {
+      sid       = "ListOneUploadsOutputs"
+      effect    = "Allow"
+      actions   = ["s3:ListBucket"]
+      resources = [var.output_bucket_arn]
+
+      condition {
+        test     = "StringLike"
+        variable = "s3:prefix"
+        values   = ["????????-????-4???-????-????????????/"]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.signed_in ? [true] : []
+
+    content {
+      sid       = "DeleteUploadRecords"
+      effect    = "Allow"
+      actions   = ["dynamodb:DeleteItem"]
+      resources = [var.uploads_table_arn]
+    }
+  }
+
+  # The daily counters: one conditional ADD per upload.
+  dynamic "statement" {
+    for_each = local.signed_in ? [true] : []
+
+    content {
+      sid       = "CountDailyQuotas"
+      effect    = "Allow"
+      actions   = ["dynamodb:UpdateItem"]
+      resources = [var.auth.quota_table_arn]
+    }
+  }
+
   dynamic "statement" {
     for_each = var.kms_key_arn == null ? [] : [var.kms_key_arn]
 
@@ -118,7 +187,17 @@ module "function" {
     PROCESSING_WINDOW_SECONDS = tostring(var.processing_window_seconds)
     UPLOADS_TABLE             = var.uploads_table_name
     RECORD_RETENTION_DAYS     = var.record_retention_days == null ? "" : tostring(var.record_retention_days)
-  })
+    }, local.signed_in ? {
+    # How the function checks ID tokens itself (lambda_src/api/auth.py) and counts quotas.
+    AUTH_MODE             = "cognito"
+    AUTH_ISSUER           = var.auth.issuer
+    AUTH_CLIENT_ID        = var.auth.client_id
+    AUTH_JWKS_URL         = var.auth.jwks_json == null ? coalesce(var.auth.jwks_url, "${var.auth.issuer}/.well-known/jwks.json") : ""
+    AUTH_JWKS             = var.auth.jwks_json == null ? "" : var.auth.jwks_json
+    QUOTA_TABLE           = var.auth.quota_table_name
+    QUOTA_UPLOADS_PER_DAY = var.auth.uploads_per_day == null ? "" : tostring(var.auth.uploads_per_day)
+    QUOTA_BYTES_PER_DAY   = var.auth.bytes_per_day == null ? "" : tostring(var.auth.bytes_per_day)
+  } : {})
 
   tags = var.tags
 }
@@ -151,15 +230,27 @@ resource "aws_api_gateway_resource" "upload" {
   path_part   = "{id}"
 }
 
+# ID tokens of the user pool (sign-in only). The function checks every token again itself.
+resource "aws_api_gateway_authorizer" "cognito" {
+  count = local.signed_in ? 1 : 0
+
+  name            = "${var.name}-cognito"
+  rest_api_id     = aws_api_gateway_rest_api.this.id
+  type            = "COGNITO_USER_POOLS"
+  provider_arns   = [var.auth.user_pool_arn]
+  identity_source = "method.request.header.Authorization"
+}
+
 resource "aws_api_gateway_method" "this" {
-  #checkov:skip=CKV_AWS_59:anonymous upload API by design: each request is validated, size-limited, throttled and grants one presigned PUT
+  #checkov:skip=CKV_AWS_59:auth = "none" is an anonymous upload API by design (validated, size-limited, throttled, one presigned PUT per request); with "cognito" only the CORS preflights (OPTIONS) are anonymous, as browsers send them without credentials
   #checkov:skip=CKV2_AWS_53:the function validates every request itself and answers with the API's JSON error shape (tests/reliability)
   for_each = local.methods
 
   rest_api_id   = aws_api_gateway_rest_api.this.id
   resource_id   = local.resource_ids[each.value.resource]
   http_method   = each.value.http_method
-  authorization = "NONE"
+  authorization = each.value.authorization
+  authorizer_id = each.value.authorization == "COGNITO_USER_POOLS" ? aws_api_gateway_authorizer.cognito[0].id : null
 
   # null rather than {} when empty: the provider stores no parameters as null.
   # (The redeployment trigger hashes local.methods, not this read-back value.)
@@ -202,6 +293,7 @@ resource "aws_api_gateway_deployment" "this" {
       aws_api_gateway_resource.uploads.id,
       aws_api_gateway_resource.upload.id,
       local.methods,
+      aws_api_gateway_authorizer.cognito[*].id,
       [for k in sort(keys(local.methods)) : aws_api_gateway_method.this[k].id],
       [for k in sort(keys(local.methods)) : aws_api_gateway_integration.this[k].id],
       module.function.invoke_arn,

@@ -211,3 +211,19 @@ variable "tracing_enabled" {
   type        = bool
   default     = false
 }
+
+variable "auth" {
+  description = "Sign-in (the root's auth = \"cognito\"); null (default): the anonymous API. user_pool_arn for API Gateway's authorizer; issuer, client_id and the key set (jwks_url, default <issuer>/.well-known/jwks.json, or the JWKS document itself in jwks_json) for the function's own token check; the quota table and the daily limits (null: no limit)."
+  type = object({
+    user_pool_arn    = string
+    issuer           = string
+    client_id        = string
+    jwks_url         = optional(string)
+    jwks_json        = optional(string)
+    quota_table_name = string
+    quota_table_arn  = string
+    uploads_per_day  = optional(number)
+    bytes_per_day    = optional(number)
+  })
+  default = null
+}

@@ -29,6 +29,10 @@ locals {
 
   # Built from the name (no API call) so the policy is known at plan time when the name is.
   bucket_arn = "arn:${data.aws_partition.current.partition}:s3:::${aws_s3_bucket.this.bucket}"
+
+  # "cloudfront": private bucket read only by the distribution (origin access control);
+  # "s3-website": the public S3 website endpoint (plain HTTP).
+  public_website = var.delivery == "s3-website"
 }
 
 data "aws_partition" "current" {}
@@ -39,8 +43,8 @@ resource "aws_s3_bucket" "this" {
   #checkov:skip=CKV2_AWS_61:page files are managed by Terraform: nothing to expire
   #checkov:skip=CKV_AWS_144:page files are redeployed from git: no replica needed
   #checkov:skip=CKV_AWS_21:page files are redeployed from git: no versioning needed
-  #checkov:skip=CKV_AWS_145:anonymous website reads cannot use a KMS key: SSE-S3
-  #checkov:skip=CKV2_AWS_6:the page bucket is public by design; its access block still blocks ACLs (see below)
+  #checkov:skip=CKV_AWS_145:page files are public content; SSE-S3 keeps both delivery modes working without a key policy
+  #checkov:skip=CKV2_AWS_6:it has one; all four flags are on unless delivery = s3-website (enable_cdn = false) opts into a public page
   bucket        = var.bucket_name_suffix == null ? null : "${var.name_prefix}-web-${var.bucket_name_suffix}"
   bucket_prefix = var.bucket_name_suffix == null ? "${var.name_prefix}-web-" : null
   force_destroy = var.force_destroy
@@ -48,16 +52,16 @@ resource "aws_s3_bucket" "this" {
   tags = merge(var.tags, { Purpose = "web" })
 }
 
-# The only public bucket: a public *policy* is allowed (read of objects), ACLs
-# stay blocked and disabled.
+# Behind CloudFront every flag is on. Only with delivery = "s3-website" is a public *policy*
+# allowed (read of objects); ACLs stay blocked and disabled in both modes.
 resource "aws_s3_bucket_public_access_block" "this" {
-  #checkov:skip=CKV_AWS_54:the page is public by design: a read-only bucket policy is allowed, ACLs stay blocked
-  #checkov:skip=CKV_AWS_56:the page is public by design: a read-only bucket policy is allowed, ACLs stay blocked
+  #checkov:skip=CKV_AWS_54:on unless delivery = s3-website (enable_cdn = false), an opt-in public page; ACLs always blocked
+  #checkov:skip=CKV_AWS_56:on unless delivery = s3-website (enable_cdn = false), an opt-in public page; ACLs always blocked
   bucket                  = aws_s3_bucket.this.bucket
   block_public_acls       = true
   ignore_public_acls      = true
-  block_public_policy     = false
-  restrict_public_buckets = false
+  block_public_policy     = !local.public_website
+  restrict_public_buckets = !local.public_website
 }
 
 resource "aws_s3_bucket_ownership_controls" "this" {
@@ -86,7 +90,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
   }
 }
 
-# SSE-S3 only: anonymous website reads cannot use a KMS key.
+# SSE-S3: anonymous website reads cannot use a KMS key, and OAC reads need no key policy.
 resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
   bucket = aws_s3_bucket.this.bucket
 
@@ -97,7 +101,52 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
   }
 }
 
+# delivery = "cloudfront": only this distribution may read (the service principal with
+# aws:SourceArn, never "*"), and never over plain HTTP.
+data "aws_iam_policy_document" "cloudfront_read" {
+  count = local.public_website ? 0 : 1
+
+  statement {
+    sid       = "CloudFrontReadsPageFiles"
+    effect    = "Allow"
+    actions   = ["s3:GetObject"]
+    resources = ["${local.bucket_arn}/*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudfront.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceArn"
+      values   = [var.cloudfront_distribution_arn]
+    }
+  }
+
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["s3:*"]
+    resources = [local.bucket_arn, "${local.bucket_arn}/*"]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+# delivery = "s3-website": anyone may read the page files (the website endpoint is HTTP only).
 data "aws_iam_policy_document" "public_read" {
+  count = local.public_website ? 1 : 0
+
   statement {
     sid       = "PublicReadOfPageFiles"
     effect    = "Allow"
@@ -113,13 +162,22 @@ data "aws_iam_policy_document" "public_read" {
 
 resource "aws_s3_bucket_policy" "this" {
   bucket = aws_s3_bucket.this.bucket
-  policy = data.aws_iam_policy_document.public_read.json
+  policy = local.public_website ? data.aws_iam_policy_document.public_read[0].json : data.aws_iam_policy_document.cloudfront_read[0].json
 
   # A public policy is refused until block_public_policy is false.
   depends_on = [aws_s3_bucket_public_access_block.this]
+
+  lifecycle {
+    precondition {
+      condition     = local.public_website || var.cloudfront_distribution_arn != null
+      error_message = "delivery = \"cloudfront\" needs cloudfront_distribution_arn: the only reader the bucket policy allows."
+    }
+  }
 }
 
 resource "aws_s3_bucket_website_configuration" "this" {
+  count = local.public_website ? 1 : 0
+
   bucket = aws_s3_bucket.this.bucket
 
   index_document {

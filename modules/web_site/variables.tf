@@ -14,6 +14,23 @@ variable "source_dir" {
   type        = string
 }
 
+variable "delivery" {
+  description = "How browsers reach the page. Allowed: cloudfront (private bucket, all Block Public Access flags on, s3:GetObject only for cloudfront_distribution_arn through origin access control, TLS only), s3-website (public-read policy and the plain-HTTP S3 website endpoint)."
+  type        = string
+  default     = "cloudfront"
+
+  validation {
+    condition     = contains(["cloudfront", "s3-website"], var.delivery)
+    error_message = "delivery must be one of: cloudfront, s3-website."
+  }
+}
+
+variable "cloudfront_distribution_arn" {
+  description = "ARN of the CloudFront distribution allowed to read the bucket (aws:SourceArn); required with delivery = \"cloudfront\", ignored otherwise."
+  type        = string
+  default     = null
+}
+
 variable "config" {
   description = "Object written as config.json next to index.html (Cache-Control: no-cache)."
   type        = any

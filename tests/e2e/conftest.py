@@ -1,7 +1,10 @@
 """Fixtures for the browser tests of the upload page (Playwright, Debian's Chromium).
 
 The tests target the real stack applied on the local emulator through the session fixture
-``local_stack_outputs`` (tests/conftest.py).
+``local_stack_outputs`` (tests/conftest.py). Mode: that stack has enable_cdn = true, but the
+page is loaded path-style from the emulator's S3 (output ``web_delivery = "emulator"``; moto's
+CloudFront serves no traffic), so only the page's meta CSP applies here, not the CloudFront
+headers (tests/integration/test_stack_cdn.py and docs/cdn.md).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ CHROMIUM_ARGS = [
 @pytest.fixture(scope="session")
 def e2e_outputs(local_stack_outputs: dict[str, Any]) -> dict[str, Any]:
     """Terraform outputs of the stack under test (web_url, api_url, buckets)."""
+    assert local_stack_outputs["web_delivery"] == "emulator", "these tests drive the local page"
     return local_stack_outputs
 
 

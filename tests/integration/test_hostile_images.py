@@ -26,7 +26,7 @@ import requests
 from PIL import Image
 
 from support import hostile_images
-from support.pipeline import new_upload_id
+from support.pipeline import new_upload_id, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -43,6 +43,9 @@ def submit(api, s3, upload_bucket: str, case: hostile_images.HostileCase) -> tup
             Body=case.data,
             ContentType=case.content_type,
         )
+        # No presign, so no record until the processor's S3 event creates one: the status
+        # API answers 404 until then (the page's poller bridges the same gap).
+        wait_until(lambda: api.status(upload_id).status_code != 404, timeout=60)
     else:
         upload_id = api.upload(case.data, case.content_type, f"{case.name}.bin")
     return upload_id, time.monotonic()

@@ -96,12 +96,15 @@ def test_every_resource_is_scanned(scan):
     assert modules == {
         "alarms",
         "api",
+        "auth",
+        "cdn",
         "lambda_function",
         "lambda_layer",
         "network",
         "processor",
         "storage",
         "uploads_table",
+        "waf",
         "web_site",
     }
     assert terraform["summary"]["resource_count"] >= blocks > 30

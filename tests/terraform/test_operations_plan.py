@@ -138,8 +138,8 @@ def test_endpoint_policies_allow_only_the_stacks_buckets_and_table(ops_plan) -> 
     dynamodb = ops_plan.statements(
         'module.network[0].data.aws_iam_policy_document.endpoint["dynamodb"]'
     )
-    assert set(dynamodb) == {"UploadsTable"}
-    assert dynamodb["UploadsTable"]["actions"] == [
+    assert set(dynamodb) == {"StackTables"}
+    assert dynamodb["StackTables"]["actions"] == [
         "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:Query",

@@ -270,7 +270,15 @@ def test_buckets_can_be_force_destroyed(custom_plan) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def test_web_bucket_allows_a_public_policy_but_no_acls(plan) -> None:
+@pytest.fixture(scope="module")
+def s3_website_plan(plan_factory):
+    """enable_cdn = false: the public S3 website endpoint (tests/terraform/test_plan_cdn.py has the
+    CloudFront default)."""
+    return plan_factory(bucket_name_suffix=SUFFIX, enable_cdn=False)
+
+
+def test_web_bucket_allows_a_public_policy_but_no_acls(s3_website_plan) -> None:
+    plan = s3_website_plan
     pab = plan.values("module.web_site.aws_s3_bucket_public_access_block.this")
     assert pab["block_public_acls"] is True
     assert pab["ignore_public_acls"] is True
@@ -282,8 +290,10 @@ def test_web_bucket_allows_a_public_policy_but_no_acls(plan) -> None:
     assert sse["rule"][0]["apply_server_side_encryption_by_default"][0]["sse_algorithm"] == "AES256"
 
 
-def test_web_bucket_policy_only_allows_get_object(plan) -> None:
-    policy = json.loads(plan.values("module.web_site.aws_s3_bucket_policy.this")["policy"])
+def test_web_bucket_policy_only_allows_get_object(s3_website_plan) -> None:
+    policy = json.loads(
+        s3_website_plan.values("module.web_site.aws_s3_bucket_policy.this")["policy"]
+    )
     assert policy["Statement"] == [
         {
             "Sid": "PublicReadOfPageFiles",
@@ -295,8 +305,8 @@ def test_web_bucket_policy_only_allows_get_object(plan) -> None:
     ]
 
 
-def test_web_bucket_hosts_a_website(plan) -> None:
-    site = plan.values("module.web_site.aws_s3_bucket_website_configuration.this")
+def test_web_bucket_hosts_a_website(s3_website_plan) -> None:
+    site = s3_website_plan.values("module.web_site.aws_s3_bucket_website_configuration.this[0]")
     assert site["index_document"] == [{"suffix": "index.html"}]
 
 
@@ -792,7 +802,8 @@ def test_emulator_mode_uses_local_urls_and_origin(emulator_plan) -> None:
     assert "local.api_url" in api_url["expression"]["references"]
 
 
-def test_real_aws_mode_uses_the_website_origin(plan) -> None:
+def test_real_aws_mode_uses_the_website_origin(s3_website_plan) -> None:
+    plan = s3_website_plan
     assert plan.output("web_url") is None  # website endpoint: known after apply
     unknown = plan.unknown("module.api.module.function.aws_lambda_function.this")
     assert unknown["environment"][0]["variables"] is True  # ALLOWED_ORIGINS = website origin

@@ -44,12 +44,15 @@ def test_modules_follow_the_layout_convention() -> None:
     assert MODULES == [
         "alarms",
         "api",
+        "auth",
+        "cdn",
         "lambda_function",
         "lambda_layer",
         "network",
         "processor",
         "storage",
         "uploads_table",
+        "waf",
         "web_site",
     ]
     for module in MODULES:

@@ -21,6 +21,7 @@ const NETWORK_MESSAGE =
 /** Fallback sentence for an API error status when the body carries no message. */
 export function statusMessage(status) {
   if (status === 400) return 'The image service could not understand the request (HTTP 400).';
+  if (status === 401) return 'Your session has ended. Sign in again.';
   if (status === 403) return 'The image service refused the request (HTTP 403).';
   if (status === 404) return 'The image service could not find what was asked for (HTTP 404).';
   if (status === 405) return 'The image service does not allow this request (HTTP 405).';
@@ -93,16 +94,20 @@ export function safeHttpUrl(value) {
   }
 }
 
-async function requestJson(url, init) {
+async function requestJson(url, init, token) {
   let response;
+  // With sign-in the ID token goes in Authorization (bare, as API Gateway's Cognito authorizer
+  // reads it); never a cookie.
+  const headers = { ...(init.headers || {}), ...(token ? { Authorization: token } : {}) };
   try {
-    response = await fetch(url, { ...init, credentials: 'omit', cache: 'no-store' });
+    response = await fetch(url, { ...init, headers, credentials: 'omit', cache: 'no-store' });
   } catch (error) {
     if (error && error.name === 'AbortError') throw new ApiError('Cancelled.', { kind: 'aborted' });
     throw new ApiError(NETWORK_MESSAGE, { kind: 'network' });
   }
   const text = await response.text().catch(() => '');
   if (!response.ok) throw apiErrorFrom(response.status, text);
+  if (response.status === 204) return null;
   try {
     return JSON.parse(text);
   } catch {
@@ -118,13 +123,17 @@ function badResponse(what) {
 }
 
 /** POST {apiUrl}/uploads -> {id, uploadUrl, method, headers, expiresIn, maxBytes}. */
-export async function createUpload(apiUrl, { contentType, size, filename }, { signal } = {}) {
-  const body = await requestJson(`${apiUrl}/uploads`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ contentType, size, filename }),
-    signal,
-  });
+export async function createUpload(apiUrl, { contentType, size, filename }, { signal, token } = {}) {
+  const body = await requestJson(
+    `${apiUrl}/uploads`,
+    {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ contentType, size, filename }),
+      signal,
+    },
+    token,
+  );
   if (!body || typeof body.id !== 'string' || body.id === '') throw badResponse('no upload id');
   const uploadUrl = safeHttpUrl(body.uploadUrl);
   if (!uploadUrl) throw badResponse('no upload address');
@@ -145,11 +154,34 @@ export async function createUpload(apiUrl, { contentType, size, filename }, { si
 }
 
 /** GET {apiUrl}/uploads/{id} -> {id, status, variants, error}. */
-export async function getStatus(apiUrl, id, { signal } = {}) {
-  const body = await requestJson(`${apiUrl}/uploads/${encodeURIComponent(id)}`, {
-    method: 'GET',
-    signal,
-  });
+export async function getStatus(apiUrl, id, { signal, token } = {}) {
+  const body = await requestJson(`${apiUrl}/uploads/${encodeURIComponent(id)}`, { method: 'GET', signal }, token);
+  return parseStatus(body, id);
+}
+
+/** GET {apiUrl}/uploads (sign-in only) -> {uploads: [status + fileName, bytes, createdAt], nextCursor}. */
+export async function listUploads(apiUrl, { token, cursor, limit, signal } = {}) {
+  const query = new URLSearchParams();
+  if (limit) query.set('limit', String(limit));
+  if (cursor) query.set('cursor', cursor);
+  const suffix = query.toString() ? `?${query}` : '';
+  const body = await requestJson(`${apiUrl}/uploads${suffix}`, { method: 'GET', signal }, token);
+  if (!body || !Array.isArray(body.uploads)) throw badResponse('no list of uploads');
+  const uploads = body.uploads.map((item) => ({
+    ...parseStatus(item, ''),
+    fileName: typeof item.fileName === 'string' ? item.fileName : '',
+    bytes: Number(item.bytes) || 0,
+    createdAt: typeof item.createdAt === 'string' ? item.createdAt : '',
+  }));
+  return { uploads, nextCursor: typeof body.nextCursor === 'string' ? body.nextCursor : null };
+}
+
+/** DELETE {apiUrl}/uploads/{id} (sign-in only): the original, its sizes and its record. */
+export async function deleteUpload(apiUrl, id, { token, signal } = {}) {
+  await requestJson(`${apiUrl}/uploads/${encodeURIComponent(id)}`, { method: 'DELETE', signal }, token);
+}
+
+function parseStatus(body, id) {
   if (!body || !['processing', 'done', 'rejected', 'failed'].includes(body.status)) {
     throw badResponse('unknown status');
   }

@@ -1,9 +1,11 @@
-// Entry point: loads config.json, wires the chooser and drop zone, runs uploads.
-import { createUpload, getStatus, putFile } from './api.js';
+// Entry point: loads config.json, wires the chooser and drop zone, runs uploads. With sign-in
+// (config.json auth.mode "cognito") it also draws the account forms and "My images".
+import { createUpload, deleteUpload, getStatus, listUploads, putFile } from './api.js';
+import { createSession } from './auth.js';
 import { describeVariants, formatBytes, listTypes, plural } from './format.js';
 import { createHistory } from './history.js';
 import { createLimiter, PollTimeoutError, pollUntilSettled } from './queue.js';
-import { createAnnouncer, FileRow, showPageError } from './ui.js';
+import { createAnnouncer, el, FileRow, showPageError, STATUS_LABELS } from './ui.js';
 import { checkFile, ConfigError, parseConfig } from './validate.js';
 
 const UPLOAD_CONCURRENCY = 3;
@@ -27,6 +29,25 @@ const dom = {
   summary: $('files-summary'),
   clearButton: $('clear-finished'),
   announcer: $('announcer'),
+  account: $('account'),
+  accountHeading: $('account-heading'),
+  accountIntro: $('account-intro'),
+  authError: $('auth-error'),
+  signInForm: $('sign-in-form'),
+  newPasswordForm: $('new-password-form'),
+  signUpForm: $('sign-up-form'),
+  confirmForm: $('confirm-form'),
+  confirmText: $('confirm-text'),
+  showSignUp: $('show-sign-up'),
+  showSignIn: $('show-sign-in'),
+  signedIn: $('signed-in'),
+  signedInEmail: $('signed-in-email'),
+  signOut: $('sign-out'),
+  gallery: $('gallery'),
+  galleryList: $('gallery-list'),
+  gallerySummary: $('gallery-summary'),
+  galleryMore: $('gallery-more'),
+  galleryRefresh: $('gallery-refresh'),
 };
 
 document.documentElement.classList.add('js');
@@ -35,6 +56,18 @@ const limit = createLimiter(UPLOAD_CONCURRENCY);
 const rows = new Set();
 const history = createHistory(safeLocalStorage());
 let config = null;
+let session = null; // the signed-in session (auth.js), when config.auth.mode is "cognito"
+
+/** What every API call carries: the ID token when signed in. */
+async function apiOptions() {
+  return session ? { token: await session.idToken() } : {};
+}
+
+/** A 401 from the API ends the session (the token was refused or revoked). */
+function checkSession(error) {
+  if (session && error && error.status === 401) session.expired();
+  return error;
+}
 
 function safeLocalStorage() {
   try {
@@ -122,13 +155,18 @@ async function uploadOne(row, contentType) {
   row.setProgress(0, { fromEvent: false });
   for (let attempt = 0; ; attempt += 1) {
     // Ask for the presigned URL only now: it is valid for about a minute.
-    const upload = await createUpload(config.apiUrl, {
-      contentType,
-      size: row.file.size,
-      filename: row.file.name,
-    });
+    let upload;
+    try {
+      upload = await createUpload(
+        config.apiUrl,
+        { contentType, size: row.file.size, filename: row.file.name },
+        await apiOptions(),
+      );
+    } catch (error) {
+      throw checkSession(error);
+    }
     row.setUploadId(upload.id);
-    history.remember({ id: upload.id, name: row.name, size: row.file.size, contentType });
+    if (!session) history.remember({ id: upload.id, name: row.name, size: row.file.size, contentType });
     try {
       await putFile(upload, row.file, {
         onProgress: (loaded, total) => row.setProgress(total > 0 ? loaded / total : 0),
@@ -164,7 +202,7 @@ async function waitForResult(row, id, { earlier = false } = {}) {
   row.setMessage(earlier ? 'Uploaded earlier from this browser. Checking…' : 'Uploaded. Making the new sizes…', 'info');
   let result;
   try {
-    result = await pollUntilSettled(() => getStatus(config.apiUrl, id), {
+    result = await pollUntilSettled(async () => getStatus(config.apiUrl, id, await apiOptions()), {
       ...POLL,
       isTransient: (error, elapsed) =>
         error.kind === 'network' ||
@@ -196,6 +234,7 @@ async function waitForResult(row, id, { earlier = false } = {}) {
     );
     row.showVariants(result.variants);
     announce(`${row.name} is ready in ${plural(result.variants.length, 'size')}.`);
+    if (session) loadGallery();
   } else if (result.status === 'failed') {
     // The service gave up (not the image's fault); an operator's replay may still finish it.
     const message = (result.error && result.error.message) || 'Processing failed.';
@@ -325,9 +364,278 @@ async function start() {
     return;
   }
   applyConfig();
-  setEnabled(true);
+  if (config.auth && config.auth.mode === 'cognito') {
+    startSignIn();
+  } else {
+    setEnabled(true);
+    showRemembered();
+  }
   dom.app.dataset.appState = 'ready';
-  showRemembered();
+}
+
+// ---- sign-in (config.auth.mode "cognito") --------------------------------------------
+
+let pendingChallenge = null;
+let pendingSignUp = null;
+
+function showForm(form) {
+  for (const candidate of [dom.signInForm, dom.newPasswordForm, dom.signUpForm, dom.confirmForm]) {
+    candidate.hidden = candidate !== form;
+  }
+  dom.signedIn.hidden = form !== null;
+  if (form) {
+    const first = form.querySelector('input');
+    if (first) first.focus();
+  }
+}
+
+function authFailed(error) {
+  showPageError(dom.authError, 'There is a problem', error.message || 'Signing in failed.');
+}
+
+function clearAuthError() {
+  dom.authError.hidden = true;
+  dom.authError.replaceChildren();
+}
+
+function renderAccount(current, reason) {
+  const signedIn = Boolean(current);
+  setEnabled(signedIn);
+  dom.gallery.hidden = !signedIn;
+  dom.accountIntro.hidden = signedIn;
+  if (signedIn) {
+    dom.accountHeading.textContent = 'Your account';
+    dom.signedInEmail.textContent = current.email || 'your account';
+    showForm(null);
+    clearAuthError();
+  } else {
+    dom.accountHeading.textContent = 'Sign in';
+    dom.galleryList.replaceChildren();
+    dom.gallerySummary.textContent = '';
+    dom.galleryMore.hidden = true;
+    showForm(dom.signInForm);
+    if (reason && reason !== 'signed-out') {
+      showPageError(dom.authError, 'You are signed out', reason);
+    }
+  }
+}
+
+async function submitting(form, work) {
+  const buttons = [...form.querySelectorAll('button')];
+  buttons.forEach((b) => (b.disabled = true));
+  clearAuthError();
+  try {
+    await work();
+  } catch (error) {
+    authFailed(error);
+  } finally {
+    buttons.forEach((b) => (b.disabled = false));
+  }
+}
+
+function fieldValue(form, name) {
+  const field = form.elements.namedItem(name);
+  return field ? String(field.value || '').trim() : '';
+}
+
+function startSignIn() {
+  const auth = config.auth;
+  dom.account.hidden = false;
+  const rule = `At least ${auth.passwordMinLength || 12} characters, with lower and upper case letters, a digit and a symbol.`;
+  for (const hint of document.querySelectorAll('.password-hint')) hint.textContent = rule;
+  dom.showSignUp.hidden = !auth.selfSignUp;
+  session = createSession(auth, {
+    onChange: (current, reason) => {
+      if (reason === 'refreshed') return;
+      renderAccount(current, reason);
+      if (current) {
+        announce(`Signed in as ${current.email}.`);
+        loadGallery();
+      } else {
+        announce(reason && reason !== 'signed-out' ? reason : 'You are signed out.');
+      }
+    },
+  });
+
+  dom.signInForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const email = fieldValue(dom.signInForm, 'email');
+    const password = dom.signInForm.elements.namedItem('password').value;
+    if (!email || !password) {
+      authFailed(new Error('Enter your email address and your password.'));
+      return;
+    }
+    submitting(dom.signInForm, async () => {
+      const result = await session.signIn(email, password);
+      dom.signInForm.reset();
+      if (result.challenge) {
+        pendingChallenge = result;
+        showForm(dom.newPasswordForm);
+      }
+    });
+  });
+  dom.newPasswordForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const password = dom.newPasswordForm.elements.namedItem('password').value;
+    if (!password) {
+      authFailed(new Error('Enter a new password.'));
+      return;
+    }
+    submitting(dom.newPasswordForm, async () => {
+      await session.setNewPassword(pendingChallenge, password);
+      pendingChallenge = null;
+      dom.newPasswordForm.reset();
+    });
+  });
+  dom.showSignUp.addEventListener('click', () => {
+    clearAuthError();
+    dom.accountHeading.textContent = 'Create an account';
+    showForm(dom.signUpForm);
+  });
+  dom.showSignIn.addEventListener('click', () => {
+    clearAuthError();
+    dom.accountHeading.textContent = 'Sign in';
+    showForm(dom.signInForm);
+  });
+  dom.signUpForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const email = fieldValue(dom.signUpForm, 'email');
+    const password = dom.signUpForm.elements.namedItem('password').value;
+    if (!email || !password) {
+      authFailed(new Error('Enter your email address and choose a password.'));
+      return;
+    }
+    submitting(dom.signUpForm, async () => {
+      await session.signUp(email, password);
+      pendingSignUp = { email, password };
+      dom.signUpForm.reset();
+      dom.confirmText.textContent = `We emailed a confirmation code to ${email}. Enter it below.`;
+      dom.accountHeading.textContent = 'Confirm your email address';
+      showForm(dom.confirmForm);
+    });
+  });
+  dom.confirmForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const code = fieldValue(dom.confirmForm, 'code');
+    if (!code) {
+      authFailed(new Error('Enter the confirmation code from the email.'));
+      return;
+    }
+    submitting(dom.confirmForm, async () => {
+      await session.confirmSignUp(pendingSignUp.email, code);
+      dom.confirmForm.reset();
+      await session.signIn(pendingSignUp.email, pendingSignUp.password);
+      pendingSignUp = null;
+    });
+  });
+  dom.signOut.addEventListener('click', () => {
+    for (const row of [...rows]) forgetRow(row);
+    session.signOut();
+  });
+  dom.galleryRefresh.addEventListener('click', () => loadGallery());
+  dom.galleryMore.addEventListener('click', () => loadGallery({ more: true }));
+
+  renderAccount(session.current, null);
+  if (session.current) loadGallery();
+}
+
+// ---- "My images" ---------------------------------------------------------------------
+
+let galleryCursor = null;
+let galleryLoading = null;
+const GALLERY_PAGE = 12;
+
+function galleryImage(upload) {
+  const ordered = [...upload.variants].sort((a, b) => a.width - b.width);
+  return ordered.find((v) => v.width >= 200) || ordered[ordered.length - 1] || null;
+}
+
+function galleryItem(upload) {
+  const name = upload.fileName || 'Untitled image';
+  const item = el('li', { className: 'gallery__item', attrs: { 'data-upload-id': upload.id } });
+  const picture = upload.status === 'done' ? galleryImage(upload) : null;
+  if (picture) {
+    item.append(
+      el('img', {
+        className: 'gallery__image',
+        attrs: { src: picture.url, alt: name, width: picture.width, height: picture.height, loading: 'lazy' },
+      }),
+    );
+  } else {
+    const label =
+      upload.status === 'processing'
+        ? 'Still processing'
+        : (upload.error && upload.error.message) || 'No picture';
+    item.append(el('div', { className: 'gallery__placeholder', text: label }));
+  }
+  const when = upload.createdAt ? new Date(upload.createdAt) : null;
+  const meta = [
+    STATUS_LABELS[upload.status === 'failed' ? 'error' : upload.status] || upload.status,
+    upload.bytes ? formatBytes(upload.bytes) : '',
+    when && !Number.isNaN(when.getTime()) ? when.toLocaleString() : '',
+  ].filter(Boolean);
+  item.append(el('p', { className: 'gallery__name', text: name }));
+  item.append(el('p', { className: 'gallery__meta', text: meta.join(' · ') }));
+  const remove = el('button', {
+    className: 'button button--secondary button--small',
+    text: 'Delete',
+    attrs: { type: 'button', 'aria-label': `Delete ${name}` },
+  });
+  remove.addEventListener('click', () => removeUpload(upload, name, item, remove));
+  item.append(remove);
+  return item;
+}
+
+async function removeUpload(upload, name, item, button) {
+  button.disabled = true;
+  try {
+    await deleteUpload(config.apiUrl, upload.id, await apiOptions());
+  } catch (error) {
+    checkSession(error);
+    button.disabled = false;
+    showPageError(dom.errorBox, `${name} could not be deleted`, error.message);
+    return;
+  }
+  const next = item.nextElementSibling || item.previousElementSibling;
+  item.remove();
+  for (const row of [...rows]) if (row.root.dataset.uploadId === upload.id) forgetRow(row);
+  updateGallerySummary();
+  announce(`${name} deleted, with all its sizes.`);
+  const focusTarget = next ? next.querySelector('button') : dom.galleryRefresh;
+  if (focusTarget) focusTarget.focus();
+}
+
+function updateGallerySummary() {
+  const count = dom.galleryList.children.length;
+  dom.gallerySummary.textContent = count
+    ? `${plural(count, 'image')}${galleryCursor ? ' so far' : ''}.`
+    : 'You have not uploaded any images yet.';
+}
+
+function loadGallery({ more = false } = {}) {
+  if (!session || !session.current) return Promise.resolve();
+  if (galleryLoading) return galleryLoading;
+  galleryLoading = (async () => {
+    try {
+      const page = await listUploads(config.apiUrl, {
+        ...(await apiOptions()),
+        limit: GALLERY_PAGE,
+        cursor: more ? galleryCursor : null,
+      });
+      const items = page.uploads.map(galleryItem);
+      if (more) dom.galleryList.append(...items);
+      else dom.galleryList.replaceChildren(...items);
+      galleryCursor = page.nextCursor;
+      dom.galleryMore.hidden = !galleryCursor;
+      updateGallerySummary();
+    } catch (error) {
+      checkSession(error);
+      if (session.current) dom.gallerySummary.textContent = `Your images could not be listed. ${error.message}`;
+    } finally {
+      galleryLoading = null;
+    }
+  })();
+  return galleryLoading;
 }
 
 /** The uploads this browser made before (newest first), each with its current status. */

@@ -88,6 +88,8 @@ export function parseConfig(raw) {
     if (rules) problems.push(...variantProblems(variants, rules));
   }
 
+  const auth = parseAuth(raw.auth, problems);
+
   if (problems.length > 0) {
     throw new ConfigError(`config.json is not valid: ${problems.join('; ')}.`);
   }
@@ -96,6 +98,38 @@ export function parseConfig(raw) {
     maxBytes: raw.maxBytes,
     allowedTypes: Object.freeze([...new Set(allowedTypes)]),
     variants: Object.freeze(variants.map((v) => Object.freeze(v))),
+    auth,
+  });
+}
+
+/**
+ * Sign-in settings: absent or mode "none" is the anonymous page; mode "cognito" needs the
+ * Cognito endpoint and the public app client id.
+ */
+export function parseAuth(raw, problems) {
+  if (raw === undefined || raw === null || (raw && raw.mode === 'none')) return Object.freeze({ mode: 'none' });
+  if (typeof raw !== 'object' || raw.mode !== 'cognito') {
+    problems.push('"auth.mode" must be "none" or "cognito"');
+    return Object.freeze({ mode: 'none' });
+  }
+  let endpoint = '';
+  try {
+    const url = new URL(String(raw.endpoint || ''));
+    if (url.protocol === 'https:' || url.protocol === 'http:') endpoint = url.href;
+  } catch {
+    // reported below
+  }
+  if (!endpoint) problems.push('"auth.endpoint" must be the http(s) address of the sign-in service');
+  if (typeof raw.clientId !== 'string' || !/^[A-Za-z0-9_+-]{1,128}$/.test(raw.clientId)) {
+    problems.push('"auth.clientId" must be the app client id');
+  }
+  return Object.freeze({
+    mode: 'cognito',
+    endpoint,
+    clientId: raw.clientId,
+    userPoolId: typeof raw.userPoolId === 'string' ? raw.userPoolId : '',
+    selfSignUp: raw.selfSignUp === true,
+    passwordMinLength: Number.isSafeInteger(raw.passwordMinLength) ? raw.passwordMinLength : 12,
   });
 }
 

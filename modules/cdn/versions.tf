@@ -1,0 +1,12 @@
+terraform {
+  required_version = ">= 1.5"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 5.0, < 7.0"
+      # CloudFront accepts ACM certificates from us-east-1 only: the caller passes that region.
+      configuration_aliases = [aws.us_east_1]
+    }
+  }
+}

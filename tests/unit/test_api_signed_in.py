@@ -1,0 +1,433 @@
+"""The API with sign-in (AUTH_MODE=cognito) on moto: tokens, ownership, listing, cursors,
+deletion and daily quotas. Tokens are signed by the test's own key (support/tokens.py)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from common import contract
+from support.lambda_env import OUTPUT_BUCKET, REGION, UPLOAD_BUCKET
+from support.lambda_events import api_event
+from support.tokens import CLIENT_ID, ISSUER, TokenFactory, unsigned_token
+
+QUOTA_TABLE = "sip-users-quotas-test"
+ALICE = "0b4f8f64-1111-4a1a-9a1a-aaaaaaaaaaaa"
+BOB = "0b4f8f64-2222-4b2b-9b2b-bbbbbbbbbbbb"
+TOKENS = TokenFactory()
+
+
+@pytest.fixture
+def load_signed_in(load_api: Callable[..., ModuleType], s3: Any) -> Callable[..., ModuleType]:
+    import boto3
+
+    boto3.client("dynamodb", region_name=REGION).create_table(
+        TableName=QUOTA_TABLE,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+    )
+
+    def load(**overrides: str | None) -> ModuleType:
+        settings = {
+            "AUTH_MODE": "cognito",
+            "AUTH_ISSUER": ISSUER,
+            "AUTH_CLIENT_ID": CLIENT_ID,
+            "AUTH_JWKS": TOKENS.jwks(),
+            "QUOTA_TABLE": QUOTA_TABLE,
+            "QUOTA_UPLOADS_PER_DAY": "5",
+            "QUOTA_BYTES_PER_DAY": "1000000",
+        }
+        return load_api(**{**settings, **overrides})
+
+    return load
+
+
+@pytest.fixture
+def api(load_signed_in: Callable[..., ModuleType]) -> ModuleType:
+    return load_signed_in()
+
+
+def request(
+    api: ModuleType,
+    context: Any,
+    method: str,
+    path: str,
+    *,
+    token: str | None = None,
+    user: str | None = None,
+    body: Any = None,
+    query: dict[str, str] | None = None,
+) -> tuple[int, dict[str, str], Any]:
+    name = "api_post_uploads" if path == "/uploads" else "api_get_upload"
+    upload_id = path.rsplit("/", 1)[1] if path != "/uploads" else None
+    event = api_event(
+        name,
+        method=method,
+        body=json.dumps(body) if body is not None else None,
+        upload_id=upload_id,
+    )
+    if path == "/uploads":
+        event["path"] = "/uploads"
+    event["queryStringParameters"] = query
+    if user is not None:
+        token = TOKENS.token(user)
+    if token is not None:
+        event["headers"]["Authorization"] = token
+    response = api.handler(event, context)
+    payload = json.loads(response["body"]) if response["body"] else None
+    return response["statusCode"], response["headers"], payload
+
+
+def create(api, context, user: str, size: int = 1000, name: str = "cat.jpg") -> str:
+    status, _, body = request(
+        api,
+        context,
+        "POST",
+        "/uploads",
+        user=user,
+        body={"contentType": "image/jpeg", "size": size, "filename": name},
+    )
+    assert status == 201, body
+    return body["id"]
+
+
+# -- tokens -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/uploads"),
+        ("GET", "/uploads"),
+        ("GET", f"/uploads/{BOB}"),
+        ("DELETE", f"/uploads/{BOB}"),
+    ],
+)
+def test_every_route_needs_a_token(api, lambda_context, method: str, path: str) -> None:
+    body = {"contentType": "image/jpeg", "size": 10} if method == "POST" else None
+    status, headers, payload = request(api, lambda_context, method, path, body=body)
+    assert (status, payload["error"]) == (401, "unauthorized")
+    assert headers["WWW-Authenticate"].startswith("Bearer")
+    assert payload["message"]
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        TOKENS.token(ALICE, exp=1),
+        TOKENS.token(ALICE, aud="other"),
+        TOKENS.token(ALICE, iss="https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Other"),
+        TOKENS.token(ALICE, token_use="access"),
+        TOKENS.token(ALICE, kid="unknown"),
+        unsigned_token(TOKENS.claims(ALICE)),
+        "Bearer not-a-token",
+    ],
+    ids=["expired", "client", "issuer", "token_use", "kid", "alg_none", "garbage"],
+)
+def test_bad_tokens_get_401_and_create_nothing(api, lambda_context, uploads, token: str) -> None:
+    status, _, payload = request(
+        api,
+        lambda_context,
+        "POST",
+        "/uploads",
+        token=token,
+        body={"contentType": "image/jpeg", "size": 10},
+    )
+    assert (status, payload["error"]) == (401, "unauthorized")
+    assert uploads.list_owner(ALICE, 10) == ([], None)
+
+
+def test_options_preflight_stays_anonymous_and_allows_the_authorization_header(
+    api, lambda_context
+) -> None:
+    event = api_event("api_options_uploads")
+    response = api.handler(event, lambda_context)
+    assert response["statusCode"] == 204
+    assert "Authorization" in response["headers"]["Access-Control-Allow-Headers"]
+    assert "DELETE" in response["headers"]["Access-Control-Allow-Methods"]
+
+
+def test_bearer_prefix_and_bare_tokens_both_work(api, lambda_context) -> None:
+    token = TOKENS.token(ALICE)
+    for value in (token, f"Bearer {token}"):
+        status, _, _ = request(api, lambda_context, "GET", "/uploads", token=value)
+        assert status == 200
+
+
+# -- ownership ----------------------------------------------------------------------------
+
+
+def test_the_token_subject_owns_the_upload(api, lambda_context, uploads) -> None:
+    upload_id = create(api, lambda_context, ALICE)
+    assert uploads.get(upload_id)["owner"] == ALICE
+
+
+def test_another_users_upload_is_a_404_like_a_missing_one(api, lambda_context) -> None:
+    upload_id = create(api, lambda_context, ALICE)
+    own = request(api, lambda_context, "GET", f"/uploads/{upload_id}", user=ALICE)
+    other = request(api, lambda_context, "GET", f"/uploads/{upload_id}", user=BOB)
+    missing = request(api, lambda_context, "GET", f"/uploads/{uuid.uuid4()}", user=BOB)
+    assert own[0] == 200
+    assert (other[0], other[2]) == (missing[0], missing[2]) == (404, missing[2])
+    assert other[2]["error"] == "not_found"
+
+
+def test_each_user_lists_only_their_own_uploads_newest_first(api, lambda_context) -> None:
+    alice = [create(api, lambda_context, ALICE, name=f"a{n}.jpg") for n in range(3)]
+    bob = [create(api, lambda_context, BOB, name="b.jpg")]
+    status, _, body = request(api, lambda_context, "GET", "/uploads", user=ALICE)
+    assert status == 200
+    assert [item["id"] for item in body["uploads"]] == alice[::-1]
+    assert body["nextCursor"] is None
+    first = body["uploads"][0]
+    assert first["fileName"] == "a2.jpg"
+    assert first["status"] == "processing"
+    assert (first["contentType"], first["bytes"]) == ("image/jpeg", 1000)
+    _, _, bobs = request(api, lambda_context, "GET", "/uploads", user=BOB)
+    assert [item["id"] for item in bobs["uploads"]] == bob
+
+
+def test_listing_pages_with_a_cursor(api, lambda_context) -> None:
+    made = [create(api, lambda_context, ALICE) for _ in range(5)][::-1]
+    seen: list[str] = []
+    cursor = None
+    for _ in range(5):
+        query = {"limit": "2", **({"cursor": cursor} if cursor else {})}
+        status, _, body = request(api, lambda_context, "GET", "/uploads", user=ALICE, query=query)
+        assert status == 200, body
+        seen += [item["id"] for item in body["uploads"]]
+        cursor = body["nextCursor"]
+        if cursor is None:
+            break
+    assert seen == made
+
+
+def _cursor(payload: Any) -> str:
+    raw = json.dumps(payload).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def test_cursors_cannot_be_forged_into_another_users_listing(api, lambda_context) -> None:
+    create(api, lambda_context, BOB)
+    alices = {create(api, lambda_context, ALICE) for _ in range(3)}
+    _, _, page = request(api, lambda_context, "GET", "/uploads", user=ALICE, query={"limit": "1"})
+    alices_cursor = page["nextCursor"]
+    assert alices_cursor
+    decoded = json.loads(base64.urlsafe_b64decode(alices_cursor + "=" * (-len(alices_cursor) % 4)))
+    forged_key = {**decoded["k"], "owner": BOB}
+    forgeries = {
+        "alice's cursor used by bob": alices_cursor,
+        "key owner swapped": _cursor({**decoded, "k": forged_key}),
+        "extra key field": _cursor({**decoded, "k": {**decoded["k"], "x": 1}}),
+        "bad id": _cursor({**decoded, "o": BOB, "k": {**forged_key, "id": "../etc"}}),
+        "bad time": _cursor({**decoded, "o": BOB, "k": {**forged_key, "createdAt": "yesterday"}}),
+        "wrong version": _cursor({**decoded, "v": 9}),
+        "not base64": "%%%",
+        "not json": base64.urlsafe_b64encode(b"nope").decode(),
+        "too long": "A" * 2000,
+    }
+    for label, cursor in forgeries.items():
+        status, _, body = request(
+            api, lambda_context, "GET", "/uploads", user=BOB, query={"cursor": cursor}
+        )
+        assert (status, body.get("error")) == (400, "invalid_cursor"), label
+    # A cursor rewritten to bob's name is a position in bob's own listing: the query always
+    # names the caller's partition, so it can only ever return bob's uploads.
+    rewritten = _cursor({**decoded, "o": BOB, "k": forged_key})
+    status, _, body = request(
+        api, lambda_context, "GET", "/uploads", user=BOB, query={"cursor": rewritten}
+    )
+    assert status in (200, 400)
+    if status == 200:
+        assert all(item["id"] not in alices for item in body["uploads"])
+
+
+@pytest.mark.parametrize("limit", ["0", "51", "-1", "two", "1.5", "²"])
+def test_bad_page_sizes_are_400(api, lambda_context, limit: str) -> None:
+    status, _, body = request(
+        api, lambda_context, "GET", "/uploads", user=ALICE, query={"limit": limit}
+    )
+    assert (status, body["error"]) == (400, "invalid_request")
+
+
+# -- deletion -----------------------------------------------------------------------------
+
+
+def _put_outputs(s3: Any, upload_id: str) -> None:
+    s3.put_object(Bucket=UPLOAD_BUCKET, Key=f"uploads/{upload_id}", Body=b"original")
+    for name in ("large.jpg", "medium.jpg", "thumb.webp", "manifest.json"):
+        s3.put_object(Bucket=OUTPUT_BUCKET, Key=f"{upload_id}/{name}", Body=b"x")
+
+
+def test_delete_removes_every_object_and_the_record(api, lambda_context, s3, uploads) -> None:
+    upload_id = create(api, lambda_context, ALICE)
+    keep = create(api, lambda_context, ALICE)
+    _put_outputs(s3, upload_id)
+    _put_outputs(s3, keep)
+    status, _, body = request(api, lambda_context, "DELETE", f"/uploads/{upload_id}", user=ALICE)
+    assert (status, body) == (204, None)
+    assert uploads.get(upload_id) is None
+    assert "Contents" not in s3.list_objects_v2(Bucket=OUTPUT_BUCKET, Prefix=f"{upload_id}/")
+    assert "Contents" not in s3.list_objects_v2(Bucket=UPLOAD_BUCKET, Prefix=f"uploads/{upload_id}")
+    # The other upload is untouched.
+    assert uploads.get(keep) is not None
+    assert len(s3.list_objects_v2(Bucket=OUTPUT_BUCKET, Prefix=f"{keep}/")["Contents"]) == 4
+    status, _, _ = request(api, lambda_context, "GET", f"/uploads/{upload_id}", user=ALICE)
+    assert status == 404
+
+
+def test_delete_is_idempotent(api, lambda_context) -> None:
+    upload_id = create(api, lambda_context, ALICE)
+    for _ in range(2):
+        status, _, _ = request(api, lambda_context, "DELETE", f"/uploads/{upload_id}", user=ALICE)
+        assert status == 204
+    status, _, _ = request(api, lambda_context, "DELETE", f"/uploads/{uuid.uuid4()}", user=ALICE)
+    assert status == 204
+
+
+def test_nobody_deletes_another_users_upload(api, lambda_context, s3, uploads) -> None:
+    upload_id = create(api, lambda_context, ALICE)
+    _put_outputs(s3, upload_id)
+    status, _, _ = request(api, lambda_context, "DELETE", f"/uploads/{upload_id}", user=BOB)
+    assert status == 204  # answered like a missing id: ids leak nothing
+    assert uploads.get(upload_id)["owner"] == ALICE
+    assert len(s3.list_objects_v2(Bucket=OUTPUT_BUCKET, Prefix=f"{upload_id}/")["Contents"]) == 4
+
+
+def test_delete_checks_the_id(api, lambda_context) -> None:
+    status, _, body = request(api, lambda_context, "DELETE", "/uploads/not-a-uuid", user=ALICE)
+    assert (status, body["error"]) == (400, "invalid_id")
+
+
+# -- quotas -------------------------------------------------------------------------------
+
+
+def test_the_daily_upload_count_is_enforced_with_429_and_retry_after(api, lambda_context) -> None:
+    for _ in range(5):
+        create(api, lambda_context, ALICE, size=10)
+    status, headers, body = request(
+        api,
+        lambda_context,
+        "POST",
+        "/uploads",
+        user=ALICE,
+        body={"contentType": "image/jpeg", "size": 10},
+    )
+    assert (status, body["error"]) == (429, "quota_exceeded")
+    assert "Daily upload limit" in body["message"]
+    assert 1 <= int(headers["Retry-After"]) <= 86_400
+    # Another user has a quota of their own.
+    create(api, lambda_context, BOB, size=10)
+
+
+def test_the_daily_bytes_are_enforced(api, lambda_context, uploads) -> None:
+    create(api, lambda_context, ALICE, size=600_000)
+    status, _, body = request(
+        api,
+        lambda_context,
+        "POST",
+        "/uploads",
+        user=ALICE,
+        body={"contentType": "image/jpeg", "size": 400_001},
+    )
+    assert (status, body["error"]) == (429, "quota_exceeded")
+    create(api, lambda_context, ALICE, size=400_000)  # exactly the rest of the day's bytes
+    assert len(uploads.list_owner(ALICE, 10)[0]) == 2
+
+
+def test_a_file_larger_than_a_whole_day_is_refused_at_once(api, lambda_context) -> None:
+    status, _, body = request(
+        api,
+        lambda_context,
+        "POST",
+        "/uploads",
+        user=ALICE,
+        body={"contentType": "image/jpeg", "size": 1_000_001},
+    )
+    assert (status, body["error"]) == (429, "quota_exceeded")
+    assert "larger than the daily" in body["message"]
+
+
+def test_an_invalid_request_does_not_use_quota(api, lambda_context) -> None:
+    for _ in range(8):
+        status, _, _ = request(
+            api,
+            lambda_context,
+            "POST",
+            "/uploads",
+            user=ALICE,
+            body={"contentType": "text/html", "size": 10},
+        )
+        assert status == 415
+    create(api, lambda_context, ALICE)
+
+
+def test_quotas_can_be_turned_off(load_signed_in, lambda_context) -> None:
+    api = load_signed_in(QUOTA_UPLOADS_PER_DAY="", QUOTA_BYTES_PER_DAY="")
+    for _ in range(7):
+        create(api, lambda_context, ALICE)
+
+
+# -- without sign-in ----------------------------------------------------------------------
+
+
+def test_without_sign_in_listing_and_deleting_do_not_exist(load_api, lambda_context) -> None:
+    api = load_api()
+    for method, path in (("GET", "/uploads"), ("DELETE", f"/uploads/{ALICE}")):
+        status, headers, body = request(api, lambda_context, method, path)
+        assert (status, body["error"]) == (405, "method_not_allowed")
+        assert "DELETE" not in headers["Allow"] or method == "GET"
+
+
+def test_config_refuses_quotas_without_a_table(load_signed_in) -> None:
+    from api.config import ConfigError, load_config
+    from support.lambda_env import API_ENV
+
+    env = {
+        **API_ENV,
+        "AUTH_MODE": "cognito",
+        "AUTH_ISSUER": ISSUER,
+        "AUTH_CLIENT_ID": CLIENT_ID,
+        "AUTH_JWKS": TOKENS.jwks(),
+        "QUOTA_UPLOADS_PER_DAY": "3",
+    }
+    with pytest.raises(ConfigError, match="QUOTA_TABLE"):
+        load_config(env)
+    with pytest.raises(ConfigError, match="AUTH_MODE"):
+        load_config({**env, "AUTH_MODE": "magic"})
+    with pytest.raises(ConfigError, match="AUTH_ISSUER"):
+        load_config({**env, "AUTH_ISSUER": "http://plain.example"})
+    config = load_config({**env, "QUOTA_TABLE": "q", "AUTH_JWKS": ""})
+    assert config.auth.jwks_url == f"{ISSUER}/.well-known/jwks.json"
+    assert contract.is_upload_id(str(uuid.uuid4()))
+
+
+def test_without_sign_in_the_function_never_imports_pyjwt() -> None:
+    """PyJWT and cryptography cost a few hundred ms of cold start: only sign-in pays for it."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from support.lambda_env import API_ENV
+
+    repo = Path(__file__).resolve().parents[2]
+    script = (
+        "import sys, api.handler; sys.exit('jwt' in sys.modules or 'cryptography' in sys.modules)"
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AUTH_")},
+        **API_ENV,
+        "PYTHONPATH": str(repo / "lambda_src"),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
