@@ -371,3 +371,27 @@ def test_the_processor_publishes_metrics_only_with_alarms(plan, existing_vpc_pla
         "aws_cloudwatch_dashboard",
         "aws_sns_topic",
     }
+
+
+# -- the private network with sign-in ----------------------------------------------------------
+
+
+def check_status(planned, name: str) -> str | None:
+    for check in planned.raw.get("checks", []):
+        if check["address"].get("name") == name:
+            return check["status"]
+    return None
+
+
+def test_sign_in_in_the_vpc_widens_the_endpoints_and_warns_without_keys(plan, plan_factory):
+    signed_in = plan_factory(bucket_name_suffix=SUFFIX, enable_vpc=True, auth="cognito")
+    s3 = signed_in.statements('module.network[0].data.aws_iam_policy_document.endpoint["s3"]')
+    assert "s3:DeleteObject" in s3["StackObjects"]["actions"]
+    assert s3["StackBuckets"]["resources"] == sorted([UPLOAD_ARN, OUTPUT_ARN])
+    dynamodb = signed_in.statements(
+        'module.network[0].data.aws_iam_policy_document.endpoint["dynamodb"]'
+    )
+    assert "dynamodb:DeleteItem" in dynamodb["StackTables"]["actions"]
+    # No route to the pool's keys from the VPC: the plan warns until auth_jwks_json is given.
+    assert check_status(signed_in, "sign_in_keys_reachable_from_the_vpc") == "fail"
+    assert check_status(plan, "sign_in_keys_reachable_from_the_vpc") == "pass"
