@@ -2,7 +2,7 @@
 # Builds the Lambda artefacts Terraform deploys, deterministically (same input -> same bytes):
 #   dist/api.zip                    packages api/ and common/ (handler api.handler.handler)
 #   dist/processor.zip              packages processor/ and common/ (handler processor.handler.handler)
-#   dist/pillow-layer-<arch>.zip    python/ with Pillow (lambda_src/requirements-pillow-layer.txt), processor only
+#   dist/pillow-layer-<arch>.zip    python/ with Pillow and pi-heif (lambda_src/requirements-pillow-layer.txt), processor only
 #   dist/sdk-layer.zip              python/ with the pinned AWS SDK and PyJWT (lambda_src/requirements-sdk-layer.txt), both
 #
 # Usage: ./build.sh [--arch x86_64|arm64] [--out DIR]   (or ARCH=..., DIST_DIR=... in the env)
@@ -119,10 +119,34 @@ python312() {
   fi
 }
 
+check_wheel_tags() { # check_wheel_tags DIR: every vendored wheel is pure or built for $WHEEL_ARCH
+  local dir="$1"
+  "$PY" - "$dir/python" "$WHEEL_ARCH" <<'PYCHECK' || die "the layer in $dir holds binaries for another architecture"
+import pathlib, sys
+root, arch = pathlib.Path(sys.argv[1]), sys.argv[2]
+machines = {"x86_64": 62, "aarch64": 183}  # ELF e_machine: EM_X86_64, EM_AARCH64
+bad = []
+for wheel in root.glob("*.dist-info/WHEEL"):
+    tags = [line.split(":", 1)[1].strip() for line in wheel.read_text().splitlines() if line.startswith("Tag:")]
+    if not all(tag.endswith("-any") or tag.endswith(arch) for tag in tags):
+        bad.append(f"{wheel.parent.name}: {tags}")
+shared = [p for p in root.rglob("*.so*") if p.is_file()]
+for path in shared:
+    head = path.read_bytes()[:20]
+    if head[:4] == b"\x7fELF" and int.from_bytes(head[18:20], "little") != machines[arch]:
+        bad.append(f"{path.relative_to(root)}: ELF machine {int.from_bytes(head[18:20], 'little')}")
+if bad:
+    print("\n".join(bad), file=sys.stderr)
+    sys.exit(1)
+print(f"build.sh: wheel tags and {len(shared)} shared libraries are {arch}")
+PYCHECK
+}
+
 smoke_test_layer() { # smoke_test_layer DIR SCRIPT: import the layer alone under Python 3.12
   local dir="$1" script="$2" py312
+  check_wheel_tags "$dir"
   if [ "$ARCH" != "x86_64" ] || [ "$(uname -m)" != "x86_64" ]; then
-    note "layer smoke test skipped: $ARCH wheels cannot be imported on this $(uname -m) machine"
+    note "layer import smoke test skipped: $ARCH binaries cannot be loaded on this $(uname -m) machine (wheel tags and ELF headers checked instead)"
     return
   fi
   py312="$(python312)"
@@ -137,13 +161,20 @@ import io, os, sys
 from PIL import Image, ImageCms, features
 import PIL
 assert PIL.__file__.startswith(os.environ["LAYER_PYTHON"]), PIL.__file__
-missing = [f for f in ("jpg", "webp", "zlib", "littlecms2") if not features.check(f)]
+missing = [f for f in ("jpg", "webp", "zlib", "littlecms2", "avif") if not features.check(f)]
 assert not missing, f"Pillow in the layer lacks: {missing}"
+import pi_heif
+assert pi_heif.__file__.startswith(os.environ["LAYER_PYTHON"]), pi_heif.__file__
+assert "libde265" in str(pi_heif.libheif_info()["decoders"]), pi_heif.libheif_info()
+pi_heif.register_heif_opener()
 img = Image.new("RGB", (64, 48), "red").resize((32, 24), Image.Resampling.LANCZOS)
-for fmt in ("JPEG", "WEBP", "PNG"):
+for fmt in ("JPEG", "WEBP", "PNG", "AVIF"):
     img.save(io.BytesIO(), fmt)
+buffer = io.BytesIO()
+img.save(buffer, "AVIF")
+assert Image.open(io.BytesIO(buffer.getvalue())).size == (32, 24)
 ImageCms.createProfile("sRGB")
-print(f"build.sh: pillow layer smoke test passed: Pillow {PIL.__version__} under Python {sys.version.split()[0]}")
+print(f"build.sh: pillow layer smoke test passed: Pillow {PIL.__version__} (AVIF {features.version("avif")}), pi-heif {pi_heif.__version__} (libheif {pi_heif.libheif_version()}) under Python {sys.version.split()[0]}")
 '
 SDK_SMOKE='
 import os, sys

@@ -274,7 +274,7 @@ module "processor" {
 
   max_upload_bytes = var.max_upload_bytes
   max_pixels       = var.max_pixels
-  allowed_formats  = [for t in var.allowed_content_types : local.rules.content_types[t]]
+  allowed_formats  = distinct([for t in var.allowed_content_types : local.rules.content_types[t]])
   variants         = var.variants
 
   uploads_table_name          = module.uploads_table.name

@@ -333,7 +333,7 @@ def status_body(
     variants = [
         _public_variant(upload_id, item, sign_url) for item in manifest.get("variants") or []
     ]
-    return {
+    body = {
         "id": upload_id,
         "status": status,
         "variants": variants if status == contract.Status.DONE else [],
@@ -341,6 +341,9 @@ def status_body(
         if status == contract.Status.REJECTED
         else None,
     }
+    if status == contract.Status.DONE:  # what a page shows while the variants load
+        body["placeholder"] = _public_placeholder(manifest.get("placeholder"))
+    return body
 
 
 def _public_variant(
@@ -356,6 +359,17 @@ def _public_variant(
         "contentType": item["contentType"],
         "bytes": item["bytes"],
         "url": sign_url(key),
+    }
+
+
+def _public_placeholder(placeholder: Any) -> dict[str, Any] | None:
+    """``{thumbhash, color, aspectRatio}`` of a done upload (None for older records)."""
+    if not isinstance(placeholder, Mapping):
+        return None
+    return {
+        "thumbhash": str(placeholder.get("thumbhash", "")),
+        "color": str(placeholder.get("color", "")),
+        "aspectRatio": placeholder.get("aspectRatio"),
     }
 
 

@@ -62,6 +62,7 @@ WORK_CODES: tuple[str, ...] = (
     "too_many_chunks",
     "too_many_blocks",
     "too_many_frames",
+    "too_many_items",
     "icc_profile_too_large",
     "decode_time_exceeded",
 )

@@ -15,7 +15,8 @@ back::
 Item attributes: ``id``, ``owner``, ``fileName``, ``contentType``, ``declaredBytes``,
 ``createdAt`` (ISO 8601, UTC, sortable), ``status``, ``startedAt``, ``finishedAt``,
 ``updatedAt``, ``variants`` ([{name, width, height, contentType, bytes, key}]), ``source``
-({format, width, height, bytes}), ``error`` ({code, message}), ``processingMs``,
+({format, width, height, bytes}), ``placeholder`` ({thumbhash, color, aspectRatio} or null),
+``error`` ({code, message}), ``processingMs``,
 ``failedAttempts``, ``lastError``, ``expiresAt`` (epoch seconds, the table's TTL),
 ``apiRequestId`` and ``traceId`` (the presigning request's API Gateway request id and X-Ray
 trace: the processor logs them, linking the upload's two invocations).
@@ -147,7 +148,8 @@ def start_update(upload_id: str, now: datetime, retention_days: int | None) -> d
 def finish_update(
     upload_id: str, now: datetime, outcome: Mapping[str, Any], processing_ms: float
 ) -> dict[str, Any]:
-    """The attempt's result (``outcome``: status, variants, source, error), once only."""
+    """The attempt's result (``outcome``: status, variants, source, placeholder, error), once
+    only. ``placeholder`` ({thumbhash, color, aspectRatio}, or ``None``) may be absent."""
     status = outcome["status"]
     if status not in FINISHED:
         raise ValueError(f"an upload finishes done or rejected, not {status!r}")
@@ -155,7 +157,8 @@ def finish_update(
         "Key": {"id": upload_id},
         "UpdateExpression": (
             "SET #status = :status, variants = :variants, #source = :source, #error = :error,"
-            " processingMs = :ms, finishedAt = :now, updatedAt = :now REMOVE lastError"
+            " placeholder = :placeholder, processingMs = :ms, finishedAt = :now, updatedAt = :now"
+            " REMOVE lastError"
         ),
         "ConditionExpression": "#status = :processing",
         "ExpressionAttributeNames": {"#status": "status", "#source": "source", "#error": "error"},
@@ -164,6 +167,7 @@ def finish_update(
             ":variants": list(outcome["variants"]),
             ":source": dict(outcome["source"]),
             ":error": outcome["error"],
+            ":placeholder": outcome.get("placeholder"),
             ":ms": round(processing_ms),
             ":processing": RecordStatus.PROCESSING.value,
             ":now": iso(now),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -34,7 +35,18 @@ def make_client(environ: Mapping[str, str] | None = None) -> Any:
 
 
 def serialise(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: _SERIALIZER.serialize(value) for key, value in values.items()}
+    return {key: _SERIALIZER.serialize(_decimals(value)) for key, value in values.items()}
+
+
+def _decimals(value: Any) -> Any:
+    """Floats as ``Decimal`` (the SDK refuses floats: their binary value is not exact)."""
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, Mapping):
+        return {key: _decimals(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_decimals(item) for item in value]
+    return value
 
 
 def deserialise(item: Mapping[str, Any]) -> dict[str, Any]:

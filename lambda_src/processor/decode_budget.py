@@ -3,7 +3,7 @@
 Pure: the standard library, Pillow and the shared contract (its codes), no AWS. Two guards:
 
 1. :func:`inspect` walks the container structure (JPEG marker segments, PNG chunks, GIF
-   blocks, WebP RIFF chunks) without decoding a pixel and refuses files whose *structure*
+   blocks, WebP RIFF chunks, HEIF/AVIF boxes and items) without decoding a pixel and refuses files whose *structure*
    promises unbounded decoder work: a progressive JPEG with thousands of scans, a PNG with
    millions of chunks, a GIF with millions of frames or blocks, an ICC profile of many
    megabytes. It is linear in the file size, stops at the first limit exceeded, and never
@@ -45,6 +45,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
+from processor import bmff
 from processor.rejection import ImageRejected
 
 # Below this many seconds of decode budget the invocation is retried rather than the image
@@ -87,6 +88,15 @@ class WorkLimits:
       of full sub-blocks has about 82,000). Pillow reads extension sub-blocks one by one in
       Python; 1-byte sub-blocks would otherwise give millions of iterations.
     * ``max_webp_chunks=25_000``: RIFF chunks at the top level of a WebP file.
+    * ``max_bmff_boxes=10_000``: ISOBMFF boxes of a HEIF or AVIF file (``processor/bmff.py``
+      walks them all). A still photo has 15-40; an iPhone HEIC with its 48 tiles, thumbnail and
+      gain map has a few hundred at most. Each is a few microseconds in libheif's parser.
+    * ``max_heif_items=1000``: items of a HEIF or AVIF file (``iinf``/``iloc``). A 12 MP iPhone
+      photo has 48 tiles plus the grid, thumbnail, Exif and gain-map items (about 100); a 48 MP
+      one about 250. Each tile is a separate HEVC decode, so the count bounds libheif's work
+      beyond the pixel limit (many tiny tiles of a large grid).
+    * ``max_frames`` also bounds the samples of a HEIF/AVIF image sequence (``stsz``): only
+      the first image is decoded, as for GIFs.
     * ``max_icc_bytes=4 MiB``: the embedded ICC profile (JPEG APP2 total, PNG iCCP inflated,
       WebP ICCP). sRGB is 3 kB; the largest profiles in use (CMYK press profiles with 16-bit
       colour lookup tables) are 0.5-3 MB. LittleCMS reads and interpolates the whole lookup
@@ -102,6 +112,8 @@ class WorkLimits:
     max_gif_sub_blocks: int = 200_000
     max_webp_chunks: int = 25_000
     max_icc_bytes: int = 4 * 1024 * 1024
+    max_bmff_boxes: int = 10_000
+    max_heif_items: int = 1000
 
 
 # -- inspect ---------------------------------------------------------------------------------
@@ -133,6 +145,8 @@ def _walker_for(data: bytes) -> Callable[[bytes, WorkLimits], None] | None:
         return _inspect_gif
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return _inspect_webp
+    if bmff.is_bmff(data):
+        return _inspect_bmff
     return None
 
 
@@ -331,6 +345,19 @@ def _inspect_webp(data: bytes, limits: WorkLimits) -> None:
             frames.add()
         elif kind == b"ICCP":
             icc.add(size)
+
+
+# HEIF and AVIF (ISOBMFF) ------------------------------------------------------------------
+
+
+def _inspect_bmff(data: bytes, limits: WorkLimits) -> None:
+    """Count boxes, items and sequence samples; bound the ICC profile (``colr``)."""
+    header = bmff.read_header(data, max_boxes=limits.max_bmff_boxes)
+    if header.stopped and header.stopped.startswith("more than"):
+        _Counter("too_many_chunks", "ISOBMFF boxes", limits.max_bmff_boxes).add(header.boxes)
+    _Counter("too_many_items", "HEIF items", limits.max_heif_items).add(header.items)
+    _Counter("too_many_frames", "animation frames", limits.max_frames).add(header.samples)
+    _icc_counter(limits).add(header.icc_bytes)
 
 
 # -- the decode deadline ---------------------------------------------------------------------

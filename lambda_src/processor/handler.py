@@ -148,11 +148,12 @@ def _process(upload: s3_events.UploadRef, remaining: Callable[[], float]) -> Out
 
 
 def record_outcome(document: dict[str, Any]) -> dict[str, Any]:
-    """What the record keeps of the manifest: status, variants, source, error."""
+    """What the record keeps of the manifest: status, variants, source, placeholder, error."""
     return {
         "status": document["status"],
         "variants": document["variants"],
         "source": document["source"],
+        "placeholder": document.get("placeholder"),
         "error": document["error"],
     }
 
@@ -201,5 +202,6 @@ def log_outcome(
         source_width=processed.source.width,
         source_height=processed.source.height,
         output_bytes={variant.name: variant.size for variant in processed.variants},
+        placeholder_bytes=len(processed.placeholder.thumbhash) if processed.placeholder else 0,
         timings_ms=timings,
     )

@@ -5,8 +5,8 @@ Public API (stable, used by the handler and by benchmarks)::
     process_image(data: bytes, variants: Sequence[VariantSpec], limits: Limits) -> ProcessedImage
 
 * ``VariantSpec(name, max_edge, format, quality=85, webp_method=4)``: ``format`` is
-  ``"jpeg"``, ``"webp"`` or ``"png"``; the output fits in ``max_edge`` x ``max_edge``
-  and is never upscaled.
+  ``"jpeg"``, ``"webp"``, ``"png"`` or ``"avif"``; the output fits in ``max_edge`` x
+  ``max_edge`` and is never upscaled.
 * ``Limits(max_pixels=40_000_000, allowed_formats=("JPEG", "PNG", "WEBP", "GIF"),
   max_bytes=None)``: ``allowed_formats`` are Pillow format names.
 * ``ProcessedImage.source`` is a ``SourceInfo(format, width, height)`` (upright size, after
@@ -20,8 +20,9 @@ Public API (stable, used by the handler and by benchmarks)::
 
 Pipeline, tuned for speed without visible quality loss:
 
-1. Sniff the format from the bytes (``Image.open(..., formats=allowed)``); check the
-   declared pixel count before any pixel is decoded (decompression bombs are errors).
+1. Sniff the format from the bytes (``Image.open(..., formats=allowed)``; HEIC/HEIF and AVIF
+   by their ``ftyp`` brand, :mod:`processor.bmff`); check the declared pixel count before any
+   pixel is decoded (decompression bombs are errors; for HEIF/AVIF every ``ispe``).
 2. JPEG only: ``Image.draft`` lets libjpeg decode at 1/2, 1/4 or 1/8 scale, the smallest
    that keeps every variant at least :data:`DRAFT_OVERSAMPLING` times its target (per output
    format: 1.25 for JPEG, 1.5 for WebP and PNG). Measured on detailed 3-24 MP photos: the
@@ -29,13 +30,17 @@ Pipeline, tuned for speed without visible quality loss:
    exact full-resolution LANCZOS resize at the same quality, while a 24 MP photo decodes at
    1/4 for JPEG outputs. (WebP's encoder turns the slight softness of a shorter last step into
    fewer bytes and, at equal quality, lower PSNR: 1.25x cost it 0.2-0.44 dB.)
-3. EXIF orientation is applied to the (small) drafted image; colour modes are normalised.
+3. EXIF orientation is applied to the (small) drafted image, exactly once: libheif has
+   already applied a HEIF's ``irot``/``imir`` (its EXIF orientation is then ignored), Pillow
+   reports an AVIF's as EXIF orientation. Colour modes are normalised.
 4. The largest variant is resized with LANCZOS after an integer ``reduce()`` whose
    ``reducing_gap`` depends on the output format (:data:`REDUCING_GAP`); its colours are then
    converted from the embedded ICC profile to sRGB. Each smaller variant is resized from the
    previous, larger result.
 5. Outputs are encoded without any metadata (EXIF, GPS, XMP, comments, ICC). Alpha is kept
-   for PNG and WebP and flattened onto white for JPEG.
+   for PNG, WebP and AVIF and flattened onto white for JPEG.
+6. ``ProcessedImage.placeholder`` (:mod:`processor.placeholder`): ThumbHash, dominant colour
+   and aspect ratio, from the smallest variant's pixels.
 """
 
 from __future__ import annotations
@@ -48,9 +53,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+import pi_heif
 from PIL import Image, ImageCms, ImageMath, UnidentifiedImageError
 
 from common import contract
+from processor import bmff
 from processor.decode_budget import (
     DeadlineStream,
     DecodeWorkExceeded,
@@ -58,7 +65,12 @@ from processor.decode_budget import (
     inspect,
     load_within,
 )
+from processor.placeholder import Placeholder, make_placeholder
 from processor.rejection import ImageRejected
+
+# HEIC/HEIF through libheif (pi-heif: decode only, LGPL; docs/formats.md). Only the primary
+# image is read: thumbnails, depth and auxiliary images are never decoded.
+pi_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
 
 OUTPUT_FORMATS: dict[str, tuple[str, str, str]] = {
     # variant format -> (Pillow format, Content-Type, file extension)
@@ -68,15 +80,21 @@ OUTPUT_FORMATS: dict[str, tuple[str, str, str]] = {
 REJECTION_CODES = contract.REJECTION_CODES
 
 DEFAULT_MAX_PIXELS = 40_000_000
-DEFAULT_ALLOWED_FORMATS = tuple(contract.CONTENT_TYPE_FORMATS.values())
+DEFAULT_ALLOWED_FORMATS = tuple(dict.fromkeys(contract.CONTENT_TYPE_FORMATS.values()))
 
 # Per output format. Decode JPEGs at the smallest DCT scale that keeps at least this many
 # source pixels per output pixel for every variant (the largest requirement wins).
-DRAFT_OVERSAMPLING: dict[str, float] = {"jpeg": 1.25, "webp": 1.5, "png": 1.5}
+DRAFT_OVERSAMPLING: dict[str, float] = {"jpeg": 1.25, "webp": 1.5, "png": 1.5, "avif": 1.5}
 # Integer-reduce (box filter) first while the remaining step still shrinks by this factor.
 # JPEG q85 hides the box step's slight aliasing (<= 0.1 dB); after WebP q80 the same step
 # costs 0.2-0.4 dB, and PNG keeps every difference.
-REDUCING_GAP: dict[str, float] = {"jpeg": 1.45, "webp": 3.0, "png": 3.0}
+REDUCING_GAP: dict[str, float] = {"jpeg": 1.45, "webp": 3.0, "png": 3.0, "avif": 3.0}
+# AVIF encoder (libaom through Pillow) speed, 0 (slowest, smallest) to 10: chosen by measurement
+# (bench/avif_tuning.py, docs/formats.md). One thread: Lambda's vCPU share, deterministic bytes.
+AVIF_SPEED = 9
+# Formats decoded by a library that already applies the container's irot/imir (libheif): their
+# EXIF orientation is informational and must not be applied a second time.
+_TRANSFORMED_BY_DECODER = frozenset({"HEIF"})
 
 _EXIF_ORIENTATION_TAG = 0x0112
 _TRANSPOSE_FOR_ORIENTATION: dict[int, Image.Transpose] = {
@@ -147,6 +165,7 @@ class ProcessedImage:
     variants: tuple[EncodedVariant, ...]
     timings_ms: dict[str, float]
     notes: tuple[str, ...] = ()
+    placeholder: Placeholder | None = None
 
 
 def process_image(
@@ -178,7 +197,14 @@ def process_image(
         resized = resize_all(upright, (source.width, source.height), variants, icc_profile, notes)
     with _timed(timings, "encode"):
         encoded = tuple(encode(resized[spec.name], spec) for spec in variants)
-    return ProcessedImage(source, encoded, timings, tuple(notes))
+    with _timed(timings, "placeholder"):
+        smallest = min(variants, key=lambda spec: spec.max_edge).name if variants else None
+        placeholder = (
+            make_placeholder(resized[smallest], (source.width, source.height))
+            if smallest is not None
+            else None
+        )
+    return ProcessedImage(source, encoded, timings, tuple(notes), placeholder)
 
 
 def resize_all(
@@ -246,12 +272,13 @@ def decode(
     Returns (image, format, EXIF orientation, size as stored before any DCT scaling).
     """
     inspect(data, limits.work)  # scans, chunks, frames, ICC size: no pixel decoded yet
+    container_format = check_container(data, limits) if bmff.is_bmff(data) else None
     previous_limit = Image.MAX_IMAGE_PIXELS
     Image.MAX_IMAGE_PIXELS = limits.max_pixels
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = open_image(data, limits, deadline)
+            image = open_image(data, limits, deadline, container_format)
             check_pixel_count(image.size, limits)
             stored_size = image.size
             is_jpeg = image.format in ("JPEG", "MPO")
@@ -259,7 +286,9 @@ def decode(
                 orientation = read_orientation(image)
                 draft_for_largest_variant(image, variants, orientation)
             load_pixels(image, deadline)
-            if not is_jpeg:  # PNG may keep EXIF after the pixels: read it once loaded
+            if image.format in _TRANSFORMED_BY_DECODER:  # irot/imir applied by libheif
+                orientation = 1
+            elif not is_jpeg:  # PNG may keep EXIF after the pixels: read it once loaded
                 orientation = read_orientation(image)
     finally:
         Image.MAX_IMAGE_PIXELS = previous_limit
@@ -273,11 +302,56 @@ def oriented_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
     return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
+def check_container(data: bytes, limits: Limits) -> str | None:
+    """Judge a HEIF/AVIF/MP4 container from its header, before any decoder sees it.
+
+    Returns the Pillow format its ``ftyp`` brands name (``AVIF`` or ``HEIF``), or ``None`` for
+    brands this service does not know (Pillow then classifies the file). Refuses videos,
+    formats not allowed, files cut short and any item claiming more than ``max_pixels``
+    (every ``ispe``: the primary image, a grid, its tiles, thumbnails, auxiliary images).
+    """
+    header = bmff.read_header(data)
+    kind = header.kind
+    if kind == "VIDEO":
+        raise ImageRejected(
+            "unsupported_format",
+            "Video files are not accepted; upload a still image.",
+            f"ftyp brands {sorted(header.brands)}",
+        )
+    if kind is None:
+        return None
+    if kind not in limits.allowed_formats:
+        raise ImageRejected(
+            "unsupported_format",
+            f"{kind} images are not accepted; allowed formats: {', '.join(limits.allowed_formats)}.",
+        )
+    if header.truncated:
+        raise ImageRejected(
+            "truncated_image",
+            "The image file is incomplete.",
+            f"a box or item of the {kind} file extends past its {len(data)} bytes",
+        )
+    for width, height in header.image_sizes:
+        check_pixel_count((width, height), limits)
+    if kind == "HEIF" and header.primary_item is None and header.has_tracks:
+        raise ImageRejected(
+            "unsupported_format",
+            "HEIF image sequences without a still image are not supported.",
+            "tracks but no primary item (pitm)",
+        )
+    if header.primary_item is None and not header.has_tracks:
+        raise ImageRejected(
+            "corrupt_image", f"The {kind} file holds no image.", "no primary item (pitm)"
+        )
+    return kind
+
+
 def open_image(
-    data: bytes, limits: Limits, deadline: float = math.inf
+    data: bytes, limits: Limits, deadline: float = math.inf, container_format: str | None = None
 ) -> Image.ImageFile.ImageFile:
+    formats = [container_format] if container_format else list(limits.allowed_formats)
     try:
-        return Image.open(DeadlineStream(data, deadline), formats=list(limits.allowed_formats))
+        return Image.open(DeadlineStream(data, deadline), formats=formats)
     except DecodeWorkExceeded:  # already a rejection with its code: not "corrupt_image"
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
@@ -503,6 +577,17 @@ def encode(image: Image.Image, spec: VariantSpec) -> EncodedVariant:
         )
     elif spec.format == "webp":
         prepared.save(buffer, pillow_format, quality=spec.quality, method=spec.webp_method)
+    elif spec.format == "avif":
+        if prepared.mode in ("L", "LA"):  # libavif takes RGB(A); grey stays grey in YUV
+            prepared = prepared.convert("RGBA" if prepared.mode == "LA" else "RGB")
+        prepared.save(
+            buffer,
+            pillow_format,
+            quality=spec.quality,
+            speed=AVIF_SPEED,
+            subsampling="4:2:0",
+            max_threads=1,
+        )
     else:
         prepared.save(buffer, pillow_format, optimize=False)
     return EncodedVariant(

@@ -5,6 +5,7 @@ Shape (docs/architecture.md)::
     {"id", "status": "done"|"rejected",
      "source": {"key", "bytes", "format", "width", "height"},
      "variants": [{"name", "key", "width", "height", "contentType", "bytes"}],
+     "placeholder": {"thumbhash", "color", "aspectRatio"} | null,
      "error": {"code", "message"} | null}
 
 Serialisation is deterministic (no timestamps), so reprocessing writes identical bytes.
@@ -52,6 +53,7 @@ def done_manifest(
             }
             for variant in processed.variants
         ],
+        "placeholder": processed.placeholder.as_json() if processed.placeholder else None,
         "error": None,
     }
 
@@ -70,6 +72,7 @@ def rejected_manifest(
             "height": None,
         },
         "variants": [],
+        "placeholder": None,
         "error": {"code": rejection.code, "message": rejection.message},
     }
 

@@ -21,6 +21,8 @@ from e2e_helpers import (
 )
 from playwright.sync_api import expect
 
+from support import images
+
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 
@@ -329,3 +331,30 @@ def test_a_reload_still_shows_this_browsers_finished_upload_until_forgotten(
     app.wait_for_selector("#app[data-app-state='ready']")
     expect(app.locator("[data-file-row]")).to_have_count(0)
     assert app.probe.page_errors == []
+
+
+def test_a_heic_photo_chosen_in_the_page_ends_with_visible_upright_results(
+    app: Any, web_config: dict, api_url: str, tmp_path: Path, results_dir: Path
+) -> None:
+    """An iPhone-like HEIC (stored sideways, irot) chosen in the page: upright JPEG, WebP and
+    AVIF variants are shown, each after its placeholder."""
+    if "image/heic" not in web_config["allowedTypes"]:
+        pytest.skip("this deployment does not accept HEIC")
+    photo = tmp_path / "IMG_0001.HEIC"
+    photo.write_bytes(images.oriented_heif(images.HEIC_PHOTO, 6))  # upright 461 x 451
+
+    app.set_input_files("#file-input", str(photo))
+    assert wait_for_row_status(app, photo.name, ("done",), SETTLE_TIMEOUT_MS) == "done"
+
+    posts = app.probe.requests_to("POST", f"{api_url}/uploads")
+    assert json.loads(posts[-1].post_data)["contentType"] == "image/heic"
+    assert_variants_match_config(app, photo.name, (461, 451), web_config)
+    row = row_for(app, photo.name)
+    status = api_status(api_url, row.get_attribute("data-upload-id"))
+    assert status["placeholder"]["thumbhash"]
+    for variant in web_config["variants"]:
+        expect(row.locator(f"img[data-variant='{variant['name']}']")).to_be_visible()
+    expect(row.locator("canvas[data-placeholder]")).to_have_count(0)  # replaced once loaded
+    assert app.probe.csp_violations() == []
+    assert app.probe.page_errors == []
+    app.screenshot(path=str(results_dir / "heic-upload-1280.png"), full_page=True)

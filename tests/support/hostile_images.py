@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from PIL import Image, ImageDraw
 
 from support import hostile_work as work
+from support import images
 from support.images import encode, png_chunk
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # variables.tf default (max_upload_bytes)
@@ -188,6 +189,27 @@ def cases() -> tuple[HostileCase, ...]:
             "too_many_pixels",
         ),
         HostileCase("gif-bomb-65535x65535", gif_bomb, "image/gif", rejected, "too_many_pixels"),
+        HostileCase(
+            "heic-claims-60000x60000",
+            lambda: images.heif_with_size(images.corpus(images.HEIC_PHOTO), 60_000, 60_000),
+            "image/heic",
+            rejected,
+            "too_many_pixels",
+        ),
+        HostileCase(
+            "heic-truncated",
+            lambda: truncated(images.corpus(images.HEIC_PHOTO)),
+            "image/heic",
+            rejected,
+            "truncated_image",
+        ),
+        HostileCase(
+            "mp4-video-as-heic",
+            lambda: images.heif_with_brand(images.corpus(images.HEIC_PHOTO), b"isom"),
+            "image/heic",
+            rejected,
+            "unsupported_format",
+        ),
         HostileCase("jpeg-bomb-65500x65500", jpeg_bomb, "image/jpeg", rejected, "too_many_pixels"),
         HostileCase(
             "png-just-over-max-pixels",

@@ -11,6 +11,7 @@ import random
 import struct
 import zlib
 from collections.abc import Sequence
+from pathlib import Path
 
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
@@ -333,3 +334,193 @@ def mpo(size: tuple[int, int] = (120, 80)) -> bytes:
     """Multi-picture JPEG (as phones write): red first picture, blue second."""
     frames = [solid(size, RED), solid(size, BLUE)]
     return encode(frames[0], "MPO", save_all=True, append_images=frames[1:])
+
+
+# -- HEIF (HEIC) and AVIF: real files from public corpora, and edits of their containers ------
+
+CORPUS = Path(__file__).resolve().parent / "corpus"  # LICENSE.md there names every source
+
+HEIC_PHOTO = "rainbow-451x461.heic"  # libheif tests/data, upright, 451x461 after clap
+HEIC_ALPHA = "with-alpha-512x512.heic"  # libheif tests/data, RGBA
+AVIF_PHOTO = "kimono.avif"  # link-u avif-sample-images: 722x1024, no transform
+AVIF_ROTATE90 = "kimono.rotate90.avif"  # stored rotated 90 ccw, irot 270 ccw puts it upright
+AVIF_MIRROR_ROTATE = "kimono.mirror-vertical.rotate270.avif"  # irot and imir together
+AVIF_RED_TOP = "red-at-12-oclock-with-color-profile-lossy.avif"  # red mark at top, ICC
+AVIF_SEQUENCE = "star-8bpc.avifs"  # 5-frame image sequence (brand avis)
+KIMONO_REFERENCE = "kimono.jpg"  # the upright original of the kimono files
+
+
+def corpus(name: str) -> bytes:
+    return (CORPUS / name).read_bytes()
+
+
+# (irot angle in 90-degree steps anticlockwise, imir axis or None) for each EXIF orientation: the
+# same display transform as HEIF container properties (ISO/IEC 23008-12: rotation first, then
+# mirroring). imir's axis as libheif, libavif and the link-u files have it: 0 flips top to
+# bottom, 1 left to right (kimono.mirror-horizontal.avif has axis 1; the unit tests check that
+# edits made with with_heif_transform read back like the real irot/imir files).
+HEIF_TRANSFORM_FOR_ORIENTATION: dict[int, tuple[int, int | None]] = {
+    1: (0, None),
+    2: (0, 1),
+    3: (2, None),
+    4: (0, 0),
+    5: (1, 0),
+    6: (3, None),
+    7: (3, 0),
+    8: (1, None),
+}
+
+
+def _box_at(data: bytes, position: int) -> tuple[bytes, int, int]:
+    size = struct.unpack_from(">I", data, position)[0]
+    return data[position + 4 : position + 8], position + 8, position + size
+
+
+def _children(data: bytes, start: int, end: int) -> dict[bytes, tuple[int, int, int]]:
+    found: dict[bytes, tuple[int, int, int]] = {}
+    position = start
+    while position + 8 <= end:
+        kind, payload, box_end = _box_at(data, position)
+        found.setdefault(kind, (position, payload, box_end))
+        position = box_end
+    return found
+
+
+def with_heif_transform(data: bytes, irot: int = 0, imir: int | None = None) -> bytes:
+    """``data`` (a HEIF/AVIF file) with ``irot``/``imir`` properties on its primary item.
+
+    Appends the properties to ``ipco``, associates them with the primary item in ``ipma``,
+    grows the parent boxes and moves every ``iloc`` offset that points behind ``meta``. The
+    coded image is untouched: a decoder that honours the properties shows it transformed.
+    """
+    top = _children(data, 0, len(data))
+    meta_at, meta_payload, meta_end = top[b"meta"]
+    in_meta = _children(data, meta_payload + 4, meta_end)
+    iprp_at, iprp_payload, iprp_end = in_meta[b"iprp"]
+    in_iprp = _children(data, iprp_payload, iprp_end)
+    ipco_at, ipco_payload, ipco_end = in_iprp[b"ipco"]
+    ipma_at, ipma_payload, ipma_end = in_iprp[b"ipma"]
+    pitm_payload = in_meta[b"pitm"][1]
+    primary = struct.unpack_from(">H" if data[pitm_payload] == 0 else ">I", data, pitm_payload + 4)[
+        0
+    ]
+    properties = len(_children_list(data, ipco_payload, ipco_end))
+    new_boxes = b""
+    new_indices: list[int] = []
+    if irot:
+        new_boxes += struct.pack(">I4sB", 9, b"irot", irot & 3)
+        new_indices.append(properties + len(new_indices) + 1)
+    if imir is not None:
+        new_boxes += struct.pack(">I4sB", 9, b"imir", imir & 1)
+        new_indices.append(properties + len(new_indices) + 1)
+    if not new_boxes:
+        return data
+    # ipma: find the primary item's entry and append the associations (essential bit set).
+    version, flags = data[ipma_payload], int.from_bytes(data[ipma_payload + 1 : ipma_payload + 4])
+    id_width, index_width = (2 if version < 1 else 4), (2 if flags & 1 else 1)
+    count = struct.unpack_from(">I", data, ipma_payload + 4)[0]
+    position = ipma_payload + 8
+    ipma = bytearray(data[ipma_at:ipma_end])
+    for _ in range(count):
+        item = int.from_bytes(data[position : position + id_width])
+        associations = data[position + id_width]
+        if item == primary:
+            count_at = position + id_width
+            insert_at = count_at + 1 + associations * index_width
+            added = b"".join(
+                ((0x8000 | index).to_bytes(2) if index_width == 2 else bytes([0x80 | index]))
+                for index in new_indices
+            )
+            relative = insert_at - ipma_at
+            ipma[count_at - ipma_at] = associations + len(new_indices)
+            ipma[relative:relative] = added
+            break
+        position += id_width + 1 + associations * index_width
+    else:
+        raise ValueError("the primary item has no ipma entry")
+    struct.pack_into(">I", ipma, 0, len(ipma))
+    ipco = bytearray(data[ipco_at:ipco_end]) + new_boxes
+    struct.pack_into(">I", ipco, 0, len(ipco))
+    before_ipco, between, after_ipma = _split_around(
+        data, iprp_payload, iprp_end, ipco_at, ipco_end, ipma_at, ipma_end
+    )
+    iprp_body = before_ipco + bytes(ipco) + between + bytes(ipma) + after_ipma
+    iprp = struct.pack(">I4s", 8 + len(iprp_body), b"iprp") + iprp_body
+    delta = len(iprp) - (iprp_end - iprp_at)
+    meta = bytearray(data[meta_at:iprp_at] + iprp + data[iprp_end:meta_end])
+    struct.pack_into(">I", meta, 0, len(meta))
+    _shift_iloc(meta, meta_at, meta_end, delta)
+    return data[:meta_at] + bytes(meta) + data[meta_end:]
+
+
+def _children_list(data: bytes, start: int, end: int) -> list[bytes]:
+    kinds, position = [], start
+    while position + 8 <= end:
+        kind, _, box_end = _box_at(data, position)
+        kinds.append(kind)
+        position = box_end
+    return kinds
+
+
+def _split_around(data, start, end, a_start, a_end, b_start, b_end):
+    if a_start > b_start:
+        raise ValueError("ipco after ipma is not supported")
+    return data[start:a_start], data[a_end:b_start], data[b_end:end]
+
+
+def _shift_iloc(meta: bytearray, meta_at: int, old_meta_end: int, delta: int) -> None:
+    """Add ``delta`` to every file offset in ``iloc`` that points behind the old ``meta``."""
+    in_meta = _children(bytes(meta), 12, len(meta))
+    _, start, _ = in_meta[b"iloc"]
+    version = meta[start]
+    offset_size, length_size = meta[start + 4] >> 4, meta[start + 4] & 15
+    base_size = meta[start + 5] >> 4
+    index_size = (meta[start + 5] & 15) if version in (1, 2) else 0
+    position = start + 6
+    count_width = 2 if version < 2 else 4
+    count = int.from_bytes(meta[position : position + count_width])
+    position += count_width
+    for _ in range(count):
+        position += 2 if version < 2 else 4
+        construction = 0
+        if version in (1, 2):
+            construction = int.from_bytes(meta[position : position + 2]) & 15
+            position += 2
+        position += 2
+        base_at = position
+        base = int.from_bytes(meta[position : position + base_size]) if base_size else 0
+        position += base_size
+        extents = int.from_bytes(meta[position : position + 2])
+        position += 2
+        for _ in range(extents):
+            position += index_size
+            offset_at = position
+            offset = int.from_bytes(meta[position : position + offset_size])
+            position += offset_size + length_size
+            if construction == 0 and base == 0 and offset >= old_meta_end:
+                meta[offset_at : offset_at + offset_size] = (offset + delta).to_bytes(offset_size)
+        if construction == 0 and base_size and base >= old_meta_end:
+            meta[base_at : base_at + base_size] = (base + delta).to_bytes(base_size)
+
+
+def heif_with_size(data: bytes, width: int, height: int) -> bytes:
+    """``data`` with every ``ispe`` claiming ``width`` x ``height`` (same byte length)."""
+    patched = bytearray(data)
+    position = patched.find(b"ispe")
+    while position != -1:
+        struct.pack_into(">II", patched, position + 8, width, height)
+        position = patched.find(b"ispe", position + 4)
+    return bytes(patched)
+
+
+def heif_with_brand(data: bytes, brand: bytes) -> bytes:
+    """``data`` with its ``ftyp`` major and compatible brands replaced by ``brand``."""
+    size = struct.unpack_from(">I", data, 0)[0]
+    brands = brand * ((size - 16) // 4)
+    return data[:8] + brand + data[12:16] + brands + data[size:]
+
+
+def oriented_heif(name: str, orientation: int) -> bytes:
+    """The corpus file ``name`` with the container transform of EXIF ``orientation``."""
+    irot, imir = HEIF_TRANSFORM_FOR_ORIENTATION[orientation]
+    return with_heif_transform(corpus(name), irot, imir)

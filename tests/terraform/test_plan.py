@@ -508,7 +508,9 @@ def test_api_function_environment(emulator_plan) -> None:
     assert env["UPLOAD_BUCKET"] == UPLOAD
     assert env["OUTPUT_BUCKET"] == OUTPUT
     assert env["UPLOAD_PREFIX"] == "uploads/"
-    assert env["ALLOWED_CONTENT_TYPES"] == "image/jpeg,image/png,image/webp,image/gif"
+    assert env["ALLOWED_CONTENT_TYPES"] == (
+        "image/jpeg,image/png,image/webp,image/gif,image/heic,image/heif,image/avif"
+    )
     assert env["MAX_UPLOAD_BYTES"] == "20971520"
     assert env["UPLOAD_URL_TTL_SECONDS"] == "60"
     assert env["DOWNLOAD_URL_TTL_SECONDS"] == "300"
@@ -541,11 +543,12 @@ def test_processor_function_environment_and_sizing(plan) -> None:
     assert env["OUTPUT_BUCKET"] == OUTPUT
     assert env["UPLOAD_PREFIX"] == "uploads/"
     assert env["MAX_PIXELS"] == "40000000"
-    assert env["ALLOWED_FORMATS"] == "JPEG,PNG,WEBP,GIF"
+    assert env["ALLOWED_FORMATS"] == "JPEG,PNG,WEBP,GIF,HEIF,AVIF"  # heic and heif: one format
     assert json.loads(env["VARIANTS"]) == [
         {"name": "large", "max_edge": 1024, "format": "jpeg", "quality": 85, "webp_method": 4},
         {"name": "medium", "max_edge": 512, "format": "jpeg", "quality": 85, "webp_method": 4},
         {"name": "thumb", "max_edge": 128, "format": "webp", "quality": 80, "webp_method": 4},
+        {"name": "large-avif", "max_edge": 1024, "format": "avif", "quality": 70, "webp_method": 4},
     ]
 
 

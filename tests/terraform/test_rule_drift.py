@@ -46,6 +46,8 @@ CASES: list[tuple[str, list[dict[str, Any]], bool]] = [
     ("edge above maximum", [variant(max_edge=8193)], False),
     ("fractional edge", [variant(max_edge=100.5)], False),
     ("png format", [variant(format="png")], True),
+    ("avif format", [variant(format="avif", quality=70)], True),
+    ("heif is no output format", [variant(format="heif")], False),
     ("gif format", [variant(format="gif")], False),
     ("quality 1 and 100", [variant(quality=1), variant(name="b", quality=100)], True),
     ("quality 0", [variant(quality=0)], False),

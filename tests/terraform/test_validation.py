@@ -34,7 +34,7 @@ CASES: list[tuple[str, str, Any, str]] = [
         "bad variant format",
         "variants",
         [{"name": "x", "max_edge": 100, "format": "gif"}],
-        "Each variant format must be one of: jpeg, png, webp.",
+        "Each variant format must be one of: avif, jpeg, png, webp.",
     ),
     (
         "duplicate variant names",
@@ -96,7 +96,7 @@ CASES: list[tuple[str, str, Any, str]] = [
         "allowed_content_types",
         ["image/tiff"],
         "allowed_content_types must be a non-empty list without duplicates of: "
-        "image/gif, image/jpeg, image/png, image/webp.",
+        "image/avif, image/gif, image/heic, image/heif, image/jpeg, image/png, image/webp.",
     ),
     (
         "max upload over 5 GiB",

@@ -9,6 +9,7 @@ import pytest
 from common import contract
 from processor import config as processor_config
 from processor import imaging, manifest, s3_events
+from processor.placeholder import Placeholder
 from support.lambda_env import PROCESSOR_ENV
 from support.lambda_events import s3_event
 
@@ -136,6 +137,7 @@ def test_manifest_shapes_and_deterministic_bytes() -> None:
         imaging.SourceInfo("PNG", 10, 5),
         (imaging.EncodedVariant("thumb", "webp", "image/webp", "webp", 4, 2, b"data"),),
         {"decode": 1.0},
+        placeholder=Placeholder("AAAAAAAA", "#102030", 2.0),
     )
     done = manifest.done_manifest(UPLOAD_ID, f"uploads/{UPLOAD_ID}", 99, processed)
     assert done == {
@@ -158,6 +160,7 @@ def test_manifest_shapes_and_deterministic_bytes() -> None:
                 "bytes": 4,
             }
         ],
+        "placeholder": {"thumbhash": "AAAAAAAA", "color": "#102030", "aspectRatio": 2.0},
         "error": None,
     }
     assert manifest.serialise(done) == manifest.serialise(json.loads(manifest.serialise(done)))
@@ -166,4 +169,5 @@ def test_manifest_shapes_and_deterministic_bytes() -> None:
     )
     assert rejected["status"] == "rejected"
     assert rejected["variants"] == []
+    assert rejected["placeholder"] is None
     assert rejected["error"] == {"code": "empty_file", "message": "Empty."}

@@ -178,3 +178,24 @@ def test_status_values_are_the_contracts() -> None:
 
     public = {status.value for status in contract.Status}
     assert {status.value for status in RecordStatus} - public == {"awaiting_upload"}
+
+
+def test_the_placeholder_is_kept_with_its_fractional_aspect_ratio(table) -> None:
+    """DynamoDB takes no floats from the SDK: the table adapter sends Decimals, reads floats."""
+    created(table)
+    table.update(records.start_update(UPLOAD_ID, NOW, 30))
+    placeholder = {
+        "thumbhash": "1bYCrKJMa6qMiIiFiI+PiPiIeA==",
+        "color": "#dc1414",
+        "aspectRatio": 1.3333,
+    }
+    outcome = {**DONE, "placeholder": placeholder}
+    assert table.update(records.finish_update(UPLOAD_ID, NOW, outcome, 5)) is not None
+    assert table.get(UPLOAD_ID)["placeholder"] == placeholder
+
+
+def test_a_rejected_upload_has_no_placeholder(table) -> None:
+    created(table)
+    table.update(records.start_update(UPLOAD_ID, NOW, 30))
+    assert table.update(records.finish_update(UPLOAD_ID, NOW, REJECTED, 5)) is not None
+    assert table.get(UPLOAD_ID)["placeholder"] is None

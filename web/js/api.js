@@ -153,7 +153,7 @@ export async function createUpload(apiUrl, { contentType, size, filename }, { si
   };
 }
 
-/** GET {apiUrl}/uploads/{id} -> {id, status, variants, error}. */
+/** GET {apiUrl}/uploads/{id} -> {id, status, variants, error, placeholder}. */
 export async function getStatus(apiUrl, id, { signal, token } = {}) {
   const body = await requestJson(`${apiUrl}/uploads/${encodeURIComponent(id)}`, { method: 'GET', signal }, token);
   return parseStatus(body, id);
@@ -201,7 +201,16 @@ function parseStatus(body, id) {
     body.error && typeof body.error === 'object'
       ? { code: String(body.error.code || ''), message: String(body.error.message || '') }
       : null;
-  return { id: String(body.id || id), status: body.status, variants, error };
+  return { id: String(body.id || id), status: body.status, variants, error, placeholder: placeholderOf(body.placeholder) };
+}
+
+/** The status's placeholder {thumbhash, color, aspectRatio}, checked, or null. */
+export function placeholderOf(raw) {
+  if (!raw || typeof raw !== 'object' || typeof raw.thumbhash !== 'string') return null;
+  if (!/^[A-Za-z0-9+/]{7,120}={0,2}$/.test(raw.thumbhash)) return null;
+  const color = /^#[0-9a-f]{6}$/i.test(String(raw.color || '')) ? String(raw.color) : '';
+  const aspectRatio = Number(raw.aspectRatio);
+  return { thumbhash: raw.thumbhash, color, aspectRatio: Number.isFinite(aspectRatio) && aspectRatio > 0 ? aspectRatio : null };
 }
 
 // Headers a page may not set (the browser adds them itself); setting them only logs errors.

@@ -6,7 +6,7 @@ import { describeVariants, formatBytes, listTypes, plural } from './format.js';
 import { createHistory } from './history.js';
 import { createLimiter, PollTimeoutError, pollUntilSettled } from './queue.js';
 import { createAnnouncer, el, FileRow, showPageError, STATUS_LABELS } from './ui.js';
-import { checkFile, ConfigError, parseConfig } from './validate.js';
+import { acceptList, checkFile, ConfigError, parseConfig } from './validate.js';
 
 const UPLOAD_CONCURRENCY = 3;
 const POLL = Object.freeze({ initialDelayMs: 500, maxDelayMs: 4000, timeoutMs: 120000 });
@@ -101,7 +101,7 @@ async function loadConfig() {
 }
 
 function applyConfig() {
-  dom.input.accept = config.allowedTypes.join(',');
+  dom.input.accept = acceptList(config.allowedTypes);
   dom.hint.textContent =
     `${listTypes(config.allowedTypes)} images, up to ${formatBytes(config.maxBytes)} each. ` +
     'You can choose several at once.';
@@ -232,7 +232,7 @@ async function waitForResult(row, id, { earlier = false } = {}) {
       result.variants.length ? (earlier ? 'Uploaded earlier from this browser.' : '') : 'Processed, but no sizes were produced.',
       'info',
     );
-    row.showVariants(result.variants);
+    row.showVariants(result.variants, result.placeholder);
     announce(`${row.name} is ready in ${plural(result.variants.length, 'size')}.`);
     if (session) loadGallery();
   } else if (result.status === 'failed') {

@@ -1,6 +1,7 @@
 // DOM rendering. Data from files and from the API is untrusted: it only ever goes into
 // textContent or validated attributes, never into innerHTML.
 import { formatBytes, formatDimensions, typeLabel } from './format.js';
+import { drawThumbHash } from './thumbhash.js';
 
 /** Create an element with attributes, classes and text. */
 export function el(tag, { className, text, attrs } = {}, children = []) {
@@ -154,7 +155,7 @@ export class FileRow {
     this.forgetButton.hidden = !handler;
   }
 
-  showVariants(variants) {
+  showVariants(variants, placeholder = null) {
     this.variants.replaceChildren();
     for (const variant of variants) {
       const dims = formatDimensions(variant.width, variant.height);
@@ -177,9 +178,11 @@ export class FileRow {
         text: 'Open',
         attrs: { href: variant.url, target: '_blank', rel: 'noopener noreferrer' },
       }, [el('span', { className: 'visually-hidden', text: ` ${variant.name} size of ${this.name} (opens in a new tab)` })]);
+      const frame = el('div', { className: 'variant__frame' }, [img]);
+      showPlaceholderUntilLoaded(frame, img, placeholder);
       this.variants.append(
         el('li', { className: 'variant' }, [
-          el('div', { className: 'variant__frame' }, [img]),
+          frame,
           el('div', { className: 'variant__caption' }, [
             el('p', { className: 'variant__name', text: variant.name }),
             el('p', { className: 'variant__facts', text: facts.join(' · ') }),
@@ -194,6 +197,26 @@ export class FileRow {
   remove() {
     this.root.remove();
   }
+}
+
+/**
+ * While `img` loads, show the upload's placeholder in `frame` (ThumbHash on a canvas over the
+ * dominant colour, at the image's aspect ratio); the image replaces it once loaded.
+ */
+function showPlaceholderUntilLoaded(frame, img, placeholder) {
+  if (!placeholder || typeof placeholder.thumbhash !== 'string' || img.complete) return;
+  const canvas = el('canvas', { className: 'variant__placeholder', attrs: { 'aria-hidden': 'true', 'data-placeholder': '' } });
+  if (/^#[0-9a-f]{6}$/i.test(placeholder.color || '')) canvas.style.backgroundColor = placeholder.color;
+  if (Number.isFinite(placeholder.aspectRatio) && placeholder.aspectRatio > 0) canvas.style.aspectRatio = String(placeholder.aspectRatio);
+  if (!drawThumbHash(canvas, placeholder.thumbhash)) return;
+  img.hidden = true;
+  frame.prepend(canvas);
+  const reveal = () => {
+    canvas.remove();
+    img.hidden = false;
+  };
+  img.addEventListener('load', reveal, { once: true });
+  img.addEventListener('error', reveal, { once: true });
 }
 
 /** Show a page-level problem (config missing, etc.) in the error box and focus it. */

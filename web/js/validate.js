@@ -174,6 +174,17 @@ export function variantProblems(variants, rules) {
   return problems;
 }
 
+/**
+ * The file input's accept list: the allowed MIME types and their extensions, so that pickers
+ * which do not know a type (HEIC and AVIF on many systems) still offer those files.
+ */
+export function acceptList(allowedTypes) {
+  const extensions = Object.entries(EXTENSION_TYPES)
+    .filter(([, type]) => allowedTypes.includes(type))
+    .map(([extension]) => `.${extension}`);
+  return [...allowedTypes, ...extensions].join(',');
+}
+
 /** Lower-case extension of a file name, without the dot ("" if none). */
 export function extensionOf(name) {
   const match = /\.([^./\\]+)$/.exec(String(name || ''));
