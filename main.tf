@@ -35,6 +35,18 @@ locals {
     AWS_ENDPOINT_URL_DYNAMODB = var.emulator_sidecar_endpoint
   }
 
+  # enable_vpc: the stack's own private network, or the subnets and security groups given.
+  existing_vpc = length(var.vpc_subnet_ids) > 0
+  create_vpc   = var.enable_vpc && !local.existing_vpc
+  vpc_azs      = length(var.vpc_availability_zones) > 0 ? var.vpc_availability_zones : ["${var.region}a", "${var.region}b"]
+  vpc_prefix   = tonumber(split("/", var.vpc_cidr)[1])
+  function_vpc_subnet_ids = (!var.enable_vpc ? null
+    : local.existing_vpc ? var.vpc_subnet_ids : module.network[0].private_subnet_ids
+  )
+  function_vpc_security_group_ids = (!var.enable_vpc ? []
+    : local.existing_vpc ? var.vpc_security_group_ids : [module.network[0].function_security_group_id]
+  )
+
   # Sign-in (auth = "cognito"). On the emulator the pool lives in the moto sidecar, which also
   # serves its keys; the tokens' issuer stays the real AWS issuer string.
   signed_in = var.auth == "cognito"
@@ -107,6 +119,45 @@ module "uploads_table" {
   kms_key_arn            = var.kms_key_arn
 }
 
+module "network" {
+  source = "./modules/network"
+  count  = local.create_vpc ? 1 : 0
+
+  name               = var.name_prefix
+  region             = var.region
+  availability_zones = local.vpc_azs
+  cidr_block         = var.vpc_cidr
+  subnet_newbits     = min(8, 26 - local.vpc_prefix)
+
+  # Through the endpoints, only the stack's own buckets and tables, with the functions' actions
+  # (the roles narrow them further; deleting and the quota table are sign-in's).
+  s3_endpoint_statements = [
+    {
+      sid       = "StackObjects"
+      actions   = local.signed_in ? ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"] : ["s3:GetObject", "s3:PutObject"]
+      resources = ["${module.storage.upload_bucket_arn}/*", "${module.storage.output_bucket_arn}/*"]
+    },
+    {
+      sid       = "StackBuckets"
+      actions   = ["s3:ListBucket"]
+      resources = local.signed_in ? [module.storage.upload_bucket_arn, module.storage.output_bucket_arn] : [module.storage.upload_bucket_arn]
+    },
+  ]
+  dynamodb_endpoint_statements = [
+    {
+      sid = "StackTables"
+      actions = concat(
+        ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+        local.signed_in ? ["dynamodb:DeleteItem"] : [],
+      )
+      resources = concat(
+        [module.uploads_table.arn, "${module.uploads_table.arn}/index/*"],
+        local.signed_in ? [module.auth[0].quota_table_arn] : [],
+      )
+    },
+  ]
+}
+
 module "auth" {
   source = "./modules/auth"
   count  = local.signed_in ? 1 : 0
@@ -118,6 +169,16 @@ module "auth" {
   refresh_token_validity_days = var.auth_refresh_token_validity_days
   deletion_protection         = var.auth_user_pool_deletion_protection && !local.emulator
   kms_key_arn                 = var.kms_key_arn
+}
+
+# A function in the stack's VPC cannot reach the internet, so it cannot fetch the user pool's
+# keys: sign-in needs them supplied (docs/operations.md). A warning, not an error: the pool
+# must exist (first apply) before its keys can be read.
+check "sign_in_keys_reachable_from_the_vpc" {
+  assert {
+    condition     = !(local.create_vpc && local.signed_in && var.auth_jwks_json == null && var.auth_jwks_url == null && !local.emulator)
+    error_message = "enable_vpc with auth = \"cognito\": the API has no route to the pool's JWKS. Run `python tools/users.py jwks > jwks.json`, set auth_jwks_json = file(\"jwks.json\") and apply again."
+  }
 }
 
 module "sdk_layer" {
@@ -168,6 +229,11 @@ module "api" {
   record_retention_days       = var.output_retention_days
   extra_environment_variables = local.emulator_environment
 
+  region                 = var.region
+  vpc_subnet_ids         = local.function_vpc_subnet_ids
+  vpc_security_group_ids = local.function_vpc_security_group_ids
+  tracing_enabled        = var.enable_tracing
+
   auth = local.signed_in ? {
     user_pool_arn    = module.auth[0].user_pool_arn
     issuer           = module.auth[0].issuer
@@ -216,6 +282,34 @@ module "processor" {
   record_retention_days       = var.output_retention_days
   processing_attempts         = local.processing_attempts
   extra_environment_variables = local.emulator_environment
+
+  region                 = var.region
+  vpc_subnet_ids         = local.function_vpc_subnet_ids
+  vpc_security_group_ids = local.function_vpc_security_group_ids
+  tracing_enabled        = var.enable_tracing
+
+  metrics_namespace = var.enable_alarms ? var.metrics_namespace : null
+  metrics_service   = var.name_prefix
+}
+
+module "alarms" {
+  source = "./modules/alarms"
+  count  = var.enable_alarms ? 1 : 0
+
+  name                      = var.name_prefix
+  region                    = var.region
+  processor_function_name   = module.processor.function_name
+  processor_timeout_seconds = var.processor_timeout_seconds
+  processor_duration_ratio  = var.alarm_processor_duration_percent / 100
+  dead_letter_queue_name    = module.processor.dead_letter_queue_name
+  api_name                  = module.api.rest_api_name
+  api_stage_name            = module.api.stage_name
+  api_4xx_threshold         = var.alarm_api_4xx_threshold
+  period_seconds            = var.alarm_period_seconds
+  metrics_namespace         = var.metrics_namespace
+  metrics_service           = var.name_prefix
+  alarm_email               = var.alarm_email
+  alarm_actions             = var.alarm_actions
 }
 
 module "web_site" {

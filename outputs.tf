@@ -58,6 +58,46 @@ output "emulator_dynamodb_endpoint" {
   value       = var.emulator_sidecar_endpoint
 }
 
+output "vpc_id" {
+  description = "ID of the VPC the stack created for enable_vpc; null without enable_vpc or with an existing VPC's subnets."
+  value       = try(module.network[0].vpc_id, null)
+}
+
+output "function_subnet_ids" {
+  description = "Subnets both functions are attached to; null without enable_vpc."
+  value       = local.function_vpc_subnet_ids
+}
+
+output "function_security_group_ids" {
+  description = "Security groups of both functions' network interfaces; [] without enable_vpc."
+  value       = local.function_vpc_security_group_ids
+}
+
+output "vpc_gateway_endpoint_ids" {
+  description = "IDs of the S3 and DynamoDB gateway endpoints of the stack's VPC by service; null when it created none."
+  value       = try(module.network[0].gateway_endpoint_ids, null)
+}
+
+output "alarm_names" {
+  description = "Names of the CloudWatch alarms by role (dead-letters, processor-errors, ...); null without enable_alarms."
+  value       = try(module.alarms[0].alarm_names, null)
+}
+
+output "alarm_topic_arn" {
+  description = "ARN of the SNS topic alarm_email is subscribed to; null without it."
+  value       = try(module.alarms[0].topic_arn, null)
+}
+
+output "dashboard_name" {
+  description = "Name of the CloudWatch dashboard; null without enable_alarms."
+  value       = try(module.alarms[0].dashboard_name, null)
+}
+
+output "metrics_namespace" {
+  description = "CloudWatch namespace of the processor's own metrics (dimension Service = name_prefix); null without enable_alarms."
+  value       = var.enable_alarms ? var.metrics_namespace : null
+}
+
 output "web_delivery" {
   description = "How web_url is served: cloudfront (HTTPS, private bucket), s3-website (public bucket, plain HTTP) or emulator (path-style from the emulator's S3; a distribution, if enabled, exists on the sidecar but serves nothing)."
   value       = local.web_delivery

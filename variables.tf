@@ -579,3 +579,140 @@ variable "quota_bytes_per_day" {
     error_message = "quota_bytes_per_day must be null or a positive integer."
   }
 }
+
+################################################################################
+# Operations: private network, alarms, tracing (docs/operations.md, docs/cost.md)
+################################################################################
+
+variable "enable_vpc" {
+  description = "Attach both functions to a VPC with no internet access: private subnets in two availability zones, no NAT gateway and no internet gateway, gateway endpoints (free) for S3 and DynamoDB, a security group allowing only HTTPS to them. With vpc_subnet_ids, an existing VPC is used instead."
+  type        = bool
+  default     = false
+}
+
+variable "vpc_cidr" {
+  description = "IPv4 CIDR block of the VPC created for enable_vpc: a private range (10/8, 172.16/12, 192.168/16) of /16 to /24; each subnet is the block's prefix + 8 bits, at most /26 (a /16 gives /24 subnets)."
+  type        = string
+  default     = "10.42.0.0/16"
+
+  validation {
+    condition     = can(cidrhost(var.vpc_cidr, 0)) && try(tonumber(split("/", var.vpc_cidr)[1]) >= 16 && tonumber(split("/", var.vpc_cidr)[1]) <= 24, false) && can(regex("^(10\\.|172\\.(1[6-9]|2[0-9]|3[01])\\.|192\\.168\\.)", var.vpc_cidr))
+    error_message = "vpc_cidr must be a private IPv4 CIDR block (10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16) with a prefix of /16 to /24, e.g. \"10.42.0.0/16\"."
+  }
+}
+
+variable "vpc_availability_zones" {
+  description = "Availability zones of the VPC's private subnets, one subnet each (2-6 distinct zones of var.region); [] (default): <region>a and <region>b."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = length(var.vpc_availability_zones) == 0 || (length(var.vpc_availability_zones) >= 2 && length(var.vpc_availability_zones) <= 6 && length(distinct(var.vpc_availability_zones)) == length(var.vpc_availability_zones) && alltrue([for zone in var.vpc_availability_zones : startswith(zone, var.region)]))
+    error_message = "vpc_availability_zones must be [] or 2-6 distinct availability zones of var.region, e.g. [\"us-east-1a\", \"us-east-1b\"]."
+  }
+}
+
+variable "vpc_subnet_ids" {
+  description = "Use an existing VPC (with enable_vpc = true): the subnets both functions are attached to (give at least two, in different zones). The subnets must reach S3 and DynamoDB (gateway endpoints, or a NAT). [] (default): the stack creates its own VPC."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for id in var.vpc_subnet_ids : can(regex("^subnet-[0-9a-f]{8,17}$", id))])
+    error_message = "vpc_subnet_ids entries must be subnet ids (subnet-0123abcd...)."
+  }
+
+  validation {
+    condition     = length(var.vpc_subnet_ids) == 0 ? length(var.vpc_security_group_ids) == 0 : (var.enable_vpc && length(var.vpc_security_group_ids) > 0)
+    error_message = "An existing VPC needs enable_vpc = true, vpc_subnet_ids and at least one id in vpc_security_group_ids (and vpc_security_group_ids is only used with vpc_subnet_ids)."
+  }
+}
+
+variable "vpc_security_group_ids" {
+  description = "Security groups of both functions in an existing VPC (with vpc_subnet_ids): they must allow HTTPS out to S3 and DynamoDB."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for id in var.vpc_security_group_ids : can(regex("^sg-[0-9a-f]{8,17}$", id))]) && length(var.vpc_security_group_ids) <= 5
+    error_message = "vpc_security_group_ids must hold at most 5 security group ids (sg-0123abcd...)."
+  }
+}
+
+variable "enable_tracing" {
+  description = "X-Ray active tracing on both functions and the API stage. The upload's API request id and trace id are kept in its record and logged by the processor (S3 events carry no trace)."
+  type        = bool
+  default     = false
+}
+
+variable "enable_alarms" {
+  description = "CloudWatch alarms (dead letters, processor errors, throttles and duration, API 5xx and 4xx spike), the dashboard, and the processor's own metrics (EMF log lines: images processed, rejected by code, per-stage milliseconds)."
+  type        = bool
+  default     = true
+}
+
+variable "alarm_email" {
+  description = "Email address notified by every alarm (through a new SNS topic; the address must confirm the subscription); null (default): no topic."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.alarm_email == null || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.alarm_email))
+    error_message = "alarm_email must be null or an email address such as ops@example.com."
+  }
+}
+
+variable "alarm_actions" {
+  description = "More ARNs (an existing SNS topic, ...) every alarm notifies when it fires and when it clears."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.alarm_actions : can(regex("^arn:aws[a-z-]*:", arn))]) && length(var.alarm_actions) <= 4
+    error_message = "alarm_actions must hold at most 4 ARNs (with alarm_email's topic CloudWatch allows 5 actions)."
+  }
+}
+
+variable "alarm_period_seconds" {
+  description = "Period of every alarm in seconds (one breaching period raises it): a multiple of 60 from 60 to 86400. Default 300."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.alarm_period_seconds >= 60 && var.alarm_period_seconds <= 86400 && var.alarm_period_seconds % 60 == 0
+    error_message = "alarm_period_seconds must be a multiple of 60 between 60 and 86400."
+  }
+}
+
+variable "alarm_api_4xx_threshold" {
+  description = "API 4xx answers within one alarm period (5 minutes by default) that raise the 4xx spike alarm, 1-1000000."
+  type        = number
+  default     = 50
+
+  validation {
+    condition     = var.alarm_api_4xx_threshold >= 1 && var.alarm_api_4xx_threshold <= 1000000 && floor(var.alarm_api_4xx_threshold) == var.alarm_api_4xx_threshold
+    error_message = "alarm_api_4xx_threshold must be an integer between 1 and 1000000."
+  }
+}
+
+variable "alarm_processor_duration_percent" {
+  description = "Percentage of the processor's timeout its longest invocation within one alarm period may reach before the duration alarm, 10-100."
+  type        = number
+  default     = 80
+
+  validation {
+    condition     = var.alarm_processor_duration_percent >= 10 && var.alarm_processor_duration_percent <= 100
+    error_message = "alarm_processor_duration_percent must be between 10 and 100."
+  }
+}
+
+variable "metrics_namespace" {
+  description = "CloudWatch namespace of the processor's own metrics (dimension Service = name_prefix): letters, digits and . _ - / # :, not starting with AWS/."
+  type        = string
+  default     = "ImagePipeline"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._/#:-]{1,255}$", var.metrics_namespace)) && !startswith(var.metrics_namespace, "AWS/")
+    error_message = "metrics_namespace must be 1-255 characters of letters, digits and . _ - / # : and must not start with \"AWS/\"."
+  }
+}

@@ -46,7 +46,18 @@ REAL_AWS_ENV = (
     "TF_LOG",
 )
 # Services LocalStack serves for this stack; the provider sends each of them to the emulator.
-EMULATED_SERVICES = ("apigateway", "cloudwatch", "iam", "lambda", "logs", "s3", "sqs", "sts")
+EMULATED_SERVICES = (
+    "apigateway",
+    "cloudwatch",
+    "ec2",
+    "iam",
+    "lambda",
+    "logs",
+    "s3",
+    "sns",
+    "sqs",
+    "sts",
+)
 # Aliased provider configurations of the root (providers.tf): each gets the same override.
 PROVIDER_ALIASES = ("us_east_1",)
 ROOT_FILES = ("main.tf", "variables.tf", "outputs.tf", "versions.tf", "providers.tf")

@@ -40,7 +40,8 @@ MOTO_PYTHON = REPO / ".local" / "venvs" / "moto" / "bin" / "python"
 # moto.server plus the CloudFront policy APIs moto lacks (response headers and cache policies).
 MOTO_SIDECAR = REPO / "local" / "moto_sidecar.py"
 DEFAULT_STATE_DIR = REPO / ".local" / "emulator"
-SERVICES = "s3,iam,sts,lambda,apigateway,logs,cloudwatch,sqs"
+# ec2: enable_vpc; sns + ses: the alarm email (LocalStack keeps sent mail at /_aws/ses).
+SERVICES = "s3,iam,sts,lambda,apigateway,logs,cloudwatch,sqs,ec2,sns,ses"
 START_TIMEOUT_SECONDS = 90
 STOP_TIMEOUT_SECONDS = 20
 SIDECAR_PORT_OFFSET = 1000  # the sidecar listens on the emulator port + this, unless told otherwise
@@ -150,6 +151,10 @@ def emulator_environment(port: int, state_dir: Path) -> dict[str, str]:
             "LAMBDA_KEEPALIVE_MS": "120000",
             # Async retries wait 1 s, 2 s, ... instead of 60 s, 120 s: same path, faster feedback.
             "LAMBDA_RETRY_BASE_DELAY": os.environ.get("LAMBDA_RETRY_BASE_DELAY", "1"),
+            # Queue depths reach CloudWatch every 5 s instead of 60 s (the dead-letter alarm).
+            "SQS_CLOUDWATCH_METRICS_REPORT_INTERVAL": os.environ.get(
+                "SQS_CLOUDWATCH_METRICS_REPORT_INTERVAL", "5"
+            ),
         }
     )
     return env

@@ -88,6 +88,22 @@ class LocalDeployment:
             if change["change"]["actions"] not in (["no-op"], ["read"])
         ]
 
+    def pending_attribute_changes(self) -> dict[str, dict[str, tuple[Any, Any]]]:
+        """What a fresh plan would change: address -> attribute -> (now, planned)."""
+        plan = self.terraform.plan(output=True)
+        changes: dict[str, dict[str, tuple[Any, Any]]] = {}
+        for change in plan.get("resource_changes", []):
+            if change["change"]["actions"] in (["no-op"], ["read"]):
+                continue
+            before = change["change"].get("before") or {}
+            after = change["change"].get("after") or {}
+            changes[change["address"]] = {
+                key: (before.get(key), after.get(key))
+                for key in sorted(set(before) | set(after))
+                if before.get(key) != after.get(key)
+            }
+        return changes
+
     def destroy(self) -> None:
         if (self.workdir / ".terraform").exists():
             self.terraform.destroy()

@@ -113,8 +113,18 @@ STACK_NAME_PREFIX = "sit"
 # Every option the local cloud can serve, so the one shared apply exercises them: the
 # CloudFront distribution (OAC, headers and cache policies) and both WAF web ACLs live on the
 # moto sidecar. The page itself is served path-style by the emulator's S3 (web_delivery =
-# "emulator"): moto's CloudFront serves no traffic.
-LOCAL_CLOUD_OPTIONS = {"enable_cdn": True, "enable_waf": True}
+# "emulator"): moto's CloudFront serves no traffic. The private network (LocalStack's EC2; the
+# host Lambda executor ignores vpc_config), tracing settings, alarms with an email topic and
+# 60 s alarm periods (LocalStack evaluates an alarm once per period).
+LOCAL_CLOUD_OPTIONS = {
+    "enable_cdn": True,
+    "enable_waf": True,
+    "enable_vpc": True,
+    "enable_tracing": True,
+    "enable_alarms": True,
+    "alarm_email": "ops@example.com",
+    "alarm_period_seconds": 60,
+}
 
 
 def layer_names(aws_client: Callable[..., Any], prefix: str) -> list[str]:
@@ -171,6 +181,27 @@ def leftovers(aws_client: Callable[..., Any], prefix: str, sidecar: str) -> list
         f"role {r['RoleName']}"
         for r in aws_client("iam").list_roles()["Roles"]
         if r["RoleName"].startswith(prefix)
+    ]
+    found += [
+        f"vpc {vpc['VpcId']}"
+        for vpc in aws_client("ec2").describe_vpcs(
+            Filters=[{"Name": "tag:Name", "Values": [f"{prefix}*"]}]
+        )["Vpcs"]
+    ]
+    found += [
+        f"alarm {a['AlarmName']}"
+        for a in aws_client("cloudwatch").describe_alarms(AlarmNamePrefix=prefix)["MetricAlarms"]
+    ]
+    found += [
+        f"dashboard {d['DashboardName']}"
+        for d in aws_client("cloudwatch").list_dashboards(DashboardNamePrefix=prefix)[
+            "DashboardEntries"
+        ]
+    ]
+    found += [
+        f"topic {t['TopicArn']}"
+        for t in aws_client("sns").list_topics()["Topics"]
+        if t["TopicArn"].rsplit(":", 1)[-1].startswith(prefix)
     ]
     found += [
         f"log group {g['logGroupName']}"

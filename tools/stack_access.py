@@ -202,17 +202,28 @@ class ApiClient:
         return grant["id"]
 
     def wait_for_final(
-        self, upload_id: str, timeout: float = 60.0, first_interval: float = 0.2
+        self,
+        upload_id: str,
+        timeout: float = 60.0,
+        first_interval: float = 0.2,
+        not_found_grace: float = 15.0,
     ) -> dict[str, Any]:
         """Poll ``GET /uploads/{id}`` until ``done``/``rejected``; the last body on timeout.
 
         The interval grows from ``first_interval`` by 1.5x up to 1 s, so the status is seen
-        at most about a second after it is written.
+        at most about a second after it is written. A 404 is polled through for
+        ``not_found_grace`` seconds, as the page does: an original written straight into the
+        bucket has no record until the processor's first attempt starts.
         """
-        deadline = time.monotonic() + timeout
+        started = time.monotonic()
+        deadline = started + timeout
         interval = first_interval
         while True:
             response = self.status(upload_id)
+            if response.status_code == 404 and time.monotonic() - started < not_found_grace:
+                time.sleep(interval)
+                interval = min(interval * 1.5, 1.0)
+                continue
             if response.status_code != 200:
                 raise ToolError(f"GET {upload_id}: {response.status_code} {response.text[:300]}")
             body = response.json()

@@ -25,7 +25,7 @@ from api import auth as api_auth
 from api import config as api_config
 from api import core as api_core
 from api.storage import S3Storage
-from common import jsonlog, records, s3_client
+from common import jsonlog, records, s3_client, tracing
 from common import table as uploads_table
 
 CONFIG = api_config.load_config(os.environ)
@@ -53,7 +53,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request_id = getattr(context, "aws_request_id", None)
     method = str(event.get("httpMethod") or "").upper()
     origin = api_core.header(event, "Origin")
-    with LOG.bound(request_id=request_id):
+    api_request_id, trace_id = request_ids(event)
+    with LOG.bound(request_id=request_id, api_request_id=api_request_id, trace_id=trace_id):
         route = api_core.resolve_route(event)
         status, body, extra_headers = dispatch(method, route, event)
         response = api_core.json_response(
@@ -75,6 +76,16 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 Result = tuple[int, dict[str, Any] | None, dict[str, str]]
+
+
+def request_ids(event: dict[str, Any]) -> tuple[str | None, str | None]:
+    """API Gateway's request id and the X-Ray trace id (Lambda's, else the request header)."""
+    context = event.get("requestContext")
+    api_request_id = context.get("requestId") if isinstance(context, dict) else None
+    trace_id = tracing.current_trace_id() or tracing.parse_root(
+        api_core.header(event, "X-Amzn-Trace-Id")
+    )
+    return (str(api_request_id) if api_request_id else None), trace_id
 
 
 def dispatch(method: str, route: api_core.Route | None, event: dict[str, Any]) -> Result:
@@ -135,7 +146,7 @@ def create_upload(event: dict[str, Any], owner: str | None) -> dict[str, Any]:
     )
     if owner is not None:
         charge_quota(owner, request.size)
-    upload_id = record_new_upload(request, owner or records.ANONYMOUS_OWNER)
+    upload_id = record_new_upload(request, owner or records.ANONYMOUS_OWNER, event)
     LOG.bind(upload_id=upload_id)
     started = time.perf_counter()
     url = STORE.presign_upload(upload_id, request.content_type, request.size)
@@ -168,8 +179,11 @@ def charge_quota(owner: str, size: int) -> None:
     )
 
 
-def record_new_upload(request: api_core.CreateUpload, owner: str) -> str:
-    """Write the upload's record before any URL exists: a fresh id, never overwriting one."""
+def record_new_upload(request: api_core.CreateUpload, owner: str, event: dict[str, Any]) -> str:
+    """Write the upload's record before any URL exists: a fresh id, never overwriting one.
+
+    The record keeps the request's API Gateway id and X-Ray trace: the processor logs them."""
+    api_request_id, trace_id = request_ids(event)
     for _ in range(3):
         upload_id = str(uuid.uuid4())
         item = records.new_item(
@@ -180,6 +194,8 @@ def record_new_upload(request: api_core.CreateUpload, owner: str) -> str:
             request.size,
             datetime.now(UTC),
             CONFIG.record_retention_days,
+            api_request_id=api_request_id,
+            trace_id=trace_id,
         )
         if TABLE.create(item):
             return upload_id

@@ -43,6 +43,11 @@ def parse_level(raw: str | None, default: str = "INFO") -> str:
     return level
 
 
+def bound_fields() -> dict[str, Any]:
+    """The fields bound by the enclosing :meth:`JsonLogger.bound` blocks (ids), without Nones."""
+    return {key: value for key, value in _bound_fields.get().items() if value is not None}
+
+
 class JsonFormatter(logging.Formatter):
     """Render a record as a single JSON line."""
 

@@ -17,7 +17,9 @@ Item attributes: ``id``, ``owner``, ``fileName``, ``contentType``, ``declaredByt
 ``updatedAt``, ``variants`` ([{name, width, height, contentType, bytes, key}]), ``source``
 ({format, width, height, bytes}), ``placeholder`` ({thumbhash, color, aspectRatio} or null),
 ``error`` ({code, message}), ``processingMs``,
-``failedAttempts``, ``lastError``, ``expiresAt`` (epoch seconds, the table's TTL).
+``failedAttempts``, ``lastError``, ``expiresAt`` (epoch seconds, the table's TTL),
+``apiRequestId`` and ``traceId`` (the presigning request's API Gateway request id and X-Ray
+trace: the processor logs them, linking the upload's two invocations).
 """
 
 from __future__ import annotations
@@ -81,6 +83,9 @@ def new_item(
     size: int,
     now: datetime,
     retention_days: int | None,
+    *,
+    api_request_id: str | None = None,
+    trace_id: str | None = None,
 ) -> dict[str, Any]:
     """The item the API writes when it presigns (``create_condition`` keeps it unique)."""
     item: dict[str, Any] = {
@@ -99,6 +104,10 @@ def new_item(
     expiry = expires_at(now, retention_days)
     if expiry is not None:
         item["expiresAt"] = expiry
+    if api_request_id:
+        item["apiRequestId"] = api_request_id
+    if trace_id:
+        item["traceId"] = trace_id
     return item
 
 
@@ -107,7 +116,8 @@ CREATE_CONDITION = "attribute_not_exists(id)"
 
 def start_update(upload_id: str, now: datetime, retention_days: int | None) -> dict[str, Any]:
     """An attempt begins. Creates the item for an original written straight into the bucket
-    (no presign, so no owner: anonymous); refused once the upload is finished."""
+    (no presign, so no owner: anonymous); refused once the upload is finished. Answers the
+    whole item (``ALL_NEW``): the processor logs the presigning request's ids from it."""
     values: dict[str, Any] = {
         ":processing": RecordStatus.PROCESSING.value,
         ":now": iso(now),
@@ -131,6 +141,7 @@ def start_update(upload_id: str, now: datetime, retention_days: int | None) -> d
         "ConditionExpression": f"attribute_not_exists(id) OR #status IN ({startable})",
         "ExpressionAttributeNames": {"#status": "status", "#owner": "owner"},
         "ExpressionAttributeValues": values,
+        "ReturnValues": "ALL_NEW",
     }
 
 

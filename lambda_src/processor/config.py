@@ -25,6 +25,8 @@ DEFAULTS = {
     "LOG_LEVEL": "INFO",
     "PROCESSING_ATTEMPTS": "3",
     "RECORD_RETENTION_DAYS": "",
+    "METRICS_NAMESPACE": "",
+    "METRICS_SERVICE": "image-pipeline",
 }
 
 
@@ -40,6 +42,8 @@ class ProcessorConfig:
     uploads_table: str = ""
     processing_attempts: int = 3
     record_retention_days: int | None = None
+    metrics_namespace: str = ""  # empty: no EMF metric lines (processor/metrics.py)
+    metrics_service: str = "image-pipeline"
 
     @property
     def limits(self) -> imaging.Limits:
@@ -68,6 +72,8 @@ def load_config(environ: Mapping[str, str]) -> ProcessorConfig:
         record_retention_days=env_config.parse_optional_int(
             "RECORD_RETENTION_DAYS", env["RECORD_RETENTION_DAYS"], 1, 36_500
         ),
+        metrics_namespace=env["METRICS_NAMESPACE"].strip(),
+        metrics_service=env_config.required(env, "METRICS_SERVICE"),
     )
 
 

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from common import jsonlog, records, s3_client
+from common import emf, jsonlog, records, s3_client, tracing
 from common import table as uploads_table
 from processor import config as processor_config
-from processor import decode_budget, imaging, manifest, s3_events
+from processor import decode_budget, imaging, manifest, metrics, s3_events
 from processor.storage import S3Storage
 
 CONFIG = processor_config.load_config(os.environ)
@@ -40,7 +40,7 @@ class Outcome:
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request_id = getattr(context, "aws_request_id", None)
-    with LOG.bound(request_id=request_id):
+    with LOG.bound(request_id=request_id, trace_id=tracing.current_trace_id()):
         uploads, ignored = s3_events.parse_event(event, CONFIG.upload_prefix)
         for record in ignored:
             LOG.info("record ignored", key=record.key, reason=record.reason)
@@ -63,8 +63,20 @@ def process_upload(upload: s3_events.UploadRef, remaining: Callable[[], float]) 
             return _process(upload, remaining)
         except Exception as error:
             LOG.exception("processing failed; the invocation will be retried", key=upload.key)
+            publish(lambda ns, svc, props: metrics.failed_attempt(ns, svc, props))
             record_failure(upload.upload_id, error)
             raise
+
+
+def publish(build: Callable[[str, str, dict[str, Any]], dict[str, Any]]) -> None:
+    """Write one EMF metric line (when METRICS_NAMESPACE is set) with the bound ids as
+    properties. A metric is never worth failing an upload for: errors are logged."""
+    if not CONFIG.metrics_namespace:
+        return
+    try:
+        emf.emit(build(CONFIG.metrics_namespace, CONFIG.metrics_service, jsonlog.bound_fields()))
+    except Exception:
+        LOG.exception("metric document not written")
 
 
 def record_failure(upload_id: str, error: BaseException) -> None:
@@ -99,6 +111,8 @@ def _process(upload: s3_events.UploadRef, remaining: Callable[[], float]) -> Out
     if started is None:  # a duplicate or late event: the upload is already done or rejected
         LOG.info("upload already finished; event ignored", key=upload.key)
         return Outcome(upload.upload_id, "finished")
+    # The presigning request's ids (docs/operations.md, "Tracing an upload"): every later line.
+    LOG.bind(api_request_id=started.get("apiRequestId"), api_trace_id=started.get("traceId"))
     size = int(head["ContentLength"])
     rejection = imaging.rejection_for_size(size, CONFIG.max_upload_bytes)
     processed: imaging.ProcessedImage | None = None
@@ -165,6 +179,8 @@ def log_outcome(
     timings = dict(watch.timings_ms)
     if processed is None:
         assert rejection is not None
+        code = rejection.code
+        publish(lambda ns, svc, props: metrics.rejected(ns, svc, code, timings, props))
         LOG.info(
             "upload rejected",
             status="rejected",
@@ -175,6 +191,7 @@ def log_outcome(
         )
         return
     timings.update(processed.timings_ms)
+    publish(lambda ns, svc, props: metrics.processed(ns, svc, timings, props))
     for note in processed.notes:
         LOG.warning("image oddity ignored", note=note)
     LOG.info(

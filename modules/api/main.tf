@@ -167,6 +167,11 @@ module "function" {
   attach_policy_json = true
   policy_json        = data.aws_iam_policy_document.function.json
 
+  region                 = var.region
+  vpc_subnet_ids         = var.vpc_subnet_ids
+  vpc_security_group_ids = var.vpc_security_group_ids
+  tracing_enabled        = var.tracing_enabled
+
   environment_variables = merge(var.extra_environment_variables, {
     UPLOAD_BUCKET            = var.upload_bucket_id
     OUTPUT_BUCKET            = var.output_bucket_id
@@ -318,7 +323,7 @@ resource "aws_cloudwatch_log_group" "access" {
 }
 
 resource "aws_api_gateway_stage" "this" {
-  #checkov:skip=CKV_AWS_73:X-Ray not used: the function's JSON logs carry request ids and timings
+  #checkov:skip=CKV_AWS_73:X-Ray tracing is the enable_tracing option (off by default: billed per trace); the JSON logs carry request and trace ids
   #checkov:skip=CKV_AWS_120:answers are per request (fresh presigned URLs, live status): a cache would serve wrong answers
   #checkov:skip=CKV2_AWS_51:public browser API: browsers cannot present client certificates
   #checkov:skip=CKV2_AWS_29:no WAF by default (cost); stage throttling and strict validation bound abuse; attach a web ACL where required
@@ -327,6 +332,8 @@ resource "aws_api_gateway_stage" "this" {
   deployment_id = aws_api_gateway_deployment.this.id
   stage_name    = var.stage_name
   description   = "Image pipeline API"
+
+  xray_tracing_enabled = var.tracing_enabled
 
   dynamic "access_log_settings" {
     for_each = var.access_log_enabled ? [true] : []

@@ -37,3 +37,8 @@ output "function_log_group_name" {
   description = "Log group of the presign/status function."
   value       = module.function.log_group_name
 }
+
+output "rest_api_name" {
+  description = "Name of the REST API (the ApiName dimension of its metrics)."
+  value       = aws_api_gateway_rest_api.this.name
+}

@@ -189,6 +189,29 @@ variable "uploads_owner_index_arn" {
   type        = string
 }
 
+variable "region" {
+  description = "Region of the function (its network-interface permissions name it)."
+  type        = string
+}
+
+variable "vpc_subnet_ids" {
+  description = "Subnets the function is attached to; null (default): no VPC."
+  type        = list(string)
+  default     = null
+}
+
+variable "vpc_security_group_ids" {
+  description = "Security groups of the function's network interfaces (with vpc_subnet_ids)."
+  type        = list(string)
+  default     = []
+}
+
+variable "tracing_enabled" {
+  description = "X-Ray active tracing of the function and of the API stage."
+  type        = bool
+  default     = false
+}
+
 variable "auth" {
   description = "Sign-in (the root's auth = \"cognito\"); null (default): the anonymous API. user_pool_arn for API Gateway's authorizer; issuer, client_id and the key set (jwks_url, default <issuer>/.well-known/jwks.json, or the JWKS document itself in jwks_json) for the function's own token check; the quota table and the daily limits (null: no limit)."
   type = object({

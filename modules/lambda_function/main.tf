@@ -45,6 +45,79 @@ resource "aws_iam_role_policy" "logs" {
   policy = data.aws_iam_policy_document.logs.json
 }
 
+# Lambda creates and deletes the function's network interfaces with this role. Instead of
+# AWSLambdaVPCAccessExecutionRole (the same actions on "*"): interfaces are created only in
+# the function's own subnets with its own security groups, and managed only in this account
+# and region. Describe* has no resource-level permissions, so it is "*".
+locals {
+  vpc_attached = var.vpc_subnet_ids != null
+  # The role's account and partition (the role ARN is known before the function exists).
+  arn_parts    = split(":", aws_iam_role.this.arn)
+  ec2_arn_base = "arn:${local.arn_parts[1]}:ec2:${var.region}:${local.arn_parts[4]}"
+}
+
+data "aws_iam_policy_document" "vpc" {
+  count = local.vpc_attached ? 1 : 0
+
+  statement {
+    sid       = "DescribeNetworkInterfaces"
+    effect    = "Allow"
+    actions   = ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid     = "CreateInterfacesInOwnSubnets"
+    effect  = "Allow"
+    actions = ["ec2:CreateNetworkInterface"]
+    resources = concat(
+      ["${local.ec2_arn_base}:network-interface/*"],
+      [for id in var.vpc_subnet_ids : "${local.ec2_arn_base}:subnet/${id}"],
+      [for id in var.vpc_security_group_ids : "${local.ec2_arn_base}:security-group/${id}"],
+    )
+  }
+
+  statement {
+    sid = "ManageOwnInterfaces"
+    actions = [
+      "ec2:DeleteNetworkInterface",
+      "ec2:AssignPrivateIpAddresses",
+      "ec2:UnassignPrivateIpAddresses",
+    ]
+    effect    = "Allow"
+    resources = ["${local.ec2_arn_base}:network-interface/*"]
+  }
+}
+
+resource "aws_iam_role_policy" "vpc" {
+  count = local.vpc_attached ? 1 : 0
+
+  name   = "vpc-network-interfaces"
+  role   = aws_iam_role.this.id
+  policy = data.aws_iam_policy_document.vpc[0].json
+}
+
+# Active tracing: Lambda sends the function's segments with the role's rights. X-Ray's write
+# actions have no resource-level permissions.
+data "aws_iam_policy_document" "tracing" {
+  count = var.tracing_enabled ? 1 : 0
+
+  statement {
+    sid       = "WriteTraces"
+    effect    = "Allow"
+    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_role_policy" "tracing" {
+  count = var.tracing_enabled ? 1 : 0
+
+  name   = "xray"
+  role   = aws_iam_role.this.id
+  policy = data.aws_iam_policy_document.tracing[0].json
+}
+
 resource "aws_iam_role_policy" "this" {
   count = var.attach_policy_json ? 1 : 0
 
@@ -55,10 +128,10 @@ resource "aws_iam_role_policy" "this" {
 
 resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_116:async failures go to the processor's on-failure destination (SQS, modules/processor); the API is invoked synchronously
-  #checkov:skip=CKV_AWS_117:no VPC by design (no NAT): the functions only call S3 and CloudWatch Logs over AWS endpoints
+  #checkov:skip=CKV_AWS_117:a VPC is the enable_vpc option (off by default): without it the functions still call only S3 and DynamoDB over AWS endpoints
   #checkov:skip=CKV_AWS_272:no code signing: zips are built reproducibly by build.sh and deployed by the operator's Terraform identity
   #checkov:skip=CKV_AWS_173:the environment holds no secrets (bucket names, limits); Lambda encrypts it at rest with an AWS managed key
-  #checkov:skip=CKV_AWS_50:X-Ray not used: the JSON logs carry request ids and per-stage timings
+  #checkov:skip=CKV_AWS_50:active tracing is the enable_tracing option (off by default: billed per trace); the JSON logs carry request and trace ids
   function_name = var.function_name
   description   = var.description
   role          = aws_iam_role.this.arn
@@ -73,6 +146,19 @@ resource "aws_lambda_function" "this" {
   source_code_hash = filebase64sha256(var.package_path)
 
   reserved_concurrent_executions = var.reserved_concurrent_executions
+
+  dynamic "vpc_config" {
+    for_each = local.vpc_attached ? [true] : []
+
+    content {
+      subnet_ids         = var.vpc_subnet_ids
+      security_group_ids = var.vpc_security_group_ids
+    }
+  }
+
+  tracing_config {
+    mode = var.tracing_enabled ? "Active" : "PassThrough"
+  }
 
   dynamic "environment" {
     for_each = length(var.environment_variables) > 0 ? [true] : []
@@ -91,5 +177,7 @@ resource "aws_lambda_function" "this" {
     aws_cloudwatch_log_group.this,
     aws_iam_role_policy.logs,
     aws_iam_role_policy.this,
+    aws_iam_role_policy.vpc,
+    aws_iam_role_policy.tracing,
   ]
 }

@@ -110,3 +110,26 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "region" {
+  description = "Region of the function (the network-interface permissions name it)."
+  type        = string
+}
+
+variable "vpc_subnet_ids" {
+  description = "Subnets to attach the function to (its network interfaces); null (default): no VPC."
+  type        = list(string)
+  default     = null
+}
+
+variable "vpc_security_group_ids" {
+  description = "Security groups of the function's network interfaces (with vpc_subnet_ids)."
+  type        = list(string)
+  default     = []
+}
+
+variable "tracing_enabled" {
+  description = "X-Ray active tracing (tracing_config mode Active, and the role may write segments); false: PassThrough."
+  type        = bool
+  default     = false
+}

@@ -98,6 +98,11 @@ module "function" {
   attach_policy_json = true
   policy_json        = data.aws_iam_policy_document.function.json
 
+  region                 = var.region
+  vpc_subnet_ids         = var.vpc_subnet_ids
+  vpc_security_group_ids = var.vpc_security_group_ids
+  tracing_enabled        = var.tracing_enabled
+
   environment_variables = merge(var.extra_environment_variables, {
     OUTPUT_BUCKET    = var.output_bucket_id
     UPLOAD_PREFIX    = var.upload_prefix
@@ -110,6 +115,9 @@ module "function" {
     UPLOADS_TABLE         = var.uploads_table_name
     PROCESSING_ATTEMPTS   = tostring(var.processing_attempts)
     RECORD_RETENTION_DAYS = var.record_retention_days == null ? "" : tostring(var.record_retention_days)
+
+    METRICS_NAMESPACE = var.metrics_namespace == null ? "" : var.metrics_namespace
+    METRICS_SERVICE   = var.metrics_service
   })
 
   tags = var.tags

@@ -32,3 +32,8 @@ output "dead_letter_queue_arn" {
   description = "ARN of the dead-letter queue."
   value       = aws_sqs_queue.dlq.arn
 }
+
+output "dead_letter_queue_name" {
+  description = "Name of the dead-letter queue (the QueueName dimension of its metrics)."
+  value       = aws_sqs_queue.dlq.name
+}

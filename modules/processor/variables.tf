@@ -182,3 +182,38 @@ variable "processing_attempts" {
   type        = number
   default     = 3
 }
+
+variable "region" {
+  description = "Region of the function (its network-interface permissions name it)."
+  type        = string
+}
+
+variable "vpc_subnet_ids" {
+  description = "Subnets the function is attached to; null (default): no VPC."
+  type        = list(string)
+  default     = null
+}
+
+variable "vpc_security_group_ids" {
+  description = "Security groups of the function's network interfaces (with vpc_subnet_ids)."
+  type        = list(string)
+  default     = []
+}
+
+variable "tracing_enabled" {
+  description = "X-Ray active tracing of the function."
+  type        = bool
+  default     = false
+}
+
+variable "metrics_namespace" {
+  description = "CloudWatch namespace of the processor's own metrics (EMF log lines: processor/metrics.py); null: none are written."
+  type        = string
+  default     = null
+}
+
+variable "metrics_service" {
+  description = "Value of the metrics' Service dimension (the stack's name prefix)."
+  type        = string
+  default     = "image-pipeline"
+}

@@ -94,11 +94,13 @@ def test_every_resource_is_scanned(scan):
     modules = {path.parent.name for path in TERRAFORM_FILES if "modules" in path.parts}
 
     assert modules == {
+        "alarms",
         "api",
         "auth",
         "cdn",
         "lambda_function",
         "lambda_layer",
+        "network",
         "processor",
         "storage",
         "uploads_table",

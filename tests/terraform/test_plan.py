@@ -536,6 +536,8 @@ def test_processor_function_environment_and_sizing(plan) -> None:
         "UPLOADS_TABLE",
         "PROCESSING_ATTEMPTS",
         "RECORD_RETENTION_DAYS",
+        "METRICS_NAMESPACE",
+        "METRICS_SERVICE",
     }
     assert env["UPLOADS_TABLE"] == "sip-uploads"
     assert env["OUTPUT_BUCKET"] == OUTPUT

@@ -42,11 +42,13 @@ def test_terraform_validate_is_clean_without_warnings(tf: Any) -> None:
 
 def test_modules_follow_the_layout_convention() -> None:
     assert MODULES == [
+        "alarms",
         "api",
         "auth",
         "cdn",
         "lambda_function",
         "lambda_layer",
+        "network",
         "processor",
         "storage",
         "uploads_table",

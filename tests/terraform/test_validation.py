@@ -129,6 +129,37 @@ CASES: list[tuple[str, str, Any, str]] = [
         "api_stage_name must be 1-64 characters of letters, digits, '-' or '_'.",
     ),
     (
+        "public vpc cidr",
+        "vpc_cidr",
+        "8.8.0.0/16",
+        "vpc_cidr must be a private IPv4 CIDR block",
+    ),
+    (
+        "one availability zone",
+        "vpc_availability_zones",
+        ["us-east-1a"],
+        "vpc_availability_zones must be [] or 2-6 distinct availability zones of var.region",
+    ),
+    ("bad alarm email", "alarm_email", "ops", "alarm_email must be null or an email address"),
+    (
+        "alarm period 90 s",
+        "alarm_period_seconds",
+        90,
+        "alarm_period_seconds must be a multiple of 60 between 60 and 86400.",
+    ),
+    (
+        "AWS metrics namespace",
+        "metrics_namespace",
+        "AWS/Lambda",
+        'metrics_namespace must be 1-255 characters of letters, digits and . _ - / # : and must not start with "AWS/".',
+    ),
+    (
+        "duration percent",
+        "alarm_processor_duration_percent",
+        5,
+        "alarm_processor_duration_percent must be between 10 and 100.",
+    ),
+    (
         "bad bucket suffix",
         "bucket_name_suffix",
         "-abc",

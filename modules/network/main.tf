@@ -1,0 +1,109 @@
+# A private network for the functions: two subnets in two availability zones, one route table
+# with no route out (no internet gateway, no NAT gateway), and gateway endpoints for the only
+# two services the functions call, S3 and DynamoDB (free, routed through the route table).
+# No interface endpoint: nothing the functions call needs one (README of this module).
+
+locals {
+  azs = var.availability_zones
+
+  # Gateway endpoints: service -> the actions and resources the stack's functions use.
+  gateway_endpoints = {
+    s3       = var.s3_endpoint_statements
+    dynamodb = var.dynamodb_endpoint_statements
+  }
+}
+
+resource "aws_vpc" "this" {
+  #checkov:skip=CKV2_AWS_11:no flow logs by default (billed per GB); the only traffic is to the S3 and DynamoDB gateway endpoints
+  cidr_block           = var.cidr_block
+  enable_dns_support   = true
+  enable_dns_hostnames = true
+
+  tags = merge(var.tags, { Name = var.name })
+}
+
+# The VPC's default security group allows nothing (no rules); the functions use their own.
+resource "aws_default_security_group" "this" {
+  vpc_id = aws_vpc.this.id
+
+  tags = merge(var.tags, { Name = "${var.name}-default-deny" })
+}
+
+resource "aws_subnet" "private" {
+  count = length(local.azs)
+
+  vpc_id                  = aws_vpc.this.id
+  availability_zone       = local.azs[count.index]
+  cidr_block              = cidrsubnet(var.cidr_block, var.subnet_newbits, count.index)
+  map_public_ip_on_launch = false
+
+  tags = merge(var.tags, { Name = "${var.name}-private-${local.azs[count.index]}" })
+}
+
+# Only the VPC's local route and the gateway endpoints' prefix-list routes: no way out.
+resource "aws_route_table" "private" {
+  vpc_id = aws_vpc.this.id
+
+  tags = merge(var.tags, { Name = "${var.name}-private" })
+}
+
+resource "aws_route_table_association" "private" {
+  count = length(local.azs)
+
+  subnet_id      = aws_subnet.private[count.index].id
+  route_table_id = aws_route_table.private.id
+}
+
+data "aws_iam_policy_document" "endpoint" {
+  for_each = local.gateway_endpoints
+
+  dynamic "statement" {
+    for_each = each.value
+
+    content {
+      sid       = statement.value.sid
+      effect    = "Allow"
+      actions   = statement.value.actions
+      resources = statement.value.resources
+
+      principals {
+        type        = "*"
+        identifiers = ["*"]
+      }
+    }
+  }
+}
+
+resource "aws_vpc_endpoint" "gateway" {
+  for_each = local.gateway_endpoints
+
+  vpc_id            = aws_vpc.this.id
+  service_name      = "com.amazonaws.${var.region}.${each.key}"
+  vpc_endpoint_type = "Gateway"
+  route_table_ids   = [aws_route_table.private.id]
+  policy            = data.aws_iam_policy_document.endpoint[each.key].json
+
+  tags = merge(var.tags, { Name = "${var.name}-${each.key}" })
+}
+
+resource "aws_security_group" "functions" {
+  #checkov:skip=CKV2_AWS_5:attached to both functions through the output function_security_group_id (their vpc_config); checkov does not follow module outputs
+  name        = "${var.name}-functions"
+  description = "Lambda functions of ${var.name}: HTTPS out to the S3 and DynamoDB gateway endpoints only, nothing in"
+  vpc_id      = aws_vpc.this.id
+
+  tags = merge(var.tags, { Name = "${var.name}-functions" })
+}
+
+resource "aws_vpc_security_group_egress_rule" "https_to_endpoints" {
+  for_each = aws_vpc_endpoint.gateway
+
+  security_group_id = aws_security_group.functions.id
+  description       = "HTTPS to ${each.key} through its gateway endpoint"
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+  prefix_list_id    = each.value.prefix_list_id
+
+  tags = merge(var.tags, { Name = "${var.name}-to-${each.key}" })
+}

@@ -1,0 +1,34 @@
+output "vpc_id" {
+  description = "ID of the VPC."
+  value       = aws_vpc.this.id
+}
+
+output "private_subnet_ids" {
+  description = "IDs of the private subnets (one per availability zone), for the functions' vpc_config."
+  value       = aws_subnet.private[*].id
+}
+
+output "availability_zones" {
+  description = "Availability zones of the private subnets."
+  value       = local.azs
+}
+
+output "route_table_id" {
+  description = "ID of the private route table (local route and gateway endpoints only)."
+  value       = aws_route_table.private.id
+}
+
+output "function_security_group_id" {
+  description = "ID of the functions' security group (HTTPS out to the endpoints' prefix lists, nothing in)."
+  value       = aws_security_group.functions.id
+}
+
+output "gateway_endpoint_ids" {
+  description = "IDs of the gateway endpoints by service (s3, dynamodb)."
+  value       = { for service, endpoint in aws_vpc_endpoint.gateway : service => endpoint.id }
+}
+
+output "gateway_prefix_list_ids" {
+  description = "Prefix-list ids of the gateway endpoints by service (the security group's egress destinations)."
+  value       = { for service, endpoint in aws_vpc_endpoint.gateway : service => endpoint.prefix_list_id }
+}

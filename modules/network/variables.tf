@@ -1,0 +1,55 @@
+variable "name" {
+  description = "Name of the VPC; its subnets, route table, endpoints and security group are named after it."
+  type        = string
+}
+
+variable "cidr_block" {
+  description = "IPv4 CIDR block of the VPC (a private range, /16 to /24)."
+  type        = string
+  default     = "10.42.0.0/16"
+}
+
+variable "region" {
+  description = "Region of the VPC (the endpoints' service names are com.amazonaws.<region>.<service>)."
+  type        = string
+}
+
+variable "availability_zones" {
+  description = "Availability zones of the private subnets, one subnet each (at least two: Lambda runs in every subnet it is given)."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.availability_zones) >= 2 && length(distinct(var.availability_zones)) == length(var.availability_zones)
+    error_message = "availability_zones must list at least two distinct zones."
+  }
+}
+
+variable "subnet_newbits" {
+  description = "Bits added to the VPC's prefix for each subnet (cidrsubnet newbits): 8 gives /24 subnets of a /16."
+  type        = number
+  default     = 8
+}
+
+variable "s3_endpoint_statements" {
+  description = "Statements of the S3 gateway endpoint's policy ({sid, actions, resources}): what traffic through the endpoint may do. Anything else is refused at the endpoint, whatever a role allows."
+  type = list(object({
+    sid       = string
+    actions   = list(string)
+    resources = list(string)
+  }))
+}
+
+variable "dynamodb_endpoint_statements" {
+  description = "Statements of the DynamoDB gateway endpoint's policy ({sid, actions, resources})."
+  type = list(object({
+    sid       = string
+    actions   = list(string)
+    resources = list(string)
+  }))
+}
+
+variable "tags" {
+  description = "Extra tags for every resource."
+  type        = map(string)
+  default     = {}
+}
