@@ -338,8 +338,9 @@ def test_a_heic_photo_chosen_in_the_page_ends_with_visible_upright_results(
 ) -> None:
     """An iPhone-like HEIC (stored sideways, irot) chosen in the page: upright JPEG, WebP and
     AVIF variants are shown, each after its placeholder."""
-    if "image/heic" not in web_config["allowedTypes"]:
-        pytest.skip("this deployment does not accept HEIC")
+    assert "image/heic" in web_config["allowedTypes"], (
+        "the stack under test must accept HEIC (variables.tf's default allowed_content_types)"
+    )
     photo = tmp_path / "IMG_0001.HEIC"
     photo.write_bytes(images.oriented_heif(images.HEIC_PHOTO, 6))  # upright 461 x 451
 
