@@ -5,7 +5,7 @@ export TF_CLI_CONFIG_FILE := $(CURDIR)/.local/terraformrc
 export TF_IN_AUTOMATION := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup build up outputs down test test-fast lint format bench emulator-start emulator-stop
+.PHONY: help setup build up outputs down test test-fast lint format docs docs-check bench emulator-start emulator-stop
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-15s %s\n", $$1, $$2}'
@@ -43,6 +43,12 @@ format: setup ## Apply ruff format and terraform fmt
 	@.venv/bin/ruff format .
 	@.venv/bin/ruff check --fix .
 	@terraform fmt -recursive
+
+docs: setup ## Regenerate the inputs/outputs tables of modules/*/README.md and docs/reference.md
+	@$(PYTHON) -m tools.tfdocs
+
+docs-check: setup ## Fail when a generated inputs/outputs table is stale (make test checks it too)
+	@$(PYTHON) -m tools.tfdocs --check
 
 bench: ## Resize benchmark (~7 min): docs/benchmarks.md, docs/benchmarks/results.json and ratios.png
 	@python3 bench/run.py
