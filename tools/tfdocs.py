@@ -18,6 +18,7 @@ files (declaration order, files by name), so a second run changes nothing.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import re
 import sys
@@ -109,8 +110,9 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value).strip()
 
 
+@functools.lru_cache(maxsize=256)
 def parse_file(text: str, source: str = "<string>") -> Module:
-    """The inputs and outputs declared in one ``.tf`` file."""
+    """The inputs and outputs declared in one ``.tf`` file (cached by content: parsing is slow)."""
     try:
         decoded = hcl2.loads(text, serialization_options=_TEXT)
         literal = hcl2.loads(text, serialization_options=_HCL)
