@@ -9,6 +9,8 @@ anything unexpected is logged with its traceback and answered ``500 internal_err
 With sign-in every other request must carry a valid Cognito ID token (:mod:`api.auth`, checked
 here even where API Gateway's authorizer already did): its ``sub`` owns what the request
 creates, and only its owner sees, lists or deletes an upload (another user's id is a 404).
+A token whose session began before the user's revocation time (``tools/users.py disable`` or
+``sign-out``, read from the quota table and cached per container up to 30 s) is a 401 too.
 ``POST /uploads`` counts against the caller's daily quota before anything is signed.
 """
 
