@@ -167,6 +167,7 @@ module "auth" {
   password_minimum_length     = var.auth_password_minimum_length
   id_token_validity_minutes   = var.auth_token_validity_minutes
   refresh_token_validity_days = var.auth_refresh_token_validity_days
+  email_sender                = var.auth_email_sender
   deletion_protection         = var.auth_user_pool_deletion_protection && !local.emulator
   kms_key_arn                 = var.kms_key_arn
 }

@@ -552,6 +552,45 @@ variable "auth_jwks_json" {
   }
 }
 
+variable "auth_email_sender" {
+  description = "With auth = \"cognito\": send the pool's emails (codes, temporary passwords) through Amazon SES instead of Cognito's built-in sender, which allows about 50 messages a day per account. ses_identity_arn: a verified SES identity (arn:aws:ses:<region>:<account>:identity/<domain or address>) in the pool's region, out of the SES sandbox to mail anyone; from_address: an address of that identity (optionally \"Name <address>\"); reply_to and configuration_set optional. null (default): Cognito's sender."
+  type = object({
+    ses_identity_arn  = string
+    from_address      = string
+    reply_to          = optional(string)
+    configuration_set = optional(string)
+  })
+  default = null
+
+  validation {
+    condition     = var.auth_email_sender == null || can(regex("^arn:aws[a-z-]*:ses:[a-z0-9-]+:[0-9]{12}:identity/[^\\s/]+$", var.auth_email_sender.ses_identity_arn))
+    error_message = "auth_email_sender.ses_identity_arn must be an SES identity ARN: arn:aws:ses:<region>:<account>:identity/<domain or address>."
+  }
+
+  # The sender must be the identity's own address, or an address at its domain (or a subdomain).
+  validation {
+    condition = var.auth_email_sender == null || try(anytrue([
+      for pair in [[
+        lower(element(split("identity/", var.auth_email_sender.ses_identity_arn), 1)),
+        lower(try(regex("<([^<>]+)>\\s*$", var.auth_email_sender.from_address)[0], trimspace(var.auth_email_sender.from_address))),
+        ]] : can(regex("^[^@<>\\s]+@[^@<>\\s]+$", pair[1])) && (strcontains(pair[0], "@")
+        ? pair[1] == pair[0]
+      : endswith(pair[1], "@${pair[0]}") || endswith(pair[1], ".${pair[0]}"))
+    ]), false)
+    error_message = "auth_email_sender.from_address must be an address (or \"Name <address>\") of the SES identity: the identity's own address, or an address at its domain."
+  }
+
+  validation {
+    condition     = var.auth_email_sender == null || try(var.auth_email_sender.reply_to == null || can(regex("^[^@<>\\s]+@[^@<>\\s]+$", var.auth_email_sender.reply_to)), false)
+    error_message = "auth_email_sender.reply_to must be null or an email address."
+  }
+
+  validation {
+    condition     = var.auth_email_sender == null || try(var.auth_email_sender.configuration_set == null || can(regex("^[A-Za-z0-9_-]{1,64}$", var.auth_email_sender.configuration_set)), false)
+    error_message = "auth_email_sender.configuration_set must be null or an SES configuration set name (letters, digits, _ and -, at most 64)."
+  }
+}
+
 variable "auth_user_pool_deletion_protection" {
   description = "With auth = \"cognito\": refuse to delete the user pool and its users (terraform destroy included) until turned off. Always off on the emulator."
   type        = bool

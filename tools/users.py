@@ -4,6 +4,7 @@
     python tools/users.py create alice@example.com            # emails a temporary password
     python tools/users.py create alice@example.com --password 'Long-enough-1!'   # permanent
     python tools/users.py disable alice@example.com            # signs them out everywhere too
+    python tools/users.py sign-out alice@example.com           # everywhere; they may sign in again
     python tools/users.py enable alice@example.com
     python tools/users.py list [--json]
     python tools/users.py jwks > jwks.json                     # the pool's public keys
@@ -13,18 +14,37 @@ The pool comes from the stack's outputs (``auth.user_pool_id``): ``--outputs FIL
 in the emulator's moto sidecar (``auth.cognito_endpoint``). On AWS the usual credentials and
 region apply. ``jwks`` prints the document ``auth_jwks_json`` takes for an API function with no
 internet access (a VPC without NAT). Exit codes: 0 done, 1 failed, 2 bad usage.
+
+``disable`` and ``sign-out`` make Cognito revoke the user's refresh tokens
+(``AdminUserGlobalSignOut``; ``disable`` also refuses new sign-ins) and then write the user's
+revocation time to the quota table (item ``<sub>#revoked``): the API refuses every ID token
+whose session began before it, within ``REVOCATION_CACHE_SECONDS`` of lambda_src/api/auth.py
+(30 s). Needs cognito-idp:AdminGetUser, AdminDisableUser, AdminUserGlobalSignOut and
+dynamodb:PutItem on the quota table.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
+import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from stack_access import EMULATOR_CREDENTIALS, ToolError, emulator_endpoint, load_outputs
+from stack_access import (
+    EMULATOR_CREDENTIALS,
+    ToolError,
+    aws_client,
+    emulator_endpoint,
+    load_outputs,
+)
+
+# lambda_src/api/auth.py revocation_item: kept past Cognito's longest ID-token lifetime (1 day).
+REVOCATION_KEEP_SECONDS = 86_400 + 3_600
 
 
 def pool_of(outputs: dict[str, Any]) -> dict[str, Any]:
@@ -43,6 +63,58 @@ def cognito_client(outputs: dict[str, Any], auth: dict[str, Any]) -> Any:
         )
     region = auth["user_pool_id"].split("_", 1)[0]
     return boto3.client("cognito-idp", region_name=region)
+
+
+def dynamodb_client(outputs: dict[str, Any], auth: dict[str, Any]) -> Any:
+    endpoint = outputs.get("emulator_dynamodb_endpoint")
+    if emulator_endpoint(outputs.get("api_url")) and endpoint:
+        return aws_client("dynamodb", endpoint)
+    import boto3
+
+    return boto3.client("dynamodb", region_name=auth["user_pool_id"].split("_", 1)[0])
+
+
+def now() -> float:
+    return time.time()
+
+
+def user_sub(client: Any, pool_id: str, email: str) -> str:
+    user = client.admin_get_user(UserPoolId=pool_id, Username=email)
+    sub = {a["Name"]: a["Value"] for a in user.get("UserAttributes", [])}.get("sub")
+    if not sub:
+        raise ToolError(f"{email} has no sub attribute")
+    return str(sub)
+
+
+def sign_out_everywhere(
+    cognito: Any,
+    dynamodb: Any,
+    auth: dict[str, Any],
+    email: str,
+    disable: bool = False,
+    clock: Callable[[], float] | None = None,
+) -> dict[str, Any]:
+    """Revoke the user's refresh tokens (and disable them), then write the revocation time
+    the API checks ID tokens against: no token of a session begun before it is accepted."""
+    pool_id = auth["user_pool_id"]
+    table = auth.get("quota_table")
+    if not table:
+        raise ToolError("the stack's outputs name no quota table (auth.quota_table)")
+    sub = user_sub(cognito, pool_id, email)
+    cognito.admin_user_global_sign_out(UserPoolId=pool_id, Username=email)
+    if disable:
+        cognito.admin_disable_user(UserPoolId=pool_id, Username=email)
+    # Taken after Cognito's answers, rounded up: later than every token issued before.
+    revoked_at = math.ceil((clock or now)())
+    dynamodb.put_item(
+        TableName=table,
+        Item={
+            "id": {"S": f"{sub}#revoked"},
+            "revokedAt": {"N": str(revoked_at)},
+            "expiresAt": {"N": str(revoked_at + REVOCATION_KEEP_SECONDS)},
+        },
+    )
+    return {"email": email, "sub": sub, "disabled": disable, "revokedAt": revoked_at}
 
 
 def create(client: Any, pool_id: str, email: str, password: str | None) -> dict[str, Any]:
@@ -111,8 +183,12 @@ def main(argv: list[str] | None = None) -> int:
     add = commands.add_parser("create", help="create a user (email address)")
     add.add_argument("email")
     add.add_argument("--password", help="set a permanent password instead of emailing one")
-    for name in ("disable", "enable"):
-        commands.add_parser(name, help=f"{name} a user").add_argument("email")
+    for name, text in (
+        ("disable", "disable a user and sign them out everywhere"),
+        ("sign-out", "sign a user out everywhere (they may sign in again)"),
+        ("enable", "enable a user"),
+    ):
+        commands.add_parser(name, help=text).add_argument("email")
     listing = commands.add_parser("list", help="list users")
     listing.add_argument("--json", action="store_true")
     commands.add_parser("jwks", help="print the pool's public keys (for auth_jwks_json)")
@@ -129,10 +205,21 @@ def main(argv: list[str] | None = None) -> int:
         pool_id = auth["user_pool_id"]
         if args.command == "create":
             print(json.dumps(create(client, pool_id, args.email, args.password)))
-        elif args.command == "disable":
-            client.admin_disable_user(UserPoolId=pool_id, Username=args.email)
-            client.admin_user_global_sign_out(UserPoolId=pool_id, Username=args.email)
-            print(f"disabled {args.email} (and signed them out)")
+        elif args.command in ("disable", "sign-out"):
+            done = sign_out_everywhere(
+                client,
+                dynamodb_client(outputs, auth),
+                auth,
+                args.email,
+                disable=args.command == "disable",
+            )
+            print(json.dumps(done))
+            print(
+                f"{'disabled and ' if done['disabled'] else ''}signed out {args.email}"
+                " everywhere: refresh tokens revoked; the API refuses their earlier ID tokens"
+                " within 30 s",
+                file=sys.stderr,
+            )
         elif args.command == "enable":
             client.admin_enable_user(UserPoolId=pool_id, Username=args.email)
             print(f"enabled {args.email}")

@@ -16,12 +16,25 @@ The key set comes from :class:`JwksCache`: an inline document (``AUTH_JWKS``, fo
 internet) or a URL fetched at first use and kept for the container's life (``AUTH_JWKS_URL``:
 the pool's ``/.well-known/jwks.json`` on AWS, the moto sidecar's on the emulator). An unknown
 ``kid`` causes at most one re-fetch per :data:`REFETCH_INTERVAL_SECONDS` (Cognito does not
-rotate a pool's keys, so a stream of made-up kids costs one request, not one each).
+rotate a pool's keys, so a stream of made-up kids costs one request, not one each). While the
+keys cannot be fetched at all, failed fetches back off exponentially (1 s, 2 s, 4 s ... capped at
+:data:`MAX_BACKOFF_SECONDS`): a request in between is answered at once (503 with
+``Retry-After``, :class:`KeySetUnavailable`) instead of waiting up to
+:data:`FETCH_TIMEOUT_SECONDS` on yet another fetch. 503, not 401: the token may be perfectly
+good, and the page ends the session on a 401 (web/js/main.js), which an outage of the key set
+must not do.
+
+Revocation (:class:`RevocationCache`): a valid token is still refused when its session began
+(``auth_time``, else ``iat``) before the user's revocation time, which ``tools/users.py disable``
+and ``sign-out`` write to the quota table (item ``<sub>#revoked``). Each container keeps what it
+read for a user at most :data:`REVOCATION_CACHE_SECONDS`, so a revocation holds everywhere
+within that time, at the cost of one ``GetItem`` per user per container per window.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 import urllib.request
@@ -36,7 +49,14 @@ ALGORITHM = "RS256"
 CLOCK_SKEW_SECONDS = 5
 REFETCH_INTERVAL_SECONDS = 300.0
 FETCH_TIMEOUT_SECONDS = 3.0
+MIN_BACKOFF_SECONDS = 1.0
+MAX_BACKOFF_SECONDS = 60.0
 MAX_TOKEN_CHARS = 8192
+REVOCATION_CACHE_SECONDS = 30.0
+REVOCATION_CACHE_ENTRIES = 10_000
+# The revocation item outlives every token issued before it: Cognito's longest ID-token
+# lifetime is one day (then DynamoDB's TTL drops it, within a few days).
+REVOCATION_KEEP_SECONDS = 86_400 + 3_600
 
 
 class AuthError(Exception):
@@ -49,13 +69,19 @@ class AuthError(Exception):
 
 
 class KeySetUnavailable(Exception):
-    """The pool's keys could not be fetched (answer 503, never let the request through)."""
+    """The pool's keys could not be fetched (answer 503, never let the request through);
+    ``retry_after``: whole seconds until the next fetch may be tried."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
 class Caller:
     sub: str  # the upload owner
     email: str | None
+    session_started: int = 0  # auth_time (else iat), seconds since the epoch
 
 
 def _fetch_url(url: str) -> bytes:
@@ -65,7 +91,7 @@ def _fetch_url(url: str) -> bytes:
 
 
 class JwksCache:
-    """The pool's public keys by ``kid``, loaded once per container."""
+    """The pool's public keys by ``kid``, loaded once per container; failed loads back off."""
 
     def __init__(
         self,
@@ -82,6 +108,8 @@ class JwksCache:
         self._lock = threading.Lock()
         self._keys: dict[str, Any] | None = None
         self._fetched_at: float | None = None
+        self._failures = 0  # failed fetches in a row while no keys are known
+        self._retry_at = 0.0
         self.fetches = 0
         if document:
             self._keys = parse_jwks(document)
@@ -89,8 +117,10 @@ class JwksCache:
 
     def key(self, kid: str) -> Any | None:
         with self._lock:
-            if self._keys is None or (kid not in self._keys and self._may_refetch()):
-                self._load()
+            if self._keys is None:
+                self._load_first()
+            elif kid not in self._keys and self._may_refetch():
+                self._refetch()
             assert self._keys is not None
             return self._keys.get(kid)
 
@@ -101,17 +131,43 @@ class JwksCache:
             self._clock() - self._fetched_at >= REFETCH_INTERVAL_SECONDS
         )
 
-    def _load(self) -> None:
+    def _load_first(self) -> None:
+        """No keys yet: fetch, unless the last failure's back-off has not run out."""
+        assert self._url is not None
+        now = self._clock()
+        if now < self._retry_at:
+            raise self._unavailable(self._retry_at - now)
+        try:
+            self._keys = self._download()
+        except Exception as error:
+            self._failures += 1
+            delay = backoff_seconds(self._failures)
+            self._retry_at = now + delay
+            raise self._unavailable(delay) from error
+        self._failures = 0
+
+    def _refetch(self) -> None:
+        """An unknown ``kid``: look for new keys, keeping the ones we have if the fetch fails."""
+        try:
+            self._keys = self._download()
+        except Exception:
+            return
+
+    def _download(self) -> dict[str, Any]:
         assert self._url is not None
         self._fetched_at = self._clock()
         self.fetches += 1
-        try:
-            keys = parse_jwks(self._fetch(self._url))
-        except Exception as error:
-            if self._keys is None:
-                raise KeySetUnavailable(f"the key set at {self._url} is unavailable") from error
-            return  # keep the keys we have
-        self._keys = keys
+        return parse_jwks(self._fetch(self._url))
+
+    def _unavailable(self, wait: float) -> KeySetUnavailable:
+        return KeySetUnavailable(
+            f"the key set at {self._url} is unavailable", retry_after=max(1, math.ceil(wait))
+        )
+
+
+def backoff_seconds(failures: int) -> float:
+    """Wait after ``failures`` failed fetches in a row: 1, 2, 4 ... 60 seconds."""
+    return min(MAX_BACKOFF_SECONDS, MIN_BACKOFF_SECONDS * 2.0 ** min(failures - 1, 16))
 
 
 def parse_jwks(document: str | bytes) -> dict[str, Any]:
@@ -181,7 +237,88 @@ class TokenVerifier:
         if not isinstance(sub, str) or not sub or len(sub) > 128:
             raise AuthError("The sign-in token names no user.", "sub")
         email = claims.get("email")
-        return Caller(sub=sub, email=email if isinstance(email, str) else None)
+        return Caller(
+            sub=sub,
+            email=email if isinstance(email, str) else None,
+            session_started=session_start(claims),
+        )
+
+
+def session_start(claims: Mapping[str, Any]) -> int:
+    """When the token's session began: ``auth_time`` (kept by refreshed tokens), else ``iat``."""
+    for name in ("auth_time", "iat"):
+        value = claims.get(name)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return int(value)
+    return 0
+
+
+# -- revocation ---------------------------------------------------------------------------
+
+
+def revocation_key(sub: str) -> str:
+    """The user's revocation item in the quota table (day counters are ``<sub>#<date>``)."""
+    return f"{sub}#revoked"
+
+
+def revocation_item(sub: str, revoked_at: int) -> dict[str, Any]:
+    """The item ``tools/users.py`` writes: sessions begun before ``revoked_at`` are refused."""
+    return {
+        "id": revocation_key(sub),
+        "revokedAt": int(revoked_at),
+        "expiresAt": int(revoked_at) + REVOCATION_KEEP_SECONDS,
+    }
+
+
+def revoked_before(item: Mapping[str, Any] | None) -> int | None:
+    """The revocation time an item holds (``None``: never revoked or unreadable)."""
+    value = (item or {}).get("revokedAt")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return int(value)
+    return None
+
+
+class RevocationCache:
+    """Per-user revocation times, read through ``read(sub)`` and kept at most
+    :data:`REVOCATION_CACHE_SECONDS` per container (a read fails closed: it raises)."""
+
+    def __init__(
+        self,
+        read: Callable[[str], int | None],
+        clock: Callable[[], float] = time.monotonic,
+        max_age: float = REVOCATION_CACHE_SECONDS,
+        max_entries: int = REVOCATION_CACHE_ENTRIES,
+    ) -> None:
+        self._read = read
+        self._clock = clock
+        self._max_age = max_age
+        self._max_entries = max_entries
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[int | None, float]] = {}
+        self.reads = 0
+
+    def revoked_at(self, sub: str) -> int | None:
+        now = self._clock()
+        with self._lock:
+            cached = self._entries.get(sub)
+            if cached is not None and now - cached[1] < self._max_age:
+                return cached[0]
+        value = self._read(sub)
+        with self._lock:
+            self.reads += 1
+            if len(self._entries) >= self._max_entries:
+                self._entries.clear()  # rare: many users in one container; start afresh
+            self._entries[sub] = (value, now)
+        return value
+
+    def check(self, caller: Caller) -> None:
+        """:class:`AuthError` when the caller's session began before their revocation."""
+        revoked = self.revoked_at(caller.sub)
+        if revoked is not None and caller.session_started < revoked:
+            raise AuthError(
+                "You were signed out everywhere or your account was disabled. Sign in again.",
+                "revoked",
+            )
 
 
 def bearer_token(headers: Mapping[str, Any] | None) -> str | None:

@@ -125,6 +125,10 @@ def load_config(environ: Mapping[str, str]) -> ApiConfig:
             ),
         ),
     )
+    if config.signed_in and not config.quota_table:
+        raise ConfigError(
+            "QUOTA_TABLE", "AUTH_MODE=cognito needs the quota table (it also holds revocations)"
+        )
     if config.quota.enabled and not (config.signed_in and config.quota_table):
         raise ConfigError(
             "QUOTA_TABLE", "daily quotas need AUTH_MODE=cognito and the quota table's name"

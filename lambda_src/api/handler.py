@@ -9,6 +9,8 @@ anything unexpected is logged with its traceback and answered ``500 internal_err
 With sign-in every other request must carry a valid Cognito ID token (:mod:`api.auth`, checked
 here even where API Gateway's authorizer already did): its ``sub`` owns what the request
 creates, and only its owner sees, lists or deletes an upload (another user's id is a 404).
+A token whose session began before the user's revocation time (``tools/users.py disable`` or
+``sign-out``, read from the quota table and cached per container up to 30 s) is a 401 too.
 ``POST /uploads`` counts against the caller's daily quota before anything is signed.
 """
 
@@ -46,6 +48,17 @@ def _verifier(settings: api_config.AuthSettings | None) -> api_auth.TokenVerifie
 
 
 VERIFIER = _verifier(CONFIG.auth)  # the key set is fetched at the first signed-in request
+
+
+def read_revocation(sub: str) -> int | None:
+    """The user's revocation time (tools/users.py writes it to the quota table)."""
+    assert QUOTAS is not None
+    return api_auth.revoked_before(QUOTAS.get(api_auth.revocation_key(sub)))
+
+
+# Sign-in always has the quota table (config.py): each user's revocation time is read from it,
+# kept per container at most api_auth.REVOCATION_CACHE_SECONDS.
+REVOCATIONS = api_auth.RevocationCache(read_revocation) if VERIFIER and QUOTAS else None
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -112,13 +125,13 @@ def dispatch(method: str, route: api_core.Route | None, event: dict[str, Any]) -
         LOG.info("unauthorized", status=401, reason=error.reason)
         body = {"error": "unauthorized", "message": error.message}
         return 401, body, {"WWW-Authenticate": 'Bearer realm="uploads"'}
-    except api_auth.KeySetUnavailable:
-        LOG.exception("the user pool's key set is unavailable")
+    except api_auth.KeySetUnavailable as error:
+        LOG.exception("the user pool's key set is unavailable", retry_after=error.retry_after)
         body = {
             "error": "sign_in_unavailable",
             "message": "Sign-in cannot be checked right now. Try again in a minute.",
         }
-        return 503, body, {"Retry-After": "30"}
+        return 503, body, {"Retry-After": str(error.retry_after)}
     except Exception:
         LOG.exception("request failed")
         body = {"error": "internal_error", "message": "Internal server error."}
@@ -133,6 +146,8 @@ def authenticate(event: dict[str, Any]) -> str | None:
     if token is None:
         raise api_auth.AuthError("Sign in to use this service.", "missing")
     caller = VERIFIER.verify(token)
+    if REVOCATIONS is not None:
+        REVOCATIONS.check(caller)
     LOG.bind(owner=caller.sub)
     return caller.sub
 

@@ -137,6 +137,19 @@ data "aws_iam_policy_document" "function" {
     }
   }
 
+  # Each user's revocation time (item <sub>#revoked, written by tools/users.py): read with the
+  # token check, cached per container (lambda_src/api/auth.py RevocationCache).
+  dynamic "statement" {
+    for_each = local.signed_in ? [true] : []
+
+    content {
+      sid       = "ReadRevocations"
+      effect    = "Allow"
+      actions   = ["dynamodb:GetItem"]
+      resources = [var.auth.quota_table_arn]
+    }
+  }
+
   dynamic "statement" {
     for_each = var.kms_key_arn == null ? [] : [var.kms_key_arn]
 

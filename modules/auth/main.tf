@@ -32,6 +32,21 @@ resource "aws_cognito_user_pool" "this" {
     default_email_option = "CONFIRM_WITH_CODE"
   }
 
+  # A new email address (also the sign-in name) takes effect only once its code is confirmed;
+  # until then the user keeps signing in with, and receiving mail at, the old verified one.
+  user_attribute_update_settings {
+    attributes_require_verification_before_update = ["email"]
+  }
+
+  # Cognito's built-in sender (about 50 emails a day per account) unless an SES identity is given.
+  email_configuration {
+    email_sending_account  = var.email_sender == null ? "COGNITO_DEFAULT" : "DEVELOPER"
+    source_arn             = var.email_sender == null ? null : var.email_sender.ses_identity_arn
+    from_email_address     = var.email_sender == null ? null : var.email_sender.from_address
+    reply_to_email_address = var.email_sender == null ? null : var.email_sender.reply_to
+    configuration_set      = var.email_sender == null ? null : var.email_sender.configuration_set
+  }
+
   account_recovery_setting {
     recovery_mechanism {
       name     = "verified_email"

@@ -42,6 +42,22 @@ variable "refresh_token_validity_days" {
   }
 }
 
+variable "email_sender" {
+  description = "Send the pool's emails through this verified SES identity (email_sending_account DEVELOPER): ses_identity_arn, from_address (an address of the identity, optionally \"Name <address>\"), optional reply_to and configuration_set. null: Cognito's built-in sender (about 50 emails a day)."
+  type = object({
+    ses_identity_arn  = string
+    from_address      = string
+    reply_to          = optional(string)
+    configuration_set = optional(string)
+  })
+  default = null
+
+  validation {
+    condition     = var.email_sender == null || can(regex("^arn:aws[a-z-]*:ses:[a-z0-9-]+:[0-9]{12}:identity/[^\\s/]+$", var.email_sender.ses_identity_arn))
+    error_message = "email_sender.ses_identity_arn must be an SES identity ARN: arn:aws:ses:<region>:<account>:identity/<domain or address>."
+  }
+}
+
 variable "deletion_protection" {
   description = "Refuse to delete the user pool (and its users) until this is turned off."
   type        = bool

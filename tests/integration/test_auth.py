@@ -210,6 +210,50 @@ def test_pages_of_the_listing_follow_the_cursor(make_user) -> None:
     assert seen == made[::-1]
 
 
+def refresh(auth: dict[str, Any], tokens: dict[str, Any]) -> requests.Response:
+    """REFRESH_TOKEN_AUTH the way the page sends it."""
+    return requests.post(
+        auth["cognito_endpoint"],
+        headers={
+            "X-Amz-Target": "AWSCognitoIdentityProviderService.InitiateAuth",
+            "Content-Type": "application/x-amz-json-1.1",
+        },
+        data=json.dumps(
+            {
+                "AuthFlow": "REFRESH_TOKEN_AUTH",
+                "ClientId": auth["client_id"],
+                "AuthParameters": {"REFRESH_TOKEN": tokens["RefreshToken"]},
+            }
+        ),
+        timeout=30,
+    )
+
+
+def test_signing_out_everywhere_stops_the_earlier_id_token(make_user, outputs, tmp_path):
+    import users
+
+    path = tmp_path / "outputs.json"
+    path.write_text(json.dumps(outputs))
+    grace = make_user("grace")  # signed in; her ID token is valid for an hour
+    grace.api.attempts = 1
+    assert refresh(outputs["auth"], grace.tokens).status_code == 200
+    assert users.main(["--outputs", str(path), "sign-out", grace.email]) == 0
+    # Her first request after the revocation: no container has her revocation time cached.
+    refused = grace.api.list_uploads()
+    assert refused.status_code == 401, refused.text
+    assert refused.json()["error"] == "unauthorized"
+    assert "signed out everywhere" in refused.json()["message"]
+    assert grace.api.create_upload("image/jpeg", 100).status_code == 401
+    assert refresh(outputs["auth"], grace.tokens).status_code == 400  # refresh token revoked
+    # Signing in again works (the new session starts at or after the revocation time).
+    assert stack_access.sign_in(
+        outputs["auth"]["cognito_endpoint"],
+        outputs["auth"]["client_id"],
+        grace.email,
+        grace.password,
+    )["IdToken"]
+
+
 def test_the_operator_tool_creates_disables_and_lists_users(outputs, tmp_path, capsys) -> None:
     import users
 
@@ -222,11 +266,14 @@ def test_the_operator_tool_creates_disables_and_lists_users(outputs, tmp_path, c
     created = json.loads(capsys.readouterr().out)
     assert created["email"] == email
     auth = outputs["auth"]
-    assert stack_access.sign_in(
+    tokens = stack_access.sign_in(
         auth["cognito_endpoint"], auth["client_id"], email, "Op-Made-pass-1!"
     )
     assert users.main(["--outputs", str(path), "disable", email]) == 0
-    capsys.readouterr()
+    assert json.loads(capsys.readouterr().out)["disabled"] is True
+    # The ID token from before is refused at once (never used before: nothing cached).
+    refused = stack_access.ApiClient(outputs["api_url"], token=tokens["IdToken"], attempts=1)
+    assert refused.list_uploads().status_code == 401
     with pytest.raises(stack_access.ToolError):
         stack_access.sign_in(auth["cognito_endpoint"], auth["client_id"], email, "Op-Made-pass-1!")
     assert users.main(["--outputs", str(path), "list", "--json"]) == 0

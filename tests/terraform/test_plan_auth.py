@@ -134,6 +134,89 @@ def test_the_user_pool_signs_in_by_email_with_a_strong_password(cognito) -> None
     assert pool["deletion_protection"] == "ACTIVE"
 
 
+SES_IDENTITY = "arn:aws:ses:us-east-1:123456789012:identity/example.com"
+
+
+def test_a_new_email_address_counts_only_once_verified(cognito, cognito_local) -> None:
+    for plan in (cognito, cognito_local):
+        pool = plan.values("module.auth[0].aws_cognito_user_pool.this")
+        assert pool["user_attribute_update_settings"] == [
+            {"attributes_require_verification_before_update": ["email"]}
+        ]
+        assert "email" in pool["auto_verified_attributes"]  # AWS requires both together
+
+
+def test_emails_go_through_cognitos_own_sender_by_default(cognito) -> None:
+    pool = cognito.values("module.auth[0].aws_cognito_user_pool.this")
+    (email,) = pool["email_configuration"]
+    assert email["email_sending_account"] == "COGNITO_DEFAULT"
+    assert not email.get("source_arn")
+    assert not email.get("from_email_address")
+
+
+def test_an_ses_identity_sends_the_pools_emails(plan_factory) -> None:
+    plan = plan_factory(
+        bucket_name_suffix=SUFFIX,
+        auth="cognito",
+        auth_email_sender={
+            "ses_identity_arn": SES_IDENTITY,
+            "from_address": "Images <no-reply@mail.example.com>",
+            "reply_to": "help@example.com",
+        },
+    )
+    pool = plan.values("module.auth[0].aws_cognito_user_pool.this")
+    (email,) = pool["email_configuration"]
+    assert email["email_sending_account"] == "DEVELOPER"
+    assert email["source_arn"] == SES_IDENTITY
+    assert email["from_email_address"] == "Images <no-reply@mail.example.com>"
+    assert email["reply_to_email_address"] == "help@example.com"
+    assert not email.get("configuration_set")
+
+
+@pytest.mark.parametrize(
+    ("sender", "message"),
+    [
+        (
+            {
+                "ses_identity_arn": "arn:aws:sns:us-east-1:123456789012:topic",
+                "from_address": "a@b.c",
+            },
+            "auth_email_sender.ses_identity_arn must be an SES identity ARN",
+        ),
+        (
+            {"ses_identity_arn": SES_IDENTITY, "from_address": "no-reply@evil-example.com"},
+            "auth_email_sender.from_address must be an address",
+        ),
+        (
+            {
+                "ses_identity_arn": SES_IDENTITY.replace("example.com", "ops@example.com"),
+                "from_address": "other@example.com",
+            },
+            "auth_email_sender.from_address must be an address",
+        ),
+        (
+            {"ses_identity_arn": SES_IDENTITY, "from_address": "not an address"},
+            "auth_email_sender.from_address must be an address",
+        ),
+        (
+            {"ses_identity_arn": SES_IDENTITY, "from_address": "a@example.com", "reply_to": "x"},
+            "auth_email_sender.reply_to must be null or an email address",
+        ),
+        (
+            {
+                "ses_identity_arn": SES_IDENTITY,
+                "from_address": "a@example.com",
+                "configuration_set": "bad name!",
+            },
+            "auth_email_sender.configuration_set must be null",
+        ),
+    ],
+    ids=["arn", "foreign-domain", "other-address", "no-address", "reply-to", "config-set"],
+)
+def test_the_email_sender_is_validated(plan_error, sender, message) -> None:
+    assert message in plan_error(auth_email_sender=sender)
+
+
 def test_self_sign_up_confirms_the_email_address(cognito_local) -> None:
     pool = cognito_local.values("module.auth[0].aws_cognito_user_pool.this")
     assert pool["admin_create_user_config"][0]["allow_admin_create_user_only"] is False
@@ -172,6 +255,7 @@ def test_the_api_role_gets_exactly_what_erasure_and_quotas_need(cognito) -> None
         "ListOneUploadsOutputs",
         "DeleteUploadRecords",
         "CountDailyQuotas",
+        "ReadRevocations",
     }
     assert found["EraseOwnUploads"]["actions"] == ["s3:DeleteObject"]
     assert found["EraseOwnUploads"]["resources"] == sorted(
@@ -184,7 +268,8 @@ def test_the_api_role_gets_exactly_what_erasure_and_quotas_need(cognito) -> None
     ]
     assert found["DeleteUploadRecords"]["actions"] == ["dynamodb:DeleteItem"]
     assert found["CountDailyQuotas"]["actions"] == ["dynamodb:UpdateItem"]
-    for sid in ("DeleteUploadRecords", "CountDailyQuotas"):
+    assert found["ReadRevocations"]["actions"] == ["dynamodb:GetItem"]
+    for sid in ("DeleteUploadRecords", "CountDailyQuotas", "ReadRevocations"):
         assert found[sid]["effect"] == "Allow"
     # No wildcard action anywhere.
     assert not [s for s in found.values() if any("*" in a for a in s["actions"])]

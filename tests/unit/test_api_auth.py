@@ -35,8 +35,8 @@ def refused(verifier: auth.TokenVerifier, token: str) -> str:
 
 
 def test_a_good_id_token_names_its_user(verifier, tokens) -> None:
-    caller = verifier.verify(tokens.token("user-1", email="a@example.com"))
-    assert caller == auth.Caller(sub="user-1", email="a@example.com")
+    caller = verifier.verify(tokens.token("user-1", email="a@example.com", auth_time=1234))
+    assert caller == auth.Caller(sub="user-1", email="a@example.com", session_started=1234)
 
 
 def test_an_expired_token_is_refused(verifier, tokens) -> None:
@@ -153,6 +153,151 @@ def test_an_unreachable_key_set_fails_closed(tokens) -> None:
     verifier = auth.TokenVerifier(ISSUER, CLIENT_ID, auth.JwksCache(url="https://k/j", fetch=fetch))
     with pytest.raises(auth.KeySetUnavailable):
         verifier.verify(tokens.token("u"))
+
+
+class FlakyKeys:
+    """A key-set endpoint that fails until told otherwise, counting every fetch."""
+
+    def __init__(self, tokens: TokenFactory) -> None:
+        self.tokens = tokens
+        self.up = False
+        self.calls = 0
+
+    def __call__(self, url: str) -> bytes:
+        self.calls += 1
+        if not self.up:
+            raise OSError("timed out")
+        return self.tokens.jwks().encode()
+
+
+def test_an_unreachable_key_set_is_not_fetched_again_until_the_backoff_ends(tokens) -> None:
+    endpoint = FlakyKeys(tokens)
+    clock = [1000.0]
+    keys = auth.JwksCache(url="https://k/j", fetch=endpoint, clock=lambda: clock[0])
+    verifier = auth.TokenVerifier(ISSUER, CLIENT_ID, keys)
+    token = tokens.token("u")
+
+    waits = []
+    for _ in range(9):  # each back-off runs out exactly, then the next fetch fails again
+        with pytest.raises(auth.KeySetUnavailable) as first:
+            verifier.verify(token)
+        waits.append(first.value.retry_after)
+        calls = endpoint.calls
+        for _ in range(50):  # requests inside the back-off are answered without a fetch
+            with pytest.raises(auth.KeySetUnavailable) as during:
+                verifier.verify(token)
+            assert 1 <= during.value.retry_after <= first.value.retry_after
+        assert endpoint.calls == calls
+        clock[0] += first.value.retry_after - 0.5
+        with pytest.raises(auth.KeySetUnavailable) as late:
+            verifier.verify(token)
+        assert late.value.retry_after == 1  # half a second left, rounded up
+        assert endpoint.calls == calls
+        clock[0] += 0.5
+    assert waits == [1, 2, 4, 8, 16, 32, 60, 60, 60]
+    assert endpoint.calls == 9
+
+    endpoint.up = True  # the first fetch after the back-off finds the keys: no more fetches
+    assert verifier.verify(token).sub == "u"
+    assert verifier.verify(token).sub == "u"
+    assert endpoint.calls == 10
+
+
+def test_after_a_success_a_new_outage_backs_off_from_one_second_again(tokens) -> None:
+    assert [auth.backoff_seconds(n) for n in (1, 2, 3, 7, 8, 100)] == [1, 2, 4, 60, 60, 60]
+    endpoint = FlakyKeys(tokens)
+    clock = [0.0]
+    keys = auth.JwksCache(url="https://k/j", fetch=endpoint, clock=lambda: clock[0])
+    for _ in range(3):
+        with pytest.raises(auth.KeySetUnavailable):
+            keys.key(tokens.kid)
+        clock[0] += 100
+    endpoint.up = True
+    assert keys.key(tokens.kid) is not None
+    fresh = auth.JwksCache(url="https://k/j", fetch=endpoint, clock=lambda: clock[0])
+    endpoint.up = False
+    with pytest.raises(auth.KeySetUnavailable) as error:
+        fresh.key(tokens.kid)
+    assert error.value.retry_after == 1
+
+
+def test_a_failed_refetch_for_an_unknown_kid_keeps_the_known_keys(tokens) -> None:
+    endpoint = FlakyKeys(tokens)
+    endpoint.up = True
+    clock = [0.0]
+    keys = auth.JwksCache(url="https://k/j", fetch=endpoint, clock=lambda: clock[0])
+    verifier = auth.TokenVerifier(ISSUER, CLIENT_ID, keys)
+    assert verifier.verify(tokens.token("u")).sub == "u"
+    endpoint.up = False
+    clock[0] += auth.REFETCH_INTERVAL_SECONDS
+    assert refused(verifier, tokens.token(kid="rotated")) == "unknown_kid"
+    assert verifier.verify(tokens.token("u")).sub == "u"
+    assert endpoint.calls == 2
+
+
+# -- revocation -----------------------------------------------------------------------------
+
+
+def test_the_session_start_is_auth_time_then_iat(verifier, tokens) -> None:
+    assert verifier.verify(tokens.token("u", auth_time=100, iat=200)).session_started == 100
+    assert verifier.verify(tokens.token("u", auth_time=None, iat=200)).session_started == 200
+
+
+def test_a_session_begun_before_the_revocation_is_refused_and_a_later_one_accepted() -> None:
+    revocations = auth.RevocationCache(lambda sub: {"alice": 1000}.get(sub))
+    for started in (0, 999):
+        with pytest.raises(auth.AuthError) as error:
+            revocations.check(auth.Caller("alice", None, session_started=started))
+        assert error.value.reason == "revoked"
+        assert "Sign in again" in error.value.message
+    revocations.check(auth.Caller("alice", None, session_started=1000))
+    revocations.check(auth.Caller("bob", None, session_started=0))  # never revoked
+
+
+def test_revocation_times_are_cached_per_user_for_at_most_the_window() -> None:
+    stored: dict[str, int] = {}
+    clock = [0.0]
+    revocations = auth.RevocationCache(stored.get, clock=lambda: clock[0])
+    alice = auth.Caller("alice", None, session_started=500)
+    revocations.check(alice)
+    stored["alice"] = 1000  # revoked just after this container read "never"
+    clock[0] += auth.REVOCATION_CACHE_SECONDS - 0.001
+    revocations.check(alice)  # still inside the window: the cached answer
+    assert revocations.reads == 1
+    clock[0] += 0.001
+    with pytest.raises(auth.AuthError):
+        revocations.check(alice)
+    assert revocations.reads == 2
+    assert auth.REVOCATION_CACHE_SECONDS <= 60
+
+
+def test_the_revocation_cache_is_bounded() -> None:
+    revocations = auth.RevocationCache(lambda sub: None, max_entries=3)
+    for n in range(10):
+        revocations.revoked_at(f"user-{n}")
+    assert len(revocations._entries) <= 3
+    assert revocations.reads == 10
+
+
+def test_a_failing_revocation_read_fails_closed() -> None:
+    def read(sub: str) -> int | None:
+        raise OSError("table unavailable")
+
+    with pytest.raises(OSError, match="table unavailable"):
+        auth.RevocationCache(read).check(auth.Caller("alice", None, session_started=1))
+
+
+def test_the_revocation_item_outlives_every_token_issued_before_it() -> None:
+    item = auth.revocation_item("alice", 1000)
+    assert item == {
+        "id": "alice#revoked",
+        "revokedAt": 1000,
+        "expiresAt": 1000 + auth.REVOCATION_KEEP_SECONDS,
+    }
+    assert auth.REVOCATION_KEEP_SECONDS > 24 * 3600  # Cognito's longest ID-token lifetime
+    assert auth.revoked_before(item) == 1000
+    assert auth.revoked_before(None) is None
+    assert auth.revoked_before({"id": "x", "revokedAt": True}) is None
 
 
 def test_a_jwks_without_rs256_signing_keys_is_refused() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 import uuid
 from collections.abc import Callable
 from types import ModuleType
@@ -159,6 +160,97 @@ def test_bearer_prefix_and_bare_tokens_both_work(api, lambda_context) -> None:
     for value in (token, f"Bearer {token}"):
         status, _, _ = request(api, lambda_context, "GET", "/uploads", token=value)
         assert status == 200
+
+
+# -- revocation (tools/users.py disable / sign-out) ----------------------------------------
+
+
+def revoke(user: str, revoked_at: int) -> None:
+    """What tools/users.py writes after Cognito's global sign-out."""
+    import boto3
+
+    from api import auth
+    from common.table import serialise
+
+    boto3.client("dynamodb", region_name=REGION).put_item(
+        TableName=QUOTA_TABLE, Item=serialise(auth.revocation_item(user, revoked_at))
+    )
+
+
+def test_a_token_issued_before_the_revocation_is_refused_with_401(api, lambda_context) -> None:
+    now = int(time.time())
+    revoke(ALICE, now - 100)
+    before = TOKENS.token(ALICE, auth_time=now - 101, iat=now - 101)
+    for method, path in (("GET", "/uploads"), ("GET", f"/uploads/{BOB}"), ("POST", "/uploads")):
+        body = {"contentType": "image/jpeg", "size": 10} if method == "POST" else None
+        status, headers, payload = request(
+            api, lambda_context, method, path, token=before, body=body
+        )
+        assert (status, payload["error"]) == (401, "unauthorized")
+        assert "signed out everywhere" in payload["message"]
+        assert headers["WWW-Authenticate"].startswith("Bearer")
+    # A refreshed token keeps the session's auth_time: refused too.
+    refreshed = TOKENS.token(ALICE, auth_time=now - 101, iat=now - 10)
+    assert request(api, lambda_context, "GET", "/uploads", token=refreshed)[0] == 401
+    # Signing in again afterwards works; other users are not affected.
+    after = TOKENS.token(ALICE, auth_time=now - 100, iat=now - 100)
+    assert request(api, lambda_context, "GET", "/uploads", token=after)[0] == 200
+    assert request(api, lambda_context, "GET", "/uploads", user=BOB)[0] == 200
+
+
+def test_a_revocation_holds_within_the_cache_window(api, lambda_context) -> None:
+    from api import auth
+
+    clock = [0.0]
+    api.REVOCATIONS = auth.RevocationCache(api.read_revocation, clock=lambda: clock[0])
+    token = TOKENS.token(ALICE)
+    assert request(api, lambda_context, "GET", "/uploads", token=token)[0] == 200
+    revoke(ALICE, int(time.time()) + 1)
+    clock[0] += auth.REVOCATION_CACHE_SECONDS - 1
+    assert request(api, lambda_context, "GET", "/uploads", token=token)[0] == 200  # cached
+    clock[0] += 1
+    assert request(api, lambda_context, "GET", "/uploads", token=token)[0] == 401
+    assert api.REVOCATIONS.reads == 2  # one read per user per window, not one per request
+
+
+def test_sign_in_without_the_table_that_holds_revocations_is_refused() -> None:
+    from api.config import ConfigError, load_config
+    from support.lambda_env import API_ENV
+
+    env = {
+        **API_ENV,
+        "AUTH_MODE": "cognito",
+        "AUTH_ISSUER": ISSUER,
+        "AUTH_CLIENT_ID": CLIENT_ID,
+        "AUTH_JWKS": TOKENS.jwks(),
+    }
+    with pytest.raises(ConfigError, match=r"QUOTA_TABLE.*revocations"):
+        load_config(env)
+
+
+def test_an_unreachable_key_set_is_503_with_the_backoff_as_retry_after(
+    load_signed_in, lambda_context
+) -> None:
+    api = load_signed_in(AUTH_JWKS="", AUTH_JWKS_URL="https://keys.invalid/jwks.json")
+    calls: list[str] = []
+
+    def fetch(url: str) -> bytes:
+        calls.append(url)
+        raise OSError("timed out")
+
+    from api import auth
+
+    clock = [0.0]
+    api.VERIFIER.keys = auth.JwksCache(url="https://k/j", fetch=fetch, clock=lambda: clock[0])
+    first = request(api, lambda_context, "GET", "/uploads", user=ALICE)
+    second = request(api, lambda_context, "GET", "/uploads", user=ALICE)
+    assert [r[0] for r in (first, second)] == [503, 503]
+    assert first[2]["error"] == "sign_in_unavailable"
+    assert (first[1]["Retry-After"], second[1]["Retry-After"]) == ("1", "1")
+    assert len(calls) == 1
+    clock[0] += 1
+    third = request(api, lambda_context, "GET", "/uploads", user=ALICE)
+    assert (third[0], third[1]["Retry-After"], len(calls)) == (503, "2", 2)
 
 
 # -- ownership ----------------------------------------------------------------------------
