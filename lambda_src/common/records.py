@@ -38,7 +38,6 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-ANONYMOUS_OWNER = "anonymous"  # how tools and logs name uploads without an owner attribute
 MAX_FILENAME_CHARS = 255
 
 

@@ -305,7 +305,7 @@ def put_record(uploads: Any, age: timedelta = timedelta(0), **fields: Any) -> st
     """An upload record as the functions write it, created ``age`` ago."""
     created = datetime.now(UTC) - age
     item = records.new_item(
-        fields.pop("id", str(uuid.uuid4())), "anonymous", "a.jpg", "image/jpeg", 10, created, 30
+        fields.pop("id", str(uuid.uuid4())), None, "a.jpg", "image/jpeg", 10, created, 30
     )
     item.update(startedAt=records.iso(created), **fields)
     assert uploads.create(item)

@@ -254,7 +254,7 @@ def test_anonymous_uploads_stay_out_of_the_owner_index(table, s3) -> None:
 
     index = boto3.client("dynamodb").scan(TableName=table.name, IndexName=table.owner_index)
     assert [item["id"]["S"] for item in index["Items"]] == ["3f1c2d4e-5a6b-4c7d-8e9f-0a1b2c3d4e03"]
-    assert table.list_owner(records.ANONYMOUS_OWNER, 10) == ([], None)
+    assert table.list_owner("anonymous", 10) == ([], None)
 
 
 def test_finish_refuses_a_status_that_is_not_final() -> None:
