@@ -145,11 +145,8 @@ module "network" {
   ]
   dynamodb_endpoint_statements = [
     {
-      sid = "StackTables"
-      actions = concat(
-        ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
-        local.signed_in ? ["dynamodb:DeleteItem"] : [],
-      )
+      sid     = "StackTables"
+      actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"]
       resources = concat(
         [module.uploads_table.arn, "${module.uploads_table.arn}/index/*"],
         local.signed_in ? [module.auth[0].quota_table_arn] : [],
@@ -282,6 +279,7 @@ module "processor" {
   uploads_table_arn           = module.uploads_table.arn
   record_retention_days       = var.output_retention_days
   processing_attempts         = local.processing_attempts
+  erase_deleted_uploads       = local.signed_in
   extra_environment_variables = local.emulator_environment
 
   region                 = var.region

@@ -21,7 +21,11 @@ Fix the cause first (see docs/reliability.md), then run this command. For each m
    replay leaves the message in the queue with its error printed.
 
 Processing is idempotent (deterministic outputs, manifest written last), so replaying an
-event that was in fact processed in the meantime rewrites identical objects.
+event that was in fact processed in the meantime rewrites identical objects. A replayed upload
+that is ``failed`` starts a new attempt epoch (common/records.py ``restart_update``): its status
+reads ``processing`` while the replay runs and ends ``done``, or ``failed`` again when the
+replay fails (a synchronous invocation is one attempt, never retried). A replay of an upload
+deleted meanwhile erases what is left of it and succeeds.
 
 Messages it did not delete become visible again when it ends. ``--dry-run`` invokes and
 deletes nothing. Exit status: 0 when every replayable message was replayed (or would be, with

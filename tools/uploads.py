@@ -8,7 +8,9 @@
 
 Newest first. With ``--owner`` the table's owner index is queried (one owner's uploads);
 otherwise the table is scanned (fine for an operator's look at a small table; paged, read-only)
-and sorted by creation time. ``--json`` prints one JSON document with the items as stored.
+and sorted by creation time. Anonymous uploads have no owner attribute (the index is sparse):
+``--owner anonymous`` scans for the items without one. Deleted uploads (tombstones, ``deleted``
+until the table's TTL drops them) are shown only with ``--status deleted``. ``--json`` prints one JSON document with the items as stored.
 Needs dynamodb:Scan/Query on the table (an operator's credentials, not the functions' roles).
 """
 
@@ -24,7 +26,8 @@ from boto3.dynamodb.types import TypeDeserializer
 
 from stack_access import ToolError, aws_client, load_outputs
 
-STATUSES = ("awaiting_upload", "processing", "done", "rejected", "failed")
+STATUSES = ("awaiting_upload", "processing", "done", "rejected", "failed", "deleted")
+ANONYMOUS = "anonymous"  # what --owner calls uploads without an owner attribute
 _DESERIALIZER = TypeDeserializer()
 
 
@@ -49,10 +52,18 @@ def item_of(raw: dict[str, Any]) -> dict[str, Any]:
 def fetch(client: Any, table: str, owner: str | None, status: str | None, limit: int) -> list:
     """Up to ``limit`` items, newest first, optionally one owner's and of one status."""
     arguments: dict[str, Any] = {"TableName": table}
-    if status:
-        arguments["FilterExpression"] = "#status = :status"
-        arguments["ExpressionAttributeNames"] = {"#status": "status"}
-        arguments["ExpressionAttributeValues"] = {":status": {"S": status}}
+    names: dict[str, str] = {"#status": "status"}
+    values: dict[str, Any] = {":status": {"S": status or "deleted"}}
+    filters = ["#status = :status" if status else "#status <> :status"]
+    if owner == ANONYMOUS:  # not in the (sparse) owner index: scan for items without one
+        filters.append("attribute_not_exists(#owner)")
+        names["#owner"] = "owner"
+        owner = None
+    arguments.update(
+        FilterExpression=" AND ".join(filters),
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues=values,
+    )
     if owner:
         arguments.update(IndexName="byOwner", ScanIndexForward=False)
         arguments["KeyConditionExpression"] = "#owner = :owner"

@@ -9,6 +9,8 @@
 * :func:`quota_update`: one conditional ``UpdateItem`` that counts an upload and its declared
   bytes against the caller's day (UTC) and fails, atomically, once either limit would be passed.
   :func:`quota_exceeded` is the 429 (with ``Retry-After``: seconds until the next UTC day).
+  :func:`quota_refund` takes one charge back (a request that failed after it was charged),
+  on the day it was charged, never below zero. The policy is in README "Quotas".
 """
 
 from __future__ import annotations
@@ -166,6 +168,25 @@ def quota_update(owner: str, size: int, now: datetime, quota: Quota) -> dict[str
         "ConditionExpression": "attribute_not_exists(id) OR (" + " AND ".join(conditions) + ")",
         "ExpressionAttributeNames": {"#bytes": "bytes"},
         "ExpressionAttributeValues": values,
+        "ReturnValues": "UPDATED_NEW",
+    }
+
+
+def quota_refund(owner: str, size: int, charged_at: datetime) -> dict[str, Any]:
+    """Give back one charge of :func:`quota_update` made at ``charged_at`` (its UTC day's
+    counter, even after midnight). Conditional: a counter never goes below zero, and a
+    counter that is gone (a refund after its TTL) is not re-created."""
+    return {
+        "Key": {"id": quota_key(owner, charged_at)},
+        "UpdateExpression": "ADD uploads :minus_one, #bytes :minus_size",
+        "ConditionExpression": "uploads >= :one AND #bytes >= :size",
+        "ExpressionAttributeNames": {"#bytes": "bytes"},
+        "ExpressionAttributeValues": {
+            ":minus_one": -1,
+            ":minus_size": -size,
+            ":one": 1,
+            ":size": size,
+        },
         "ReturnValues": "UPDATED_NEW",
     }
 

@@ -256,6 +256,13 @@ class RetryPolicy:
 AWAITING_UPLOAD_GRACE_SECONDS = 300
 
 
+def tombstone_seconds(upload_url_ttl_seconds: int, policy: RetryPolicy) -> int:
+    """How long a deleted upload's tombstone must outlive the DELETE: a PUT with a URL granted
+    before it may still arrive (the URL's lifetime), then every processor attempt on that
+    original must still find it (the retry window), plus the same grace as above."""
+    return upload_url_ttl_seconds + policy.window_seconds + AWAITING_UPLOAD_GRACE_SECONDS
+
+
 def record_status_body(
     item: Mapping[str, Any],
     now: datetime,
@@ -271,6 +278,8 @@ def record_status_body(
     """
     upload_id = item["id"]
     status = item["status"]
+    if status == "deleted":  # a tombstone: nothing of the upload exists any more
+        raise upload_not_found()
     if status == "awaiting_upload":
         waited = (now - parse_iso(item["createdAt"])).total_seconds()
         if waited > upload_url_ttl_seconds + AWAITING_UPLOAD_GRACE_SECONDS:

@@ -11,7 +11,9 @@ here even where API Gateway's authorizer already did): its ``sub`` owns what the
 creates, and only its owner sees, lists or deletes an upload (another user's id is a 404).
 A token whose session began before the user's revocation time (``tools/users.py disable`` or
 ``sign-out``, read from the quota table and cached per container up to 30 s) is a 401 too.
-``POST /uploads`` counts against the caller's daily quota before anything is signed.
+``POST /uploads`` counts against the caller's daily quota before anything is signed, and
+gives the charge back when the request then fails (README "Quotas"). ``DELETE`` leaves a
+tombstone the processor respects (:func:`delete_upload`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -59,6 +62,11 @@ def read_revocation(sub: str) -> int | None:
 # Sign-in always has the quota table (config.py): each user's revocation time is read from it,
 # kept per container at most api_auth.REVOCATION_CACHE_SECONDS.
 REVOCATIONS = api_auth.RevocationCache(read_revocation) if VERIFIER and QUOTAS else None
+
+
+def clock() -> datetime:
+    """Now, in UTC (the tests replace it: quota days, tombstone lifetimes)."""
+    return datetime.now(UTC)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -159,12 +167,17 @@ def create_upload(event: dict[str, Any], owner: str | None) -> dict[str, Any]:
         CONFIG.allowed_content_types,
         CONFIG.max_upload_bytes,
     )
-    if owner is not None:
-        charge_quota(owner, request.size)
-    upload_id = record_new_upload(request, owner or records.ANONYMOUS_OWNER, event)
-    LOG.bind(upload_id=upload_id)
-    started = time.perf_counter()
-    url = STORE.presign_upload(upload_id, request.content_type, request.size)
+    now = clock()
+    charge = charge_quota(owner, request.size, now) if owner is not None else None
+    try:
+        upload_id = record_new_upload(request, owner, event, now)
+        LOG.bind(upload_id=upload_id)
+        started = time.perf_counter()
+        url = STORE.presign_upload(upload_id, request.content_type, request.size)
+    except Exception:
+        if charge is not None:  # no upload came of it: the day's count must not keep it
+            refund_quota(charge)
+        raise
     LOG.info(
         "upload created",
         content_type=request.content_type,
@@ -180,21 +193,50 @@ def create_upload(event: dict[str, Any], owner: str | None) -> dict[str, Any]:
     )
 
 
-def charge_quota(owner: str, size: int) -> None:
+@dataclass(frozen=True)
+class Charge:
+    """One upload counted against ``owner``'s UTC day of ``at``."""
+
+    owner: str
+    size: int
+    at: datetime
+
+
+def charge_quota(owner: str, size: int, now: datetime) -> Charge | None:
     """Count this upload against the owner's day, or refuse it (429) before anything is
     signed. One conditional update: concurrent requests cannot overrun the limits."""
     if QUOTAS is None or not CONFIG.quota.enabled:
-        return
-    now = datetime.now(UTC)
+        return None
     counted = QUOTAS.update(accounts.quota_update(owner, size, now, CONFIG.quota))
     if counted is None:
         raise accounts.quota_exceeded(CONFIG.quota, now)
     LOG.info(
         "quota counted", uploads_today=counted.get("uploads"), bytes_today=counted.get("bytes")
     )
+    return Charge(owner, size, now)
 
 
-def record_new_upload(request: api_core.CreateUpload, owner: str, event: dict[str, Any]) -> str:
+def refund_quota(charge: Charge) -> None:
+    """Give a charge back (the request failed after it). Never hides the request's error: a
+    refund that fails is logged, and the count keeps it (the safe side of a limit)."""
+    assert QUOTAS is not None
+    try:
+        counted = QUOTAS.update(accounts.quota_refund(charge.owner, charge.size, charge.at))
+    except Exception:
+        LOG.exception("quota refund failed; the charge stays counted")
+        return
+    LOG.info(
+        "quota refunded",
+        event="quota_refunded",
+        refunded=counted is not None,
+        uploads_today=(counted or {}).get("uploads"),
+        bytes_today=(counted or {}).get("bytes"),
+    )
+
+
+def record_new_upload(
+    request: api_core.CreateUpload, owner: str | None, event: dict[str, Any], now: datetime
+) -> str:
     """Write the upload's record before any URL exists: a fresh id, never overwriting one.
 
     The record keeps the request's API Gateway id and X-Ray trace: the processor logs them."""
@@ -207,7 +249,7 @@ def record_new_upload(request: api_core.CreateUpload, owner: str, event: dict[st
             request.filename,
             request.content_type,
             request.size,
-            datetime.now(UTC),
+            now,
             CONFIG.record_retention_days,
             api_request_id=api_request_id,
             trace_id=trace_id,
@@ -258,15 +300,19 @@ def list_uploads(event: dict[str, Any], owner: str | None) -> dict[str, Any]:
 
 
 def delete_upload(raw_id: str | None, owner: str | None) -> None:
-    """Erase one of the caller's uploads: the original, every variant, the manifest, then the
-    record (last, so a failed attempt can simply be repeated). Idempotent: an id that is
-    missing, already deleted or another user's is answered 204 too, and nothing is touched."""
+    """Erase one of the caller's uploads: first the record becomes a tombstone (one
+    conditional update: the caller's upload, or the caller's earlier delete), then the
+    original, every variant and the manifest go. A processor attempt running meanwhile, or
+    a later PUT with a URL granted before, finds the tombstone and erases what it wrote
+    (processor/handler.py); DynamoDB's TTL drops the tombstone once neither can happen.
+    Idempotent: an id that is missing or another user's is answered 204 too, and nothing is
+    touched; repeating a delete repeats the erasure (a failed one can simply be retried)."""
     assert owner is not None  # the route exists only with sign-in
     upload_id = api_core.parse_upload_id(raw_id)
     LOG.bind(upload_id=upload_id)
-    if api_core.owned_by(TABLE.get(upload_id), owner) is None:
+    keep = api_core.tombstone_seconds(CONFIG.upload_url_ttl_seconds, CONFIG.retries)
+    if TABLE.update(records.tombstone_update(upload_id, owner, clock(), keep)) is None:
         LOG.info("nothing to delete")
         return
     objects = STORE.delete_upload(upload_id)
-    TABLE.delete(upload_id, owner)
-    LOG.info("upload deleted", objects=objects)
+    LOG.info("upload deleted", objects=objects, tombstone_seconds=keep)

@@ -7,17 +7,25 @@ duplicates, retries and replays are idempotent and a late event never moves a fi
 back::
 
     awaiting_upload ──▶ processing ──▶ done | rejected
-                          │    ▲
-      failed attempt: +1  │    │ replay from the dead-letter queue (failed ──▶ processing)
-                          ▼    │
+                          │    ▲    ▲          (a late success after give-up: failed ──▶ done)
+      failed attempt: +1  │    │ replay from the dead-letter queue (failed ──▶ processing,
+                          ▼    │ one more attempt: failedAttempts = attempts - 1)
                          failed
 
-Item attributes: ``id``, ``owner``, ``fileName``, ``contentType``, ``declaredBytes``,
+    any state ──▶ deleted  (DELETE /uploads/{id}: a tombstone, kept until no presigned PUT
+                            and no processor attempt can still write; nothing leaves it)
+
+The tombstone is what makes a delete final: every processor update is conditional on a state
+``deleted`` is not, so an attempt that is refused because of it erases what it wrote (and the
+original, e.g. one PUT with a URL granted before the delete) instead of finishing.
+
+Item attributes: ``id``, ``owner`` (signed-in uploads only: the owner index stays sparse, so
+anonymous uploads never share one hot partition key), ``deletedBy``, ``deletedAt``, ``fileName``, ``contentType``, ``declaredBytes``,
 ``createdAt`` (ISO 8601, UTC, sortable), ``status``, ``startedAt``, ``finishedAt``,
 ``updatedAt``, ``variants`` ([{name, width, height, contentType, bytes, key}]), ``source``
 ({format, width, height, bytes}), ``placeholder`` ({thumbhash, color, aspectRatio} or null),
 ``error`` ({code, message}), ``processingMs``,
-``failedAttempts``, ``lastError``, ``expiresAt`` (epoch seconds, the table's TTL),
+``failedAttempts``, ``replays``, ``lastError``, ``expiresAt`` (epoch seconds, the table's TTL),
 ``apiRequestId`` and ``traceId`` (the presigning request's API Gateway request id and X-Ray
 trace: the processor logs them, linking the upload's two invocations).
 """
@@ -30,7 +38,6 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-ANONYMOUS_OWNER = "anonymous"  # every upload's owner until sign-in exists
 MAX_FILENAME_CHARS = 255
 
 
@@ -40,11 +47,12 @@ class RecordStatus(StrEnum):
     DONE = "done"
     REJECTED = "rejected"
     FAILED = "failed"  # every attempt failed; a replay may still finish it
+    DELETED = "deleted"  # a tombstone: the owner deleted it; nothing of it may remain
 
 
 FINISHED = (RecordStatus.DONE, RecordStatus.REJECTED)
-# A processing attempt may start from these states (anything else is finished: skip it).
-STARTABLE = (RecordStatus.AWAITING_UPLOAD, RecordStatus.PROCESSING, RecordStatus.FAILED)
+# A processing attempt starts from these states; ``failed`` restarts (:func:`restart_update`).
+STARTABLE = (RecordStatus.AWAITING_UPLOAD, RecordStatus.PROCESSING)
 
 
 def iso(moment: datetime) -> str:
@@ -77,7 +85,7 @@ def sanitise_filename(raw: str | None) -> str | None:
 
 def new_item(
     upload_id: str,
-    owner: str,
+    owner: str | None,
     filename: str | None,
     content_type: str,
     size: int,
@@ -87,10 +95,10 @@ def new_item(
     api_request_id: str | None = None,
     trace_id: str | None = None,
 ) -> dict[str, Any]:
-    """The item the API writes when it presigns (``create_condition`` keeps it unique)."""
+    """The item the API writes when it presigns (``create_condition`` keeps it unique).
+    ``owner`` is the signed-in user's ``sub``; without one the item has no ``owner``."""
     item: dict[str, Any] = {
         "id": upload_id,
-        "owner": owner,
         "contentType": content_type,
         "declaredBytes": size,
         "createdAt": iso(now),
@@ -98,6 +106,8 @@ def new_item(
         "status": RecordStatus.AWAITING_UPLOAD.value,
         "failedAttempts": 0,
     }
+    if owner is not None:
+        item["owner"] = owner
     name = sanitise_filename(filename)
     if name:
         item["fileName"] = name
@@ -116,18 +126,18 @@ CREATE_CONDITION = "attribute_not_exists(id)"
 
 def start_update(upload_id: str, now: datetime, retention_days: int | None) -> dict[str, Any]:
     """An attempt begins. Creates the item for an original written straight into the bucket
-    (no presign, so no owner: anonymous); refused once the upload is finished. Answers the
-    whole item (``ALL_NEW``): the processor logs the presigning request's ids from it."""
+    (no presign, so no owner); refused once the upload is finished, failed (see
+    :func:`restart_update`) or deleted. Answers the whole item (``ALL_NEW``): the processor
+    logs the presigning request's ids from it; a refusal answers the item as it is."""
     values: dict[str, Any] = {
         ":processing": RecordStatus.PROCESSING.value,
         ":now": iso(now),
-        ":anonymous": ANONYMOUS_OWNER,
         ":zero": 0,
         **{f":s{index}": status.value for index, status in enumerate(STARTABLE)},
     }
     expression = (
         "SET #status = :processing, startedAt = :now, updatedAt = :now,"
-        " #owner = if_not_exists(#owner, :anonymous), createdAt = if_not_exists(createdAt, :now),"
+        " createdAt = if_not_exists(createdAt, :now),"
         " failedAttempts = if_not_exists(failedAttempts, :zero)"
     )
     expiry = expires_at(now, retention_days)
@@ -139,9 +149,35 @@ def start_update(upload_id: str, now: datetime, retention_days: int | None) -> d
         "Key": {"id": upload_id},
         "UpdateExpression": expression,
         "ConditionExpression": f"attribute_not_exists(id) OR #status IN ({startable})",
-        "ExpressionAttributeNames": {"#status": "status", "#owner": "owner"},
+        "ExpressionAttributeNames": {"#status": "status"},
         "ExpressionAttributeValues": values,
         "ReturnValues": "ALL_NEW",
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }
+
+
+def restart_update(upload_id: str, now: datetime, attempts: int) -> dict[str, Any]:
+    """A replay of a ``failed`` upload begins: a new attempt epoch. The record reads
+    ``processing`` again (the status API no longer says failed while the replay runs) with
+    ``attempts - 1`` failed attempts, so the replay is one more attempt: if it fails too the
+    upload is ``failed`` again (a replay is a synchronous invocation, never retried)."""
+    return {
+        "Key": {"id": upload_id},
+        "UpdateExpression": (
+            "SET #status = :processing, startedAt = :now, updatedAt = :now,"
+            " failedAttempts = :spent ADD replays :one REMOVE #error"
+        ),
+        "ConditionExpression": "#status = :failed",
+        "ExpressionAttributeNames": {"#status": "status", "#error": "error"},
+        "ExpressionAttributeValues": {
+            ":processing": RecordStatus.PROCESSING.value,
+            ":failed": RecordStatus.FAILED.value,
+            ":now": iso(now),
+            ":spent": max(0, attempts - 1),
+            ":one": 1,
+        },
+        "ReturnValues": "ALL_NEW",
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
     }
 
 
@@ -149,7 +185,9 @@ def finish_update(
     upload_id: str, now: datetime, outcome: Mapping[str, Any], processing_ms: float
 ) -> dict[str, Any]:
     """The attempt's result (``outcome``: status, variants, source, placeholder, error), once
-    only. ``placeholder`` ({thumbhash, color, aspectRatio}, or ``None``) may be absent."""
+    only. ``placeholder`` ({thumbhash, color, aspectRatio}, or ``None``) may be absent.
+    Also from ``failed``: a success after give-up (a slow attempt, a replay) ends the upload
+    ``done`` beside its manifest. Refused for a tombstone (the answer carries it)."""
     status = outcome["status"]
     if status not in FINISHED:
         raise ValueError(f"an upload finishes done or rejected, not {status!r}")
@@ -160,7 +198,7 @@ def finish_update(
             " placeholder = :placeholder, processingMs = :ms, finishedAt = :now, updatedAt = :now"
             " REMOVE lastError"
         ),
-        "ConditionExpression": "#status = :processing",
+        "ConditionExpression": "#status IN (:processing, :failed)",
         "ExpressionAttributeNames": {"#status": "status", "#source": "source", "#error": "error"},
         "ExpressionAttributeValues": {
             ":status": status,
@@ -170,8 +208,10 @@ def finish_update(
             ":placeholder": outcome.get("placeholder"),
             ":ms": round(processing_ms),
             ":processing": RecordStatus.PROCESSING.value,
+            ":failed": RecordStatus.FAILED.value,
             ":now": iso(now),
         },
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
     }
 
 
@@ -189,6 +229,7 @@ def failed_attempt_update(upload_id: str, now: datetime, error_type: str) -> dic
             ":processing": RecordStatus.PROCESSING.value,
         },
         "ReturnValues": "UPDATED_NEW",
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
     }
 
 
@@ -209,6 +250,43 @@ def give_up_update(upload_id: str, now: datetime) -> dict[str, Any]:
             ":processing": RecordStatus.PROCESSING.value,
         },
     }
+
+
+# What a tombstone drops: everything the person chose or the processor found.
+_ERASED = ("#owner", "fileName", "variants", "#source", "placeholder", "#error", "lastError")
+
+
+def tombstone_update(
+    upload_id: str, owner: str, now: datetime, keep_seconds: int
+) -> dict[str, Any]:
+    """``owner`` deletes the upload: the item becomes a tombstone (``deleted``, no ``owner``, so
+    it leaves the owner index; ``deletedBy`` lets the owner repeat the delete) that DynamoDB's
+    TTL removes after ``keep_seconds``: longer than a presigned PUT and every processor attempt
+    can still write. Refused (``None`` from the table) when the item is not the owner's."""
+    return {
+        "Key": {"id": upload_id},
+        "UpdateExpression": (
+            "SET #status = :deleted, deletedBy = :owner, deletedAt = :now, updatedAt = :now,"
+            " expiresAt = :expires REMOVE " + ", ".join(_ERASED)
+        ),
+        "ConditionExpression": "#owner = :owner OR deletedBy = :owner",
+        "ExpressionAttributeNames": {
+            "#status": "status",
+            "#owner": "owner",
+            "#source": "source",
+            "#error": "error",
+        },
+        "ExpressionAttributeValues": {
+            ":deleted": RecordStatus.DELETED.value,
+            ":owner": owner,
+            ":now": iso(now),
+            ":expires": int((now + timedelta(seconds=keep_seconds)).timestamp()),
+        },
+    }
+
+
+def is_tombstone(item: Mapping[str, Any] | None) -> bool:
+    return item is not None and item.get("status") == RecordStatus.DELETED.value
 
 
 def plain(value: Any) -> Any:

@@ -3,13 +3,16 @@
 Requests come from :mod:`common.records` in plain Python values; this module serialises them
 (numbers become DynamoDB numbers, dicts maps, lists lists) and deserialises answers back into
 plain values. A failed condition is an answer, not an error: :meth:`UploadsTable.update` returns
-``None`` for it, :meth:`UploadsTable.create` returns ``False``.
+``None`` for it, :meth:`UploadsTable.create` returns ``False``, and :meth:`UploadsTable.attempt`
+returns the item as the refusal found it (requests that ask ``ReturnValuesOnConditionCheckFailure``;
+no extra read, so no ``GetItem`` right, and no window between the refusal and the read).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -53,6 +56,15 @@ def deserialise(item: Mapping[str, Any]) -> dict[str, Any]:
     return records.plain({key: _DESERIALIZER.deserialize(value) for key, value in item.items()})
 
 
+@dataclass(frozen=True)
+class Answer:
+    """An update's answer: ``applied`` with its ``ReturnValues``, or refused with the item as
+    it was (``None``: there was no item)."""
+
+    applied: bool
+    item: dict[str, Any] | None
+
+
 class UploadsTable:
     def __init__(self, client: Any, name: str, owner_index: str = "byOwner") -> None:
         self._client = client
@@ -83,6 +95,11 @@ class UploadsTable:
 
     def update(self, request: Mapping[str, Any]) -> dict[str, Any] | None:
         """Apply a :mod:`common.records` update; ``None`` when its condition does not hold."""
+        answer = self.attempt(request)
+        return answer.item if answer.applied else None
+
+    def attempt(self, request: Mapping[str, Any]) -> Answer:
+        """Apply a :mod:`common.records` update and say what happened (see :class:`Answer`)."""
         arguments: dict[str, Any] = {
             "TableName": self.name,
             "Key": serialise(request["Key"]),
@@ -91,31 +108,17 @@ class UploadsTable:
             "ExpressionAttributeNames": request["ExpressionAttributeNames"],
             "ExpressionAttributeValues": serialise(request["ExpressionAttributeValues"]),
         }
-        if "ReturnValues" in request:
-            arguments["ReturnValues"] = request["ReturnValues"]
+        for option in ("ReturnValues", "ReturnValuesOnConditionCheckFailure"):
+            if option in request:
+                arguments[option] = request[option]
         try:
             response = self._client.update_item(**arguments)
         except ClientError as error:
             if _condition_failed(error):
-                return None
+                current = error.response.get("Item")
+                return Answer(False, deserialise(current) if current else None)
             raise
-        return deserialise(response.get("Attributes") or {})
-
-    def delete(self, upload_id: str, owner: str) -> bool:
-        """Delete ``upload_id``'s item if ``owner`` owns it; ``False`` when there is none such."""
-        try:
-            self._client.delete_item(
-                TableName=self.name,
-                Key=serialise({"id": upload_id}),
-                ConditionExpression="#owner = :owner",
-                ExpressionAttributeNames={"#owner": "owner"},
-                ExpressionAttributeValues=serialise({":owner": owner}),
-            )
-        except ClientError as error:
-            if _condition_failed(error):
-                return False
-            raise
-        return True
+        return Answer(True, deserialise(response.get("Attributes") or {}))
 
     def list_owner(
         self, owner: str, limit: int, start_key: Mapping[str, Any] | None = None

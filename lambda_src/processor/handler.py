@@ -5,7 +5,12 @@ Thin AWS layer over :mod:`imaging` (pure). A bad image is not an error: it produ
 ``rejected`` manifest and the invocation succeeds. Anything unexpected (S3 errors, bugs)
 is logged with its traceback and re-raised, so Lambda's retries and the DLQ apply.
 Processing is idempotent: outputs are deterministic and simply overwritten on a replay.
-The upload bucket is only ever read.
+
+A delete wins over processing: when the record is a tombstone (``DELETE /uploads/{id}`` while
+the attempt ran, or before a late PUT with a URL granted earlier), the conditional update that
+refuses the attempt (start, finish or the failed-attempt count) answers the tombstone, and the
+processor erases the original and whatever it wrote, logs ``deleted_upload_erased`` and
+succeeds: no retry, no dead letter, nothing left behind.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ TABLE = uploads_table.UploadsTable(uploads_table.make_client(), CONFIG.uploads_t
 @dataclass(frozen=True)
 class Outcome:
     upload_id: str
-    status: str  # "done" | "rejected" | "missing"
+    status: str  # "done" | "rejected" | "missing" | "finished" | "deleted"
     error_code: str | None = None
 
 
@@ -62,9 +67,10 @@ def process_upload(upload: s3_events.UploadRef, remaining: Callable[[], float]) 
         try:
             return _process(upload, remaining)
         except Exception as error:
+            if record_failure(upload.upload_id, error):
+                return erase_deleted(upload, "failed_attempt", error_type=type(error).__name__)
             LOG.exception("processing failed; the invocation will be retried", key=upload.key)
             publish(lambda ns, svc, props: metrics.failed_attempt(ns, svc, props))
-            record_failure(upload.upload_id, error)
             raise
 
 
@@ -79,22 +85,51 @@ def publish(build: Callable[[str, str, dict[str, Any]], dict[str, Any]]) -> None
         LOG.exception("metric document not written")
 
 
-def record_failure(upload_id: str, error: BaseException) -> None:
+def record_failure(upload_id: str, error: BaseException) -> bool:
     """Count the failed attempt in the record; after the last one the upload is failed.
+    True when the record is a tombstone instead: the caller erases, and the attempt succeeds.
 
-    Never hides the original error: a failure to record is logged, and the attempt still
-    fails (so Lambda's retries and the dead-letter queue apply).
+    Never hides the original error otherwise: a failure to record is logged, and the attempt
+    still fails (so Lambda's retries and the dead-letter queue apply).
     """
     now = datetime.now(UTC)
     try:
-        counted = TABLE.update(records.failed_attempt_update(upload_id, now, type(error).__name__))
-        attempts = counted["failedAttempts"] if counted else None
+        counted = TABLE.attempt(records.failed_attempt_update(upload_id, now, type(error).__name__))
+        if not counted.applied:
+            return records.is_tombstone(counted.item)
+        attempts = counted.item["failedAttempts"] if counted.item else None
         if attempts is not None and attempts >= CONFIG.processing_attempts:
             TABLE.update(records.give_up_update(upload_id, now))
     except Exception:
         LOG.exception("could not record the failed attempt")
-        return
+        return False
     LOG.warning("failed attempt recorded", attempts=attempts, error_type=type(error).__name__)
+    return False
+
+
+def begin(upload_id: str) -> uploads_table.Answer:
+    """Move the record to ``processing``: a first or retried attempt, else (``failed``) a
+    replay's new epoch. Refused for a finished or deleted upload (the answer says which)."""
+    now = datetime.now(UTC)
+    started = TABLE.attempt(records.start_update(upload_id, now, CONFIG.record_retention_days))
+    if started.applied or (started.item or {}).get("status") != records.RecordStatus.FAILED:
+        return started
+    LOG.info("a failed upload starts again (replay)")
+    return TABLE.attempt(records.restart_update(upload_id, now, CONFIG.processing_attempts))
+
+
+def erase_deleted(upload: s3_events.UploadRef, refused_at: str, **fields: Any) -> Outcome:
+    """The owner deleted this upload: erase the original and every output, then succeed."""
+    keys = STORE.erase(upload.bucket, upload.key, upload.upload_id, CONFIG.variants)
+    LOG.info(
+        "upload deleted while processing; original and outputs erased",
+        event="deleted_upload_erased",
+        refused_at=refused_at,
+        key=upload.key,
+        output_keys=keys,
+        **fields,
+    )
+    return Outcome(upload.upload_id, "deleted")
 
 
 def _process(upload: s3_events.UploadRef, remaining: Callable[[], float]) -> Outcome:
@@ -102,15 +137,18 @@ def _process(upload: s3_events.UploadRef, remaining: Callable[[], float]) -> Out
     with watch.stage("head"):
         head = STORE.head_upload(upload.bucket, upload.key)
     if head is None:
+        if records.is_tombstone(TABLE.get(upload.upload_id)):  # an earlier attempt may have
+            return erase_deleted(upload, "missing_original")  # written before it was killed
         LOG.warning("upload no longer exists; nothing to do", key=upload.key)
         return Outcome(upload.upload_id, "missing")
     with watch.stage("record"):
-        started = TABLE.update(
-            records.start_update(upload.upload_id, datetime.now(UTC), CONFIG.record_retention_days)
-        )
-    if started is None:  # a duplicate or late event: the upload is already done or rejected
-        LOG.info("upload already finished; event ignored", key=upload.key)
+        answer = begin(upload.upload_id)
+    if not answer.applied:
+        if records.is_tombstone(answer.item):  # deleted, e.g. a PUT after the DELETE
+            return erase_deleted(upload, "start")
+        LOG.info("upload already finished; event ignored", key=upload.key)  # duplicate, late
         return Outcome(upload.upload_id, "finished")
+    started = answer.item or {}
     # The presigning request's ids (docs/operations.md, "Tracing an upload"): every later line.
     LOG.bind(api_request_id=started.get("apiRequestId"), api_trace_id=started.get("traceId"))
     size = int(head["ContentLength"])
@@ -136,12 +174,14 @@ def _process(upload: s3_events.UploadRef, remaining: Callable[[], float]) -> Out
             document = manifest.rejected_manifest(upload.upload_id, upload.key, size, rejection)
         STORE.store_manifest(upload.upload_id, document)
     with watch.stage("record"):
-        finished = TABLE.update(
+        finished = TABLE.attempt(
             records.finish_update(
                 upload.upload_id, datetime.now(UTC), record_outcome(document), watch.total_ms()
             )
         )
-    if finished is None:
+    if not finished.applied:
+        if finished.item is None or records.is_tombstone(finished.item):
+            return erase_deleted(upload, "finish")  # deleted while this attempt worked
         LOG.info("a concurrent attempt finished the record first")
     log_outcome(size, processed, rejection, watch)
     return Outcome(upload.upload_id, document["status"], rejection.code if rejection else None)

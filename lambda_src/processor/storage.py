@@ -1,11 +1,13 @@
-"""The processor's only contact with S3: read an original, write variants and the manifest.
+"""The processor's only contact with S3: read an original, write variants and the manifest,
+and erase them all when the owner deleted the upload while it worked (:meth:`S3Storage.erase`).
 
-The upload bucket is only ever read (with ``IfMatch`` on the ETag the HEAD saw, so a changed
-object is never mixed up with the one the event announced); the output bucket is only written.
+The original is read with ``IfMatch`` on the ETag the HEAD saw, so a changed object is never
+mixed up with the one the event announced. Nothing is deleted but for a tombstoned upload.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -52,3 +54,21 @@ class S3Storage:
             ContentType=contract.MANIFEST_CONTENT_TYPE,
             CacheControl=manifest.MANIFEST_CACHE_CONTROL,
         )
+
+    def erase(
+        self, bucket: str, key: str, upload_id: str, variants: Iterable[imaging.VariantSpec]
+    ) -> list[str]:
+        """Delete the original and every object this deployment writes for ``upload_id`` (the
+        configured variants' keys and the manifest: known, so nothing is listed). Missing
+        objects are no error. Returns the output keys asked to go."""
+        self._s3.delete_object(Bucket=bucket, Key=key)
+        keys = [contract.variant_key(upload_id, spec.name, spec.format) for spec in variants]
+        keys.append(contract.manifest_key(upload_id))
+        answer = self._s3.delete_objects(
+            Bucket=self._output_bucket,
+            Delete={"Objects": [{"Key": item} for item in keys], "Quiet": True},
+        )
+        if answer.get("Errors"):
+            first = answer["Errors"][0]
+            raise RuntimeError(f"S3 refused to delete {first.get('Key')}: {first.get('Code')}")
+        return keys

@@ -114,13 +114,15 @@ data "aws_iam_policy_document" "function" {
     }
   }
 
+  # A delete turns the record into a tombstone (one conditional update, common/records.py):
+  # the processor respects it, and the table's TTL removes it. No DeleteItem.
   dynamic "statement" {
     for_each = local.signed_in ? [true] : []
 
     content {
-      sid       = "DeleteUploadRecords"
+      sid       = "TombstoneUploadRecords"
       effect    = "Allow"
-      actions   = ["dynamodb:DeleteItem"]
+      actions   = ["dynamodb:UpdateItem"]
       resources = [var.uploads_table_arn]
     }
   }

@@ -51,12 +51,26 @@ data "aws_iam_policy_document" "function" {
     resources = ["${var.output_bucket_arn}/*"]
   }
 
-  # The upload record moves only through conditional updates (common/records.py).
+  # The upload record moves only through conditional updates (common/records.py); it is read
+  # only when an original is missing (was the upload deleted after an attempt wrote outputs?).
   statement {
     sid       = "UpdateUploadRecords"
     effect    = "Allow"
-    actions   = ["dynamodb:UpdateItem"]
+    actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
     resources = [var.uploads_table_arn]
+  }
+
+  # With deletes (sign-in): an upload deleted while an attempt worked, or PUT after its delete
+  # with a URL granted before, is erased by the processor that finds the tombstone.
+  dynamic "statement" {
+    for_each = var.erase_deleted_uploads ? [true] : []
+
+    content {
+      sid       = "EraseDeletedUploads"
+      effect    = "Allow"
+      actions   = ["s3:DeleteObject"]
+      resources = [local.upload_objects_arn, "${var.output_bucket_arn}/*"]
+    }
   }
 
   # The on-failure destination is delivered with the function's own role.

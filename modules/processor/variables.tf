@@ -217,3 +217,9 @@ variable "metrics_service" {
   type        = string
   default     = "image-pipeline"
 }
+
+variable "erase_deleted_uploads" {
+  description = "Whether uploads can be deleted (sign-in): the processor may then delete the original and the outputs of an upload deleted while it worked (a tombstone in the record)."
+  type        = bool
+  default     = false
+}

@@ -175,7 +175,9 @@ def test_delete_removes_every_object_and_the_record(
         Bucket=outputs["upload_bucket"], Prefix=f"uploads/{upload_id}"
     )
     record = dynamodb.get_item(TableName=outputs["uploads_table"], Key={"id": {"S": upload_id}})
-    assert "Item" not in record
+    tombstone = deserialise(record["Item"])  # kept until no late PUT or attempt can write
+    assert (tombstone["status"], tombstone["deletedBy"]) == ("deleted", carol.sub)
+    assert "fileName" not in tombstone
     assert carol.api.status(upload_id).status_code == 404
     assert upload_id not in [u["id"] for u in carol.api.list_uploads().json()["uploads"]]
 

@@ -161,8 +161,32 @@ def failed_attempts(logs, function: str, upload_id: str) -> int:
     )
 
 
+def upload_record(sidecar_endpoint: str, table: str, upload_id: str) -> dict[str, Any]:
+    import boto3
+
+    from common.table import deserialise
+
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=sidecar_endpoint,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        region_name="us-east-1",
+    )
+    item = client.get_item(TableName=table, Key={"id": {"S": upload_id}}, ConsistentRead=True)
+    return deserialise(item["Item"])
+
+
 def test_replay_keeps_failing_letters_and_clears_fixed_ones(
-    s3, sqs, api, local_stack_outputs, queue_url, outputs_file, emulator_endpoint, capsys
+    s3,
+    sqs,
+    api,
+    local_stack_outputs,
+    queue_url,
+    outputs_file,
+    emulator_endpoint,
+    sidecar_endpoint,
+    capsys,
 ):
     bucket = local_stack_outputs["upload_bucket"]
     upload_id, key = unreadable_upload(s3, bucket)
@@ -184,13 +208,20 @@ def test_replay_keeps_failing_letters_and_clears_fixed_ones(
         assert lines_starting(out, "failed") == 1
         assert "InvalidObjectState" in out
         assert len(dead_letters_for(sqs, queue_url, key)) == 1
+        # a failed replay was one more attempt (a new epoch), and the upload is failed again
+        table = local_stack_outputs["uploads_table"]
+        record = upload_record(sidecar_endpoint, table, upload_id)
+        assert (record["status"], record["failedAttempts"], record["replays"]) == ("failed", 3, 1)
+        assert api.status(upload_id).json()["status"] == "failed"
 
         # fixed: the replay processes the upload and only then deletes the letter
         s3.restore_object(Bucket=bucket, Key=key, RestoreRequest={"Days": 1})
         code, out = run_replay(outputs_file, emulator_endpoint, capsys, *only)
         assert code == 0, out
         assert "summary: replayed 1" in out
-        assert api.status(upload_id).json()["status"] == "done"  # the manifest wins over failed
+        assert api.status(upload_id).json()["status"] == "done"
+        record = upload_record(sidecar_endpoint, table, upload_id)
+        assert (record["status"], record["replays"], record["error"]) == ("done", 2, None)
         assert dead_letters_for(sqs, queue_url, key) == []
     finally:
         delete_dead_letters(sqs, queue_url, key)

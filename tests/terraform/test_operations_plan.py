@@ -391,7 +391,7 @@ def test_sign_in_in_the_vpc_widens_the_endpoints_and_warns_without_keys(plan, pl
     dynamodb = signed_in.statements(
         'module.network[0].data.aws_iam_policy_document.endpoint["dynamodb"]'
     )
-    assert "dynamodb:DeleteItem" in dynamodb["StackTables"]["actions"]
+    assert "dynamodb:DeleteItem" not in dynamodb["StackTables"]["actions"]  # deletes: tombstones
     # No route to the pool's keys from the VPC: the plan warns until auth_jwks_json is given.
     assert check_status(signed_in, "sign_in_keys_reachable_from_the_vpc") == "fail"
     assert check_status(plan, "sign_in_keys_reachable_from_the_vpc") == "pass"

@@ -253,7 +253,7 @@ def test_the_api_role_gets_exactly_what_erasure_and_quotas_need(cognito) -> None
         "ListUploadsByOwner",
         "EraseOwnUploads",
         "ListOneUploadsOutputs",
-        "DeleteUploadRecords",
+        "TombstoneUploadRecords",
         "CountDailyQuotas",
         "ReadRevocations",
     }
@@ -266,13 +266,28 @@ def test_the_api_role_gets_exactly_what_erasure_and_quotas_need(cognito) -> None
     assert found["ListOneUploadsOutputs"]["condition"] == [
         ("StringLike", "s3:prefix", ["????????-????-4???-????-????????????/"])
     ]
-    assert found["DeleteUploadRecords"]["actions"] == ["dynamodb:DeleteItem"]
+    assert found["TombstoneUploadRecords"]["actions"] == ["dynamodb:UpdateItem"]
     assert found["CountDailyQuotas"]["actions"] == ["dynamodb:UpdateItem"]
     assert found["ReadRevocations"]["actions"] == ["dynamodb:GetItem"]
-    for sid in ("DeleteUploadRecords", "CountDailyQuotas", "ReadRevocations"):
+    for sid in ("TombstoneUploadRecords", "CountDailyQuotas", "ReadRevocations"):
         assert found[sid]["effect"] == "Allow"
     # No wildcard action anywhere.
     assert not [s for s in found.values() if any("*" in a for a in s["actions"])]
+
+
+def test_with_deletes_the_processor_may_erase_a_deleted_upload(cognito, anonymous) -> None:
+    """A tombstoned upload's late outputs and original are the processor's to erase (issue 20):
+    s3:DeleteObject on originals and outputs, only when uploads can be deleted (sign-in)."""
+    address = "module.processor.data.aws_iam_policy_document.function"
+    signed_in = cognito.statements(address)
+    assert signed_in["EraseDeletedUploads"]["actions"] == ["s3:DeleteObject"]
+    assert signed_in["EraseDeletedUploads"]["resources"] == sorted(
+        [f"{UPLOAD_ARN}/uploads/*", f"{OUTPUT_ARN}/*"]
+    )
+    assert "EraseDeletedUploads" not in anonymous.statements(address)
+    assert not [
+        s for s in anonymous.statements(address).values() if "s3:DeleteObject" in s["actions"]
+    ]
 
 
 def module_refs(plan, module: str, argument: str) -> set[str]:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
 
@@ -358,14 +360,23 @@ def _put_outputs(s3: Any, upload_id: str) -> None:
         s3.put_object(Bucket=OUTPUT_BUCKET, Key=f"{upload_id}/{name}", Body=b"x")
 
 
-def test_delete_removes_every_object_and_the_record(api, lambda_context, s3, uploads) -> None:
+def test_delete_removes_every_object_and_leaves_a_tombstone(
+    api, lambda_context, s3, uploads
+) -> None:
     upload_id = create(api, lambda_context, ALICE)
     keep = create(api, lambda_context, ALICE)
     _put_outputs(s3, upload_id)
     _put_outputs(s3, keep)
+    moment = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+    api.clock = lambda: moment
     status, _, body = request(api, lambda_context, "DELETE", f"/uploads/{upload_id}", user=ALICE)
     assert (status, body) == (204, None)
-    assert uploads.get(upload_id) is None
+    tombstone = uploads.get(upload_id)
+    assert (tombstone["status"], tombstone["deletedBy"]) == ("deleted", ALICE)
+    assert not {"owner", "fileName"} & set(tombstone)  # nothing personal stays
+    # kept past the URL's lifetime (60 s) + the processor's retry window (420 s) + 300 s grace
+    assert tombstone["expiresAt"] == int(moment.timestamp()) + 60 + 420 + 300
+    assert [item["id"] for item in uploads.list_owner(ALICE, 10)[0]] == [keep]
     assert "Contents" not in s3.list_objects_v2(Bucket=OUTPUT_BUCKET, Prefix=f"{upload_id}/")
     assert "Contents" not in s3.list_objects_v2(Bucket=UPLOAD_BUCKET, Prefix=f"uploads/{upload_id}")
     # The other upload is untouched.
@@ -375,11 +386,17 @@ def test_delete_removes_every_object_and_the_record(api, lambda_context, s3, upl
     assert status == 404
 
 
-def test_delete_is_idempotent(api, lambda_context) -> None:
+def test_delete_is_idempotent_and_a_repeat_erases_again(api, lambda_context, s3) -> None:
     upload_id = create(api, lambda_context, ALICE)
     for _ in range(2):
+        _put_outputs(s3, upload_id)  # e.g. the first erasure failed half-way
         status, _, _ = request(api, lambda_context, "DELETE", f"/uploads/{upload_id}", user=ALICE)
         assert status == 204
+        assert "Contents" not in s3.list_objects_v2(Bucket=OUTPUT_BUCKET, Prefix=f"{upload_id}/")
+    status, _, _ = request(api, lambda_context, "DELETE", f"/uploads/{upload_id}", user=BOB)
+    assert status == 204  # a tombstone is not BOB's to repeat
+    status, _, _ = request(api, lambda_context, "GET", f"/uploads/{upload_id}", user=ALICE)
+    assert status == 404
     status, _, _ = request(api, lambda_context, "DELETE", f"/uploads/{uuid.uuid4()}", user=ALICE)
     assert status == 204
 
@@ -459,6 +476,101 @@ def test_an_invalid_request_does_not_use_quota(api, lambda_context) -> None:
         )
         assert status == 415
     create(api, lambda_context, ALICE)
+
+
+def counter(user: str, day: str) -> tuple[int, int] | None:
+    """The quota table's (uploads, bytes) of ``user`` on ``day`` (YYYY-MM-DD), as stored."""
+    import boto3
+
+    item = boto3.client("dynamodb", region_name=REGION).get_item(
+        TableName=QUOTA_TABLE, Key={"id": {"S": f"{user}#{day}"}}, ConsistentRead=True
+    )
+    if "Item" not in item:
+        return None
+    return int(item["Item"]["uploads"]["N"]), int(item["Item"]["bytes"]["N"])
+
+
+def post_upload(api, context, user: str, size: int = 10) -> tuple[int, dict[str, str], Any]:
+    body = {"contentType": "image/jpeg", "size": size}
+    return request(api, context, "POST", "/uploads", user=user, body=body)
+
+
+class Clock:
+    """An injectable clock for the API module (``api.clock``)."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.mark.parametrize("failing", ["record", "presign"])
+def test_a_request_that_fails_after_the_charge_is_refunded(
+    api, lambda_context, monkeypatch, failing
+) -> None:
+    api.clock = Clock(datetime(2026, 12, 3, 12, 0, tzinfo=UTC))
+    create(api, lambda_context, ALICE, size=100)
+    target = (api.TABLE, "create") if failing == "record" else (api.STORE, "presign_upload")
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(f"{failing} failed")
+
+    monkeypatch.setattr(*target, broken)
+    status, _, body = post_upload(api, lambda_context, ALICE, size=5000)
+    assert (status, body["error"]) == (500, "internal_error")
+    assert counter(ALICE, "2026-12-03") == (1, 100)  # only the upload that exists
+
+
+def test_a_refund_after_midnight_goes_to_the_day_that_was_charged(
+    api, lambda_context, monkeypatch
+) -> None:
+    clock = Clock(datetime(2026, 12, 3, 23, 59, 59, 900_000, tzinfo=UTC))
+    api.clock = clock
+    create(api, lambda_context, ALICE, size=100)
+
+    def slow_then_broken(item: Any) -> bool:  # the request crosses midnight, then fails
+        clock.now = datetime(2026, 12, 4, 0, 0, 0, 200_000, tzinfo=UTC)
+        raise RuntimeError("throttled")
+
+    monkeypatch.setattr(api.TABLE, "create", slow_then_broken)
+    status, _, _ = post_upload(api, lambda_context, ALICE, size=5000)
+    assert status == 500
+    assert counter(ALICE, "2026-12-03") == (1, 100)
+    assert counter(ALICE, "2026-12-04") is None  # never a negative or new counter
+
+
+def test_the_limit_resets_at_midnight_utc(api, lambda_context) -> None:
+    clock = Clock(datetime(2026, 12, 3, 23, 59, 58, tzinfo=UTC))
+    api.clock = clock
+    for _ in range(5):
+        create(api, lambda_context, ALICE, size=10)
+    status, headers, _ = post_upload(api, lambda_context, ALICE)
+    assert (status, headers["Retry-After"]) == (429, "2")
+    clock.now = datetime(2026, 12, 4, 0, 0, 0, tzinfo=UTC)
+    create(api, lambda_context, ALICE, size=10)
+    assert counter(ALICE, "2026-12-03") == (5, 50)
+    assert counter(ALICE, "2026-12-04") == (1, 10)
+
+
+def test_concurrent_charges_never_pass_the_limit(api, lambda_context) -> None:
+    """Twelve requests at once against a limit of five (the moto table, real threads): five
+    URLs, seven 429s, and the counter says five."""
+    api.clock = Clock(datetime(2026, 12, 3, 12, 0, tzinfo=UTC))
+    barrier = threading.Barrier(12)
+    statuses: list[int] = []
+
+    def one() -> None:
+        barrier.wait()
+        statuses.append(post_upload(api, lambda_context, ALICE, size=10)[0])
+
+    threads = [threading.Thread(target=one) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [201] * 5 + [429] * 7
+    assert counter(ALICE, "2026-12-03") == (5, 50)
 
 
 def test_quotas_can_be_turned_off(load_signed_in, lambda_context) -> None:

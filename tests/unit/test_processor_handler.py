@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -279,7 +280,7 @@ def test_the_record_follows_the_upload_to_done(s3, uploads, processor, lambda_co
     assert [v["name"] for v in item["variants"]] == ["large", "medium", "thumb"]
     assert (item["source"]["width"], item["source"]["height"]) == (2000, 1500)
     assert item["processingMs"] >= 0
-    assert item["owner"] == "anonymous"  # written straight into the bucket: no presign
+    assert "owner" not in item  # written straight into the bucket: no owner (sparse index)
 
 
 def test_a_late_duplicate_event_changes_nothing(s3, uploads, processor, lambda_context) -> None:
@@ -323,3 +324,101 @@ def test_variants_come_from_configuration(s3, load_processor, lambda_context) ->
         ("only", 64, 21)
     ]
     assert read_manifest(s3, jpeg)["error"]["code"] == "unsupported_format"
+
+
+def fail_reads(processor: Any) -> None:
+    """Every read of an original fails (an S3 error, not the image): retried, then failed."""
+    failing = RecordingS3(processor.S3)
+    read = failing.get_object
+
+    def get_object(**kwargs: Any) -> Any:
+        if kwargs["Bucket"] == UPLOAD_BUCKET:
+            raise ClientError({"Error": {"Code": "InvalidObjectState"}}, "GetObject")
+        return read(**kwargs)
+
+    failing.get_object = get_object  # type: ignore[method-assign]
+    processor.STORE = S3Storage(failing, processor.CONFIG.output_bucket)
+
+
+def given_up(s3: Any, uploads: Any, processor: Any, lambda_context: Any) -> str:
+    upload_id = upload(s3, factory.jpeg((300, 200)))
+    fail_reads(processor)
+    for _ in range(3):
+        with pytest.raises(ClientError):
+            processor.handler(s3_event(f"uploads/{upload_id}"), lambda_context)
+    assert uploads.get(upload_id)["status"] == "failed"
+    processor.STORE = S3Storage(processor.S3, processor.CONFIG.output_bucket)  # the cause fixed
+    return upload_id
+
+
+def test_a_replay_reads_processing_while_it_runs_then_done(
+    s3, uploads, processor, lambda_context
+) -> None:
+    """The replay starts a new attempt epoch: the status API says processing, not failed."""
+    from api.core import RetryPolicy, record_status_body
+
+    upload_id = given_up(s3, uploads, processor, lambda_context)
+    seen: list[dict[str, Any]] = []
+    store = processor.STORE.store_variants
+
+    def store_variants(*args: Any) -> None:
+        item = uploads.get(upload_id)
+        seen.append(record_status_body(item, datetime.now(UTC), RetryPolicy(3, 420), 60, str))
+        store(*args)
+
+    processor.STORE.store_variants = store_variants
+    result = processor.handler(s3_event(f"uploads/{upload_id}"), lambda_context)
+
+    assert result["processed"][0]["status"] == "done"
+    assert [(body["status"], body["error"]) for body in seen] == [("processing", None)]
+    item = uploads.get(upload_id)
+    assert (item["status"], item["replays"], item["error"]) == ("done", 1, None)
+
+
+def test_a_failed_replay_leaves_the_upload_failed_again(
+    s3, uploads, processor, lambda_context
+) -> None:
+    upload_id = given_up(s3, uploads, processor, lambda_context)
+    fail_reads(processor)  # the cause is not fixed yet
+    with pytest.raises(ClientError):
+        processor.handler(s3_event(f"uploads/{upload_id}"), lambda_context)
+    item = uploads.get(upload_id)
+    assert (item["status"], item["failedAttempts"], item["replays"]) == ("failed", 3, 1)
+
+
+def test_a_success_after_the_give_up_finishes_the_record(
+    s3, uploads, processor, lambda_context
+) -> None:
+    """A slow attempt started before the last one gave up: its success ends the upload done
+    (not `failed` beside a done manifest)."""
+    upload_id = upload(s3, factory.jpeg((300, 200)))
+    give_up = records_give_up(uploads, upload_id)
+    processor.STORE.store_manifest = after(processor.STORE.store_manifest, give_up)
+
+    result = processor.handler(s3_event(f"uploads/{upload_id}"), lambda_context)
+
+    assert result["processed"][0]["status"] == "done"
+    assert uploads.get(upload_id)["status"] == "done"
+    assert read_manifest(s3, upload_id)["status"] == "done"
+
+
+def records_give_up(uploads: Any, upload_id: str) -> Any:
+    """What the other attempts do meanwhile: fail three times and give up."""
+    from common import records
+
+    def run() -> None:
+        now = datetime.now(UTC)
+        for _ in range(3):
+            uploads.update(records.failed_attempt_update(upload_id, now, "TimeoutError"))
+        assert uploads.update(records.give_up_update(upload_id, now)) is not None
+
+    return run
+
+
+def after(step: Any, hook: Any) -> Any:
+    def wrapped(*args: Any) -> Any:
+        answer = step(*args)
+        hook()
+        return answer
+
+    return wrapped

@@ -41,10 +41,13 @@ def table(uploads: UploadsTable) -> UploadsTable:
     return uploads
 
 
-def created(table: UploadsTable, upload_id: str = UPLOAD_ID, when: datetime = NOW) -> None:
-    item = records.new_item(
-        upload_id, "anonymous", "../holiday\x00.jpg", "image/jpeg", 10, when, 30
-    )
+OWNER = "5b8e9c1a-user"
+
+
+def created(
+    table: UploadsTable, upload_id: str = UPLOAD_ID, when: datetime = NOW, owner: str | None = None
+) -> None:
+    item = records.new_item(upload_id, owner, "../holiday\x00.jpg", "image/jpeg", 10, when, 30)
     assert table.create(item)
 
 
@@ -58,7 +61,7 @@ def test_the_api_creates_once_and_never_overwrites(table) -> None:
 
     again = records.new_item(UPLOAD_ID, "mallory", "x.png", "image/png", 99, NOW, 30)
     assert table.create(again) is False
-    assert table.get(UPLOAD_ID)["owner"] == "anonymous"
+    assert "owner" not in table.get(UPLOAD_ID)  # not overwritten by mallory's
 
 
 def test_a_good_image_goes_awaiting_processing_done(table) -> None:
@@ -115,18 +118,107 @@ def test_failed_attempts_are_counted_then_the_upload_fails_and_a_replay_finishes
     item = table.get(UPLOAD_ID)
     assert (item["status"], item["error"]["code"]) == ("failed", "processing_failed")
 
-    assert table.update(records.start_update(UPLOAD_ID, NOW, 30)) is not None  # the replay
+    assert table.update(records.start_update(UPLOAD_ID, NOW, 30)) is None  # not a plain start
+    later = NOW + timedelta(hours=2)
+    replay = table.update(records.restart_update(UPLOAD_ID, later, 3))  # the replay's epoch
+    assert replay is not None
+    assert (replay["status"], replay["failedAttempts"], replay["replays"]) == ("processing", 2, 1)
+    assert replay["startedAt"] == records.iso(later)
+    assert "error" not in replay
     table.update(records.finish_update(UPLOAD_ID, NOW, DONE, 5))
     item = table.get(UPLOAD_ID)
     assert item["status"] == "done"
     assert "lastError" not in item
 
 
+def test_a_failed_replay_is_one_more_attempt_then_failed_again(table) -> None:
+    created(table)
+    table.update(records.start_update(UPLOAD_ID, NOW, 30))
+    for _ in range(3):
+        table.update(records.failed_attempt_update(UPLOAD_ID, NOW, "ClientError"))
+    table.update(records.give_up_update(UPLOAD_ID, NOW))
+    table.update(records.restart_update(UPLOAD_ID, NOW, 3))
+    counted = table.update(records.failed_attempt_update(UPLOAD_ID, NOW, "ClientError"))
+    assert counted["failedAttempts"] == 3  # the processor gives up again
+    assert table.update(records.give_up_update(UPLOAD_ID, NOW)) is not None
+    assert table.get(UPLOAD_ID)["status"] == "failed"
+
+
+def test_only_a_failed_upload_restarts(table) -> None:
+    created(table)
+    assert table.update(records.restart_update(UPLOAD_ID, NOW, 3)) is None  # awaiting_upload
+    table.update(records.start_update(UPLOAD_ID, NOW, 30))
+    table.update(records.finish_update(UPLOAD_ID, NOW, DONE, 5))
+    assert table.update(records.restart_update(UPLOAD_ID, NOW, 3)) is None  # done
+
+
+def test_a_success_after_give_up_finishes_the_record(table) -> None:
+    """A slow attempt (or a duplicate event) succeeds after another gave up: done, not failed
+    beside a done manifest."""
+    created(table)
+    table.update(records.start_update(UPLOAD_ID, NOW, 30))
+    for _ in range(3):
+        table.update(records.failed_attempt_update(UPLOAD_ID, NOW, "ClientError"))
+    table.update(records.give_up_update(UPLOAD_ID, NOW))
+    assert table.update(records.finish_update(UPLOAD_ID, NOW, DONE, 5)) is not None
+    item = table.get(UPLOAD_ID)
+    assert (item["status"], item["error"]) == ("done", None)
+    assert table.update(records.give_up_update(UPLOAD_ID, NOW)) is None  # never back
+
+
+@pytest.mark.parametrize("state", ["awaiting_upload", "processing", "done", "failed"])
+def test_a_tombstone_refuses_every_processor_update_and_answers_itself(table, state) -> None:
+    created(table, owner=OWNER)
+    if state != "awaiting_upload":
+        table.update(records.start_update(UPLOAD_ID, NOW, 30))
+    if state == "done":
+        table.update(records.finish_update(UPLOAD_ID, NOW, DONE, 5))
+    if state == "failed":
+        table.update(records.give_up_update(UPLOAD_ID, NOW))
+    assert table.update(records.tombstone_update(UPLOAD_ID, OWNER, NOW, 600)) is not None
+
+    for request in (
+        records.start_update(UPLOAD_ID, NOW, 30),
+        records.restart_update(UPLOAD_ID, NOW, 3),
+        records.finish_update(UPLOAD_ID, NOW, DONE, 5),
+        records.failed_attempt_update(UPLOAD_ID, NOW, "ClientError"),
+    ):
+        answer = table.attempt(request)
+        assert not answer.applied
+        assert records.is_tombstone(answer.item)
+    assert table.update(records.give_up_update(UPLOAD_ID, NOW)) is None
+    item = table.get(UPLOAD_ID)
+    assert item["status"] == "deleted"
+    assert item["deletedBy"] == OWNER
+    assert not {"owner", "fileName", "variants", "source", "error"} & set(item)
+    assert item["expiresAt"] == int((NOW + timedelta(seconds=600)).timestamp())
+    assert table.list_owner(OWNER, 10) == ([], None)  # out of the owner index
+
+
+def test_only_the_owner_tombstones_and_may_repeat_it(table) -> None:
+    created(table, owner=OWNER)
+    assert table.update(records.tombstone_update(UPLOAD_ID, "someone-else", NOW, 600)) is None
+    assert table.update(records.tombstone_update(UPLOAD_ID, OWNER, NOW, 600)) is not None
+    assert table.update(records.tombstone_update(UPLOAD_ID, OWNER, NOW, 600)) is not None
+    assert table.update(records.tombstone_update(UPLOAD_ID, "someone-else", NOW, 600)) is None
+    created(table, "3f1c2d4e-5a6b-4c7d-8e9f-0a1b2c3d4e00")  # anonymous: nobody may delete it
+    anonymous = records.tombstone_update(
+        "3f1c2d4e-5a6b-4c7d-8e9f-0a1b2c3d4e00", "anonymous", NOW, 1
+    )
+    assert table.update(anonymous) is None
+
+
+def test_a_refused_finish_of_a_vanished_record_answers_no_item(table) -> None:
+    answer = table.attempt(records.finish_update(UPLOAD_ID, NOW, DONE, 5))
+    assert (answer.applied, answer.item) == (False, None)
+
+
 def test_an_original_written_without_a_presign_gets_an_item(table) -> None:
     """Out of order: the event arrives with no item (written straight into the bucket)."""
     assert table.update(records.start_update(UPLOAD_ID, NOW, None)) is not None
     item = table.get(UPLOAD_ID)
-    assert (item["status"], item["owner"]) == ("processing", "anonymous")
+    assert item["status"] == "processing"
+    assert "owner" not in item  # no owner: not in the owner index (sparse)
     assert item["createdAt"] == item["startedAt"]
     assert "expiresAt" not in item  # outputs kept for ever: no TTL
 
@@ -144,12 +236,25 @@ def test_a_second_attempt_keeps_the_creation_time_and_owner(table) -> None:
 def test_an_owner_lists_newest_first_in_pages(table) -> None:
     ids = [f"3f1c2d4e-5a6b-4c7d-8e9f-0a1b2c3d4e{index:02d}" for index in range(5)]
     for index, upload_id in enumerate(ids):
-        created(table, upload_id, NOW + timedelta(seconds=index))
-    first, cursor = table.list_owner("anonymous", 3)
-    second, end = table.list_owner("anonymous", 3, cursor)
+        created(table, upload_id, NOW + timedelta(seconds=index), owner=OWNER)
+    first, cursor = table.list_owner(OWNER, 3)
+    second, end = table.list_owner(OWNER, 3, cursor)
     assert [item["id"] for item in first + second] == ids[::-1]
-    assert end is None or table.list_owner("anonymous", 3, end)[0] == []
+    assert end is None or table.list_owner(OWNER, 3, end)[0] == []
     assert table.list_owner("someone-else", 3) == ([], None)
+
+
+def test_anonymous_uploads_stay_out_of_the_owner_index(table, s3) -> None:
+    """Issue 19 item 6: no owner attribute, so the index holds signed-in uploads only (no hot
+    "anonymous" partition, no index write for an anonymous upload)."""
+    created(table, "3f1c2d4e-5a6b-4c7d-8e9f-0a1b2c3d4e01")
+    table.update(records.start_update("3f1c2d4e-5a6b-4c7d-8e9f-0a1b2c3d4e02", NOW, 30))
+    created(table, "3f1c2d4e-5a6b-4c7d-8e9f-0a1b2c3d4e03", owner=OWNER)
+    import boto3
+
+    index = boto3.client("dynamodb").scan(TableName=table.name, IndexName=table.owner_index)
+    assert [item["id"]["S"] for item in index["Items"]] == ["3f1c2d4e-5a6b-4c7d-8e9f-0a1b2c3d4e03"]
+    assert table.list_owner("anonymous", 10) == ([], None)
 
 
 def test_finish_refuses_a_status_that_is_not_final() -> None:
@@ -177,7 +282,8 @@ def test_status_values_are_the_contracts() -> None:
     from common import contract
 
     public = {status.value for status in contract.Status}
-    assert {status.value for status in RecordStatus} - public == {"awaiting_upload"}
+    internal = {"awaiting_upload", "deleted"}  # read as processing / answered 404 by the API
+    assert {status.value for status in RecordStatus} - public == internal
 
 
 def test_the_placeholder_is_kept_with_its_fractional_aspect_ratio(table) -> None:

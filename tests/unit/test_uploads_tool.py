@@ -12,13 +12,13 @@ from support.lambda_env import UPLOADS_TABLE
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 
 
-def seed(table, count: int = 4) -> list[str]:
+def seed(table, count: int = 4, owner: str | None = None) -> list[str]:
     ids = []
     for index in range(count):
-        upload_id = f"{index}f1c2d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f"
+        upload_id = f"{index}f1c2d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5{'f' if owner is None else 'a'}"
         item = records.new_item(
             upload_id,
-            "anonymous",
+            owner,
             f"f{index}.jpg",
             "image/jpeg",
             1,
@@ -62,6 +62,26 @@ def test_filters_rejections_and_prints_json(uploads, tmp_path, capsys) -> None:
         == 0
     )
     assert [item["id"] for item in json.loads(capsys.readouterr().out)["items"]] == [ids[3]]
+
+
+def test_owners_come_from_the_index_anonymous_uploads_from_a_scan(
+    uploads, tmp_path, capsys
+) -> None:
+    """The owner index is sparse (anonymous records have no owner): both listings still work,
+    and a deleted upload's tombstone shows only when asked for."""
+    anonymous = seed(uploads, 2)
+    owned = seed(uploads, 3, owner="alice-sub")
+    uploads.update(records.tombstone_update(owned[0], "alice-sub", NOW, 600))
+    path = str(outputs_file(tmp_path))
+
+    def listed(*options: str) -> list[str]:
+        assert uploads_tool.main(["--outputs", path, "--json", *options]) == 0
+        return [item["id"] for item in json.loads(capsys.readouterr().out)["items"]]
+
+    assert listed("--owner", "alice-sub") == owned[:0:-1]
+    assert listed("--owner", "anonymous") == anonymous[::-1]
+    assert owned[0] not in listed()
+    assert listed("--status", "deleted") == [owned[0]]
 
 
 def test_outputs_without_a_table_are_a_clear_error(tmp_path, capsys) -> None:
