@@ -553,9 +553,27 @@ def test_the_limit_resets_at_midnight_utc(api, lambda_context) -> None:
     assert counter(ALICE, "2026-12-04") == (1, 10)
 
 
+@pytest.fixture
+def atomic_item_writes(monkeypatch) -> None:
+    """DynamoDB applies each conditional write to an item atomically; in-process moto does not
+    (two threads can both pass one condition), so give its update the same guarantee."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.Lock()
+    update_item = DynamoDBBackend.update_item
+
+    def atomic_update_item(self, *args, **kwargs):
+        with lock:
+            return update_item(self, *args, **kwargs)
+
+    monkeypatch.setattr(DynamoDBBackend, "update_item", atomic_update_item)
+
+
+@pytest.mark.usefixtures("atomic_item_writes")
 def test_concurrent_charges_never_pass_the_limit(api, lambda_context) -> None:
-    """Twelve requests at once against a limit of five (the moto table, real threads): five
-    URLs, seven 429s, and the counter says five."""
+    """Twelve requests at once against a limit of five (real threads on the moto table, whose
+    item writes are made atomic as DynamoDB's are): five URLs, seven 429s, and the counter says
+    five. The same race on the stack's table: tests/integration/test_delete_erases.py."""
     api.clock = Clock(datetime(2026, 12, 3, 12, 0, tzinfo=UTC))
     barrier = threading.Barrier(12)
     statuses: list[int] = []
