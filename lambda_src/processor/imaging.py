@@ -32,7 +32,10 @@ Pipeline, tuned for speed without visible quality loss:
    fewer bytes and, at equal quality, lower PSNR: 1.25x cost it 0.2-0.44 dB.)
 3. EXIF orientation is applied to the (small) drafted image, exactly once: libheif has
    already applied a HEIF's ``irot``/``imir`` (its EXIF orientation is then ignored), Pillow
-   reports an AVIF's as EXIF orientation. Colour modes are normalised.
+   reports an AVIF's as EXIF orientation. An orientation recorded only in XMP
+   (``tiff:Orientation``, attribute or element) counts when EXIF has none, as
+   ``ImageOps.exif_transpose`` reads it (Pillow's ``getexif`` merges it; pi-heif removes it
+   from a HEIF's XMP, whose ``irot`` is applied). Colour modes are normalised.
 4. The largest variant is resized with LANCZOS after an integer ``reduce()`` whose
    ``reducing_gap`` depends on the output format (:data:`REDUCING_GAP`); its colours are then
    converted from the embedded ICC profile to sRGB. Each smaller variant is resized from the
@@ -433,6 +436,7 @@ def _too_many_pixels(detail: str) -> ImageRejected:
 
 
 def read_orientation(image: Image.Image) -> int:
+    """EXIF orientation, else XMP ``tiff:Orientation`` (Pillow's ``getexif`` adds it)."""
     try:
         value = image.getexif().get(_EXIF_ORIENTATION_TAG, 1)
     except Exception:  # a broken EXIF block must not reject an otherwise fine image
