@@ -123,7 +123,7 @@ def read_header(data: bytes, limits: WalkLimits | None = None) -> BmffHeader:
     """Walk the boxes of ``data`` once (see the module docstring) within ``limits``."""
     header = BmffHeader()
     header.major_brand, header.brands = read_brands(data)
-    header.steps += len(header.brands)
+    header.steps += 1 + max(0, min(len(data), int.from_bytes(data[0:4], "big")) - 16) // 4
     if not is_bmff(data):
         header.stopped = "not ISOBMFF"
         header.stopped_depth = 0
