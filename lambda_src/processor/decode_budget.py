@@ -163,15 +163,8 @@ def sniff_format(data: bytes) -> str | None:
 
 
 def _walker_for(data: bytes) -> Callable[[bytes, WorkLimits], None] | None:
-    if data.startswith(b"\xff\xd8"):
-        return _inspect_jpeg
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return _inspect_png
-    if data[:6] in (b"GIF87a", b"GIF89a"):
-        return _inspect_gif
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return _inspect_webp
-    return None
+    """The walk for the format :func:`sniff_format` names (the one the allow-list judged)."""
+    return _WALKERS.get(sniff_format(data) or "")
 
 
 class _Counter:
@@ -378,6 +371,14 @@ def _inspect_webp(data: bytes, limits: WorkLimits) -> None:
             frames.add()
         elif kind == b"ICCP":
             icc.add(size)
+
+
+_WALKERS: dict[str, Callable[[bytes, WorkLimits], None]] = {
+    "JPEG": _inspect_jpeg,
+    "PNG": _inspect_png,
+    "GIF": _inspect_gif,
+    "WEBP": _inspect_webp,
+}
 
 
 # HEIF and AVIF (ISOBMFF) ------------------------------------------------------------------

@@ -246,12 +246,20 @@ def test_a_jpeg_only_deployment_never_walks_other_structures(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     walked: list[str] = []
-    for walker in ("_inspect_png", "_inspect_gif", "_inspect_webp", "_inspect_bmff"):
-        monkeypatch.setattr(decode_budget, walker, lambda *args, name=walker: walked.append(name))
+    for name in ("PNG", "GIF", "WEBP"):
+        monkeypatch.setitem(decode_budget._WALKERS, name, lambda *args, n=name: walked.append(n))
+    monkeypatch.setattr(decode_budget, "_inspect_bmff", lambda *args: walked.append("BMFF"))
     limits = imaging.Limits(allowed_formats=("JPEG",))
-    for data in (factory.rgba_png(), factory.animated_gif(), factory.webp()):
+    for data in (
+        factory.rgba_png(),
+        factory.animated_gif(),
+        factory.webp(),
+        factory.corpus(factory.AVIF_PHOTO),
+    ):
         assert rejected(data, limits).code == "unsupported_format"
     assert walked == []
+    imaging.decode(factory.rgba_png(), (), imaging.Limits())  # the same walks, when allowed
+    assert walked == ["PNG"]
 
 
 @pytest.mark.parametrize("name", [factory.HEIC_PHOTO, factory.AVIF_PHOTO])
