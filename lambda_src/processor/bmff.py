@@ -16,13 +16,26 @@ so the processor can decide before any decoder sees the bytes:
   bounds of :mod:`processor.decode_budget`;
 * whether the file is cut short: a box or an item's data extends past the end of the file.
 
-Never raises: a structure it cannot follow ends the walk, and the decoder judges the rest.
+Never raises: a structure it cannot follow ends the walk (``stopped``, with the depth it
+stopped at), and what was read up to there is still summarised; a declared count over a
+:class:`WalkLimits` bound ends it with ``exceeded`` (a rejection code) before any entry is
+read.
+
+Work bound: every loop iteration is counted in ``BmffHeader.steps`` and
+``steps <= STEPS_PER_BYTE * len(data)``. Each box, property, brand and table entry costs at
+least one byte, except the extents of an ``iloc`` item, whose fields may all be declared zero
+bytes wide: at most ``max_extents_per_item`` of them (libheif's own limit, 32) per item of at
+least 6 bytes, so 1 + 32 steps per 6 bytes. Only aggregates are kept (the furthest extent
+end, not every extent); the property associations kept cost at least a byte each.
 """
 
 from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
+
+# The stated bound of the walk's work: loop iterations per byte of input (see above).
+STEPS_PER_BYTE = 6
 
 AVIF_BRANDS = frozenset({"avif", "avis"})
 HEIF_BRANDS = frozenset(
@@ -57,6 +70,9 @@ class BmffHeader:
     samples: int = 0  # samples of all tracks (frames of an image sequence)
     truncated: bool = False
     stopped: str | None = None  # why the walk ended early, if it did
+    stopped_depth: int | None = None  # 0: among the top-level boxes; more: inside a box
+    exceeded: tuple[str, str, int, int] | None = None  # (code, what, limit, declared)
+    steps: int = 0  # loop iterations of the walk (the work bound, STEPS_PER_BYTE)
 
     @property
     def kind(self) -> str | None:
@@ -83,6 +99,15 @@ def kind_of(brands: frozenset[str]) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class WalkLimits:
+    """Declared counts refused before any entry is read (``exceeded`` names the code)."""
+
+    max_boxes: int = 100_000
+    max_items: int = 100_000  # items of iloc, iinf and ipma
+    max_extents_per_item: int = 32  # libheif 1.23's heif_security_limits default
+
+
 def read_brands(data: bytes) -> tuple[str, frozenset[str]]:
     """The major brand and the set of all brands of the leading ``ftyp`` box."""
     if not is_bmff(data):
@@ -94,21 +119,29 @@ def read_brands(data: bytes) -> tuple[str, frozenset[str]]:
     return major, frozenset({major, *compatible})
 
 
-def read_header(data: bytes, max_boxes: int = 100_000) -> BmffHeader:
-    """Walk the boxes of ``data`` (see the module docstring); at most ``max_boxes`` boxes."""
+def read_header(data: bytes, limits: WalkLimits | None = None) -> BmffHeader:
+    """Walk the boxes of ``data`` once (see the module docstring) within ``limits``."""
     header = BmffHeader()
     header.major_brand, header.brands = read_brands(data)
+    header.steps += 1 + max(0, min(len(data), int.from_bytes(data[0:4], "big")) - 16) // 4
     if not is_bmff(data):
         header.stopped = "not ISOBMFF"
+        header.stopped_depth = 0
         return header
-    walk = _Walk(data, header, max_boxes)
+    walk = _Walk(data, header, limits or WalkLimits())
     try:
         walk.boxes(0, len(data), 0)
-        walk.finish()
+    except _Exceeded as exceeded:
+        header.exceeded = exceeded.args
+        header.stopped = f"{exceeded.args[1]}: {exceeded.args[3]} declared"
+        header.stopped_depth = walk.depth
     except _Stop as stop:
         header.stopped = str(stop)
+        header.stopped_depth = walk.depth
     except (struct.error, IndexError, ValueError) as error:
         header.stopped = f"unreadable structure: {error}"
+        header.stopped_depth = walk.depth
+    walk.finish()  # what was read is summarised however the walk ended
     return header
 
 
@@ -116,19 +149,26 @@ class _Stop(Exception):
     pass
 
 
+class _Exceeded(Exception):
+    """(code, what, limit, declared): a declared count over a WalkLimits bound."""
+
+
 class _Walk:
-    def __init__(self, data: bytes, header: BmffHeader, max_boxes: int) -> None:
+    def __init__(self, data: bytes, header: BmffHeader, limits: WalkLimits) -> None:
         self.data = data
         self.header = header
-        self.max_boxes = max_boxes
+        self.limits = limits
+        self.depth = 0  # of the box being read
         self.properties: list[tuple[bytes, int, int]] = []  # (type, payload start, end)
         self.associations: dict[int, list[int]] = {}  # item id -> property indices (1-based)
-        self.extent_ends: list[int] = []
+        self.furthest_extent = 0  # the furthest end of any item's data in the file
 
     def boxes(self, start: int, end: int, depth: int, in_ipco: bool = False) -> None:
         data, header = self.data, self.header
         position = start
         while position + 8 <= end:
+            self.depth = depth
+            header.steps += 1
             size = int.from_bytes(data[position : position + 4], "big")
             kind = data[position + 4 : position + 8]
             payload = position + 8
@@ -149,8 +189,10 @@ class _Walk:
             elif box_end > end:
                 raise _Stop(f"box {kind!r} overruns its parent")
             header.boxes += 1
-            if header.boxes > self.max_boxes:
-                raise _Stop(f"more than {self.max_boxes} boxes")
+            if header.boxes > self.limits.max_boxes:
+                raise _Exceeded(
+                    "too_many_chunks", "ISOBMFF boxes", self.limits.max_boxes, header.boxes
+                )
             if in_ipco:
                 self.properties.append((kind, payload, box_end))
             self.box(kind, payload, box_end, depth)
@@ -162,6 +204,7 @@ class _Walk:
         data, header = self.data, self.header
         if depth >= _MAX_DEPTH:
             return
+        self.depth = depth + 1  # a failure reading this box's payload is inside it
         if kind in _CONTAINERS:
             if kind == b"moov":
                 header.has_tracks = True
@@ -171,22 +214,26 @@ class _Walk:
         elif kind == b"pitm":
             version = data[start]
             width = 2 if version == 0 else 4
-            header.primary_item = int.from_bytes(data[start + 4 : start + 4 + width], "big")
+            header.primary_item = _uint(data, start + 4, width)
         elif kind == b"iinf":
             version = data[start]
             width = 2 if version == 0 else 4
-            header.items = max(
-                header.items, int.from_bytes(data[start + 4 : start + 4 + width], "big")
-            )
+            self.count_items("iinf", _uint(data, start + 4, width))
         elif kind == b"iloc":
             self.iloc(start, end)
         elif kind == b"ipma":
             self.ipma(start, end)
         elif kind == b"stsz" or kind == b"stz2":
-            header.samples += int.from_bytes(data[start + 8 : start + 12], "big")
+            header.samples += _uint(data, start + 8, 4)
+
+    def count_items(self, table: str, count: int) -> None:
+        """Record a declared item count; refuse it before any entry is read."""
+        self.header.items = max(self.header.items, count)
+        if count > self.limits.max_items:
+            raise _Exceeded("too_many_items", f"HEIF items ({table})", self.limits.max_items, count)
 
     def iloc(self, start: int, end: int) -> None:
-        data = self.data
+        data, header = self.data, self.header
         version = data[start]
         sizes = data[start + 4]
         offset_size, length_size = sizes >> 4, sizes & 15
@@ -197,14 +244,19 @@ class _Walk:
         count_width = 2 if version < 2 else 4
         count = _uint(data, position, count_width)
         position += count_width
-        self.header.items = max(self.header.items, count)
-        if count > self.max_boxes:
-            raise _Stop(f"iloc lists {count} items")
+        self.count_items("iloc", count)
         id_width = 2 if version < 2 else 4
+        construction_width = 2 if version in (1, 2) else 0
+        # id, construction method, data reference index, base offset, extent count
+        item_bytes = id_width + construction_width + 2 + base_offset_size + 2
+        extent_bytes = index_size + offset_size + length_size
+        if count * item_bytes > end - position:
+            raise _Stop(f"iloc declares {count} items in {end - position} bytes")
         for _ in range(count):
+            header.steps += 1
             position += id_width
             construction = 0
-            if version in (1, 2):
+            if construction_width:
                 construction = _uint(data, position, 2) & 15
                 position += 2
             position += 2  # data reference index
@@ -212,6 +264,16 @@ class _Walk:
             position += base_offset_size
             extents = _uint(data, position, 2)
             position += 2
+            if extents > self.limits.max_extents_per_item:
+                raise _Exceeded(
+                    "too_many_items",
+                    "data extents of one HEIF item",
+                    self.limits.max_extents_per_item,
+                    extents,
+                )
+            if position + extents * extent_bytes > end:
+                raise _Stop("iloc overruns its box")
+            header.steps += extents
             for _ in range(extents):
                 position += index_size
                 offset = _uint(data, position, offset_size)
@@ -219,39 +281,44 @@ class _Walk:
                 length = _uint(data, position, length_size)
                 position += length_size
                 if construction == 0:
-                    self.extent_ends.append(base + offset + length)
-            if position > end:
-                raise _Stop("iloc overruns its box")
+                    self.furthest_extent = max(self.furthest_extent, base + offset + length)
 
     def ipma(self, start: int, end: int) -> None:
-        data = self.data
-        version, flags = data[start], int.from_bytes(data[start + 1 : start + 4], "big")
+        data, header = self.data, self.header
+        version, flags = data[start], _uint(data, start + 1, 3)
         count = _uint(data, start + 4, 4)
         position = start + 8
+        self.count_items("ipma", count)
         id_width = 2 if version < 1 else 4
         index_width = 2 if flags & 1 else 1
+        if count * (id_width + 1) > end - position:
+            raise _Stop(f"ipma declares {count} entries in {end - position} bytes")
         for _ in range(count):
-            if position >= end:
-                return
+            header.steps += 1
             item = _uint(data, position, id_width)
             position += id_width
             associations = data[position]
             position += 1
-            indices = []
-            for _ in range(associations):
-                value = _uint(data, position, index_width)
-                position += index_width
-                indices.append(value & (0x7FFF if index_width == 2 else 0x7F))
-            self.associations[item] = indices
+            if position + associations * index_width > end:
+                raise _Stop("ipma overruns its box")
+            header.steps += associations
+            mask = 0x7FFF if index_width == 2 else 0x7F
+            self.associations[item] = [
+                _uint(data, position + index_width * n, index_width) & mask
+                for n in range(associations)
+            ]
+            position += associations * index_width
 
     def finish(self) -> None:
         header, data = self.header, self.data
         for kind, start, end in self.properties:
+            header.steps += 1
             if kind == b"ispe" and end - start >= 12:
                 header.image_sizes.append((_uint(data, start + 4, 4), _uint(data, start + 8, 4)))
             elif kind == b"colr" and data[start : start + 4] in (b"prof", b"rICC"):
                 header.icc_bytes += max(0, end - start - 4)
         for index in self.associations.get(header.primary_item or -1, []):
+            header.steps += 1
             if not 1 <= index <= len(self.properties):
                 continue
             kind, start, end = self.properties[index - 1]
@@ -259,7 +326,7 @@ class _Walk:
                 header.primary_size = (_uint(data, start + 4, 4), _uint(data, start + 8, 4))
             elif kind in (b"irot", b"imir") and end > start:
                 header.primary_transforms.append((kind.decode(), data[start] & 3))
-        if any(extent_end > len(data) for extent_end in self.extent_ends):
+        if self.furthest_extent > len(data):
             header.truncated = True
 
 

@@ -27,7 +27,7 @@ Pure: the standard library, Pillow and the shared contract (its codes), no AWS. 
 
 Typical use (``imaging.decode`` does this; the handler derives the deadline)::
 
-    inspect(data, WorkLimits())
+    header = inspect(data, WorkLimits())  # the ISOBMFF header, or None
     deadline = decode_deadline(context.get_remaining_time_in_millis())
     image = Image.open(DeadlineStream(data, deadline), formats=[...])
     load_within(image, deadline)
@@ -119,35 +119,52 @@ class WorkLimits:
 # -- inspect ---------------------------------------------------------------------------------
 
 
-def inspect(data: bytes, limits: WorkLimits) -> None:
-    """Refuse ``data`` if its structure exceeds ``limits``; otherwise return ``None``.
+def inspect(data: bytes, limits: WorkLimits) -> bmff.BmffHeader | None:
+    """Refuse ``data`` if its structure exceeds ``limits``.
 
     Raises :class:`DecodeWorkExceeded` and nothing else: unknown formats and damaged
-    structures end the walk silently (Pillow classifies them afterwards).
+    structures end the walk silently (Pillow classifies them afterwards). Returns the header
+    of an ISOBMFF (HEIF, AVIF) file, walked once here, for the container checks that follow;
+    ``None`` for other formats. Check the allowed formats (:func:`sniff_format`) first: this
+    walks whatever the bytes say they are.
     """
+    if bmff.is_bmff(data):
+        return _inspect_bmff(data, limits)
     walker = _walker_for(data)
     if walker is None:
-        return
+        return None
     try:
         walker(data, limits)
     except DecodeWorkExceeded:
         raise
     except Exception:  # a structure this walker cannot follow: Pillow's call
-        return
+        return None
+    return None
+
+
+def sniff_format(data: bytes) -> str | None:
+    """The Pillow format the leading bytes announce, before any structure is walked.
+
+    ``JPEG``, ``PNG``, ``GIF``, ``WEBP``; for ISOBMFF the kind its ``ftyp`` brands name
+    (``AVIF``, ``HEIF``, ``VIDEO``), or ``BMFF`` for brands this service does not know;
+    ``None`` for anything else (Pillow classifies it).
+    """
+    if data.startswith(b"\xff\xd8"):
+        return "JPEG"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "GIF"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    if bmff.is_bmff(data):
+        return bmff.kind_of(bmff.read_brands(data)[1]) or "BMFF"
+    return None
 
 
 def _walker_for(data: bytes) -> Callable[[bytes, WorkLimits], None] | None:
-    if data.startswith(b"\xff\xd8"):
-        return _inspect_jpeg
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return _inspect_png
-    if data[:6] in (b"GIF87a", b"GIF89a"):
-        return _inspect_gif
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return _inspect_webp
-    if bmff.is_bmff(data):
-        return _inspect_bmff
-    return None
+    """The walk for the format :func:`sniff_format` names (the one the allow-list judged)."""
+    return _WALKERS.get(sniff_format(data) or "")
 
 
 class _Counter:
@@ -198,12 +215,12 @@ def _inspect_jpeg(data: bytes, limits: WorkLimits) -> None:
         if position + 2 > end:
             return
         length = int.from_bytes(data[position : position + 2], "big")
-        if length < 2:
-            return
         segments.add()
         if marker == _APP2 and data.startswith(_ICC_SIGNATURE, position + 2):
             icc.add(max(0, length - 2 - len(_ICC_SIGNATURE) - 2))
-        position += length
+        # A length below 2 (it counts itself) is bogus: libjpeg's skip_variable and Pillow's
+        # marker handlers skip max(0, length - 2) bytes after it and read on, and so do we.
+        position += max(length, 2)
         if marker == _SOS:
             scans.add()
             position = _skip_entropy_coded_data(data, position)
@@ -279,6 +296,7 @@ def _check_iccp(body: bytes, limits: WorkLimits) -> None:
 # GIF ----------------------------------------------------------------------------------------
 
 _GIF_EXTENSION, _GIF_IMAGE, _GIF_TRAILER = 0x21, 0x2C, 0x3B
+_GIF_INTRODUCER = re.compile(rb"[!,;]")
 
 
 def _inspect_gif(data: bytes, limits: WorkLimits) -> None:
@@ -299,8 +317,16 @@ def _inspect_gif(data: bytes, limits: WorkLimits) -> None:
             frames.add()
             position = _skip_image_header(data, position)
             position = _skip_sub_blocks(data, position + 1, sub_blocks)  # LZW code size
-        else:  # trailer, or bytes Pillow will judge
+        elif introducer == _GIF_TRAILER:
             return
+        else:
+            # Pillow's GIF parser reads one byte at a time until it finds an extension, an
+            # image or the trailer, skipping any other byte (one Python iteration each): so do
+            # we, in one step, counting every skipped byte as a block.
+            found = _GIF_INTRODUCER.search(data, position)
+            following = end if found is None else found.start()
+            blocks.add(following - position)
+            position = following
 
 
 def _skip_image_header(data: bytes, position: int) -> int:
@@ -347,17 +373,35 @@ def _inspect_webp(data: bytes, limits: WorkLimits) -> None:
             icc.add(size)
 
 
+_WALKERS: dict[str, Callable[[bytes, WorkLimits], None]] = {
+    "JPEG": _inspect_jpeg,
+    "PNG": _inspect_png,
+    "GIF": _inspect_gif,
+    "WEBP": _inspect_webp,
+}
+
+
 # HEIF and AVIF (ISOBMFF) ------------------------------------------------------------------
 
 
-def _inspect_bmff(data: bytes, limits: WorkLimits) -> None:
-    """Count boxes, items and sequence samples; bound the ICC profile (``colr``)."""
-    header = bmff.read_header(data, max_boxes=limits.max_bmff_boxes)
-    if header.stopped and header.stopped.startswith("more than"):
-        _Counter("too_many_chunks", "ISOBMFF boxes", limits.max_bmff_boxes).add(header.boxes)
+def bmff_walk_limits(limits: WorkLimits) -> bmff.WalkLimits:
+    """The declared-count bounds of the ISOBMFF walk, from the work limits."""
+    return bmff.WalkLimits(max_boxes=limits.max_bmff_boxes, max_items=limits.max_heif_items)
+
+
+def _inspect_bmff(data: bytes, limits: WorkLimits) -> bmff.BmffHeader:
+    """Walk the boxes once: boxes and declared item/extent counts are refused before they are
+    read; then items, sequence samples and the ICC profile (``colr``) are bounded."""
+    header = bmff.read_header(data, bmff_walk_limits(limits))
+    if header.exceeded is not None:
+        code, what, limit, declared = header.exceeded
+        raise DecodeWorkExceeded(
+            code, f"The image has more than {limit} {what}.", f"{what}: {declared} declared"
+        )
     _Counter("too_many_items", "HEIF items", limits.max_heif_items).add(header.items)
     _Counter("too_many_frames", "animation frames", limits.max_frames).add(header.samples)
     _icc_counter(limits).add(header.icc_bytes)
+    return header
 
 
 # -- the decode deadline ---------------------------------------------------------------------

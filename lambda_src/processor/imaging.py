@@ -32,7 +32,10 @@ Pipeline, tuned for speed without visible quality loss:
    fewer bytes and, at equal quality, lower PSNR: 1.25x cost it 0.2-0.44 dB.)
 3. EXIF orientation is applied to the (small) drafted image, exactly once: libheif has
    already applied a HEIF's ``irot``/``imir`` (its EXIF orientation is then ignored), Pillow
-   reports an AVIF's as EXIF orientation. Colour modes are normalised.
+   reports an AVIF's as EXIF orientation. An orientation recorded only in XMP
+   (``tiff:Orientation``, attribute or element) counts when EXIF has none, as
+   ``ImageOps.exif_transpose`` reads it (Pillow's ``getexif`` merges it; pi-heif removes it
+   from a HEIF's XMP, whose ``irot`` is applied). Colour modes are normalised.
 4. The largest variant is resized with LANCZOS after an integer ``reduce()`` whose
    ``reducing_gap`` depends on the output format (:data:`REDUCING_GAP`); its colours are then
    converted from the embedded ICC profile to sRGB. Each smaller variant is resized from the
@@ -64,6 +67,7 @@ from processor.decode_budget import (
     WorkLimits,
     inspect,
     load_within,
+    sniff_format,
 )
 from processor.placeholder import Placeholder, make_placeholder
 from processor.rejection import ImageRejected
@@ -271,8 +275,9 @@ def decode(
 
     Returns (image, format, EXIF orientation, size as stored before any DCT scaling).
     """
-    inspect(data, limits.work)  # scans, chunks, frames, ICC size: no pixel decoded yet
-    container_format = check_container(data, limits) if bmff.is_bmff(data) else None
+    check_allowed(sniff_format(data), limits)  # before any structure is walked
+    header = inspect(data, limits.work)  # scans, chunks, frames, ICC size: no pixel decoded yet
+    container_format = None if header is None else check_container(header, len(data), limits)
     previous_limit = Image.MAX_IMAGE_PIXELS
     Image.MAX_IMAGE_PIXELS = limits.max_pixels
     try:
@@ -302,37 +307,56 @@ def oriented_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
     return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
-def check_container(data: bytes, limits: Limits) -> str | None:
-    """Judge a HEIF/AVIF/MP4 container from its header, before any decoder sees it.
+def check_allowed(declared: str | None, limits: Limits) -> None:
+    """Refuse a format the leading bytes announce and the deployment does not allow.
+
+    Runs before any structure walk, so a deployment that allows only JPEG never parses an
+    ISOBMFF header. ``declared`` is :func:`decode_budget.sniff_format`'s answer; ``None``
+    (unknown bytes) is left to Pillow, which only tries the allowed formats.
+    """
+    allowed = set(limits.allowed_formats)
+    if declared == "VIDEO":
+        raise ImageRejected(
+            "unsupported_format", "Video files are not accepted; upload a still image."
+        )
+    if declared == "BMFF":  # a HEIF-like container whose brands this service does not know
+        if allowed & {"HEIF", "AVIF"}:
+            return
+    elif declared is None or declared in allowed:
+        return
+    raise ImageRejected(
+        "unsupported_format",
+        f"{declared} images are not accepted; allowed formats: "
+        f"{', '.join(limits.allowed_formats)}.",
+    )
+
+
+def check_container(header: bmff.BmffHeader, size: int, limits: Limits) -> str | None:
+    """Judge a HEIF/AVIF container from its header (walked once by ``inspect``), before any
+    decoder sees it.
 
     Returns the Pillow format its ``ftyp`` brands name (``AVIF`` or ``HEIF``), or ``None`` for
-    brands this service does not know (Pillow then classifies the file). Refuses videos,
-    formats not allowed, files cut short and any item claiming more than ``max_pixels``
-    (every ``ispe``: the primary image, a grid, its tiles, thumbnails, auxiliary images).
+    brands this service does not know (Pillow then classifies the file). Refuses files cut
+    short and any item claiming more than ``max_pixels`` (every ``ispe``: the primary image, a
+    grid, its tiles, thumbnails, auxiliary images), however far the walk got; then a walk that
+    stopped inside a box (a structure libheif would not parse either). Videos and formats not
+    allowed were refused before the walk (:func:`check_allowed`).
     """
-    header = bmff.read_header(data)
     kind = header.kind
-    if kind == "VIDEO":
-        raise ImageRejected(
-            "unsupported_format",
-            "Video files are not accepted; upload a still image.",
-            f"ftyp brands {sorted(header.brands)}",
-        )
-    if kind is None:
-        return None
-    if kind not in limits.allowed_formats:
-        raise ImageRejected(
-            "unsupported_format",
-            f"{kind} images are not accepted; allowed formats: {', '.join(limits.allowed_formats)}.",
-        )
     if header.truncated:
         raise ImageRejected(
             "truncated_image",
             "The image file is incomplete.",
-            f"a box or item of the {kind} file extends past its {len(data)} bytes",
+            f"a box or item of the {kind} file extends past its {size} bytes",
         )
     for width, height in header.image_sizes:
         check_pixel_count((width, height), limits)
+    if header.stopped is not None and header.stopped_depth:
+        raise ImageRejected(
+            "corrupt_image", "The image structure could not be read.", header.stopped
+        )
+    if kind not in ("HEIF", "AVIF"):
+        return None
     if kind == "HEIF" and header.primary_item is None and header.has_tracks:
         raise ImageRejected(
             "unsupported_format",
@@ -412,6 +436,7 @@ def _too_many_pixels(detail: str) -> ImageRejected:
 
 
 def read_orientation(image: Image.Image) -> int:
+    """EXIF orientation, else XMP ``tiff:Orientation`` (Pillow's ``getexif`` adds it)."""
     try:
         value = image.getexif().get(_EXIF_ORIENTATION_TAG, 1)
     except Exception:  # a broken EXIF block must not reject an otherwise fine image

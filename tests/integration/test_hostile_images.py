@@ -11,6 +11,8 @@ Memory: the emulator does not enforce ``memory_size``, so the peak resident memo
 processor process (the host executor runs one process per execution environment) is read from
 ``/proc`` after the batch and compared with the configured memory. test_hostile_budget.py
 measures the same cases in-process, one process per case.
+After the batch, an ordinary photo must still be processed (the hostile files leave nothing
+behind that stalls the function).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import pytest
 import requests
 from PIL import Image
 
-from support import hostile_images
+from support import hostile_images, images
 from support.pipeline import new_upload_id, wait_until
 
 pytestmark = pytest.mark.integration
@@ -102,6 +104,21 @@ def test_accepted_hostile_images_give_clean_variants(outcomes, name):
         if case.payload_marker:
             assert case.payload_marker not in data
         assert b"<script" not in data.lower()
+
+
+def test_an_ordinary_upload_right_after_the_batch_still_finishes(outcomes, api, processor_config):
+    """The hostile batch leaves the processor able to work: a plain photo uploaded as soon as
+    every hostile case has its final status is processed, within the function's timeout."""
+    assert all(
+        outcome["body"]["status"] in ("done", "rejected")
+        for outcome in outcomes.values()
+        if "body" in outcome
+    )
+    upload_id = api.upload(images.jpeg((800, 600)), "image/jpeg", "after-the-batch.jpg")
+    body = api.wait_for_final(upload_id, timeout=processor_config["Timeout"])
+
+    assert body["status"] == "done", body
+    assert body["variants"]
 
 
 def test_rejections_write_only_a_manifest(outcomes, s3, local_stack_outputs):

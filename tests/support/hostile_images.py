@@ -275,6 +275,51 @@ def cases() -> tuple[HostileCase, ...]:
         HostileCase(
             "webp-300k-frames", work.many_frames_webp, "image/webp", rejected, "too_many_frames"
         ),
+        # Structures a decoder steps over and the checks used to stop at (issue 20)
+        HostileCase(
+            "avif-zero-width-iloc-6kb",
+            work.zero_width_iloc_avif,
+            "image/avif",
+            rejected,
+            "too_many_items",
+        ),
+        HostileCase(
+            "avif-zero-width-iloc-12kb",
+            lambda: work.zero_width_iloc_avif(2000),
+            "image/avif",
+            rejected,
+            "too_many_items",
+        ),
+        HostileCase(
+            "avif-32-free-extents-per-item",
+            lambda: work.avif_with_meta(work.zero_width_iloc(1000, extents=32)),
+            "image/avif",
+            rejected,
+            "corrupt_image",
+        ),
+        HostileCase(
+            "heic-49mp-claim-behind-junk-box",
+            lambda: work.heic_with_trailing_junk(
+                images.heif_with_size(images.corpus(images.HEIC_PHOTO), 7000, 7000)
+            ),
+            "image/heic",
+            rejected,
+            "too_many_pixels",
+        ),
+        HostileCase(
+            "jpeg-scans-behind-bogus-length",
+            lambda: work.behind_bogus_jpeg_segment(work.many_scans_jpeg()),
+            "image/jpeg",
+            rejected,
+            "too_many_scans",
+        ),
+        HostileCase(
+            "gif-frames-behind-stray-byte",
+            lambda: work.behind_stray_gif_byte(work.many_frames_gif(20_000)),
+            "image/gif",
+            rejected,
+            "too_many_frames",
+        ),
         HostileCase("zero-bytes", lambda: b"", "image/png", rejected, "empty_file", via="direct"),
         HostileCase(
             "over-size-limit", oversized_object, "image/jpeg", rejected, "too_large", via="direct"

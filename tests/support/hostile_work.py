@@ -208,3 +208,65 @@ def _riff_chunks(data: bytes) -> list[bytes]:
         chunks.append(data[position:end])
         position = end
     return chunks
+
+
+# -- HEIF / AVIF (ISOBMFF) ------------------------------------------------------------------
+
+
+def bmff_box(kind: bytes, payload: bytes) -> bytes:
+    """One ISOBMFF box: 32-bit size, type, payload."""
+    return struct.pack(">I", 8 + len(payload)) + kind + payload
+
+
+def bmff_full_box(kind: bytes, version: int, payload: bytes, flags: int = 0) -> bytes:
+    """A full box: version and 24-bit flags before the payload."""
+    return bmff_box(kind, bytes([version]) + flags.to_bytes(3, "big") + payload)
+
+
+def avif_ftyp() -> bytes:
+    return bmff_box(b"ftyp", b"avif" + b"\0\0\0\0" + b"avifmif1miaf")
+
+
+def avif_with_meta(*children: bytes, after: bytes = b"") -> bytes:
+    """``ftyp`` (avif) + ``meta`` (hdlr pict, pitm 1, then ``children``) + ``after``."""
+    hdlr = bmff_full_box(b"hdlr", 0, b"\0" * 4 + b"pict" + b"\0" * 12 + b"\0")
+    pitm = bmff_full_box(b"pitm", 0, struct.pack(">H", 1))
+    return avif_ftyp() + bmff_full_box(b"meta", 0, hdlr + pitm + b"".join(children)) + after
+
+
+def zero_width_iloc(items: int, extents: int = 0xFFFF, version: int = 0) -> bytes:
+    """An ``iloc`` whose offset, length, base offset and index fields are 0 bytes wide.
+
+    Each item then costs 6 bytes (version 0: id, data reference, extent count) and may declare
+    up to 65,535 extents that take no bytes at all.
+    """
+    id_width = 2 if version < 2 else 4
+    head = b"\0\0" + items.to_bytes(id_width, "big")  # field sizes 0/0, base/index 0/0
+    construction = b"\0\0" if version in (1, 2) else b""
+    entry = (1).to_bytes(id_width, "big") + construction + b"\0\0" + struct.pack(">H", extents)
+    return bmff_full_box(b"iloc", version, head + entry * items)
+
+
+def zero_width_iloc_avif(items: int = 1000) -> bytes:
+    """The ~6 KB file of issue 20 (1000 items of 65,535 free extents each); 2000 is ~12 KB."""
+    return avif_with_meta(zero_width_iloc(items))
+
+
+def heic_with_trailing_junk(data: bytes, junk: bytes = b"\0\0\0\x04junk") -> bytes:
+    """``data`` followed by a top-level box whose size (4) is below its own header: libheif
+    and Pillow decode the file regardless, the header walk stops there."""
+    return data + junk
+
+
+def behind_bogus_jpeg_segment(data: bytes, segment: bytes = b"\xff\xfe\x00\x00") -> bytes:
+    """``data`` (a JPEG) with a COM segment whose length field (0) is below its minimum of 2
+    right after SOI: libjpeg and Pillow skip the length field and read on."""
+    assert data.startswith(b"\xff\xd8")
+    return data[:2] + segment + data[2:]
+
+
+def behind_stray_gif_byte(data: bytes, stray: bytes = b"\x00") -> bytes:
+    """``data`` (a GIF) with ``stray`` bytes before its first block: Pillow's parser skips
+    any byte that is not an extension, an image or the trailer."""
+    screen = 13 + (3 << ((data[10] & 7) + 1) if data[10] & 0x80 else 0)
+    return data[:screen] + stray + data[screen:]

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from common import contract
+from processor import bmff
 from processor import decode_budget as budget
 from support import hostile_work as hostile
 from support import images as factory
@@ -263,6 +264,276 @@ def test_damaged_normal_images_never_crash_inspect(name: str) -> None:
         damaged.append(bytes(mutable))
     for sample in damaged:
         assert code_of(sample) in (None, *contract.WORK_CODES)
+
+
+# -- what a decoder steps over, the check steps over: real files, decoded by Pillow ---------
+
+
+def pillow_decodes(data: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image
+
+
+@pytest.mark.parametrize(
+    "segment",
+    [b"\xff\xfe\x00\x00", b"\xff\xfe\x00\x01", b"\xff\xe1\x00\x00", b"\xff\xef\x00\x01"],
+    ids=["COM-length-0", "COM-length-1", "APP1-length-0", "APP15-length-1"],
+)
+def test_a_jpeg_length_below_2_is_stepped_over_as_libjpeg_does(segment: bytes) -> None:
+    """libjpeg (skip_variable) and Pillow's marker handlers skip max(0, length - 2) bytes and
+    read on: the 150 scans behind such a segment are counted, not hidden."""
+    data = hostile.behind_bogus_jpeg_segment(hostile.many_scans_jpeg(150, (64, 48)), segment)
+
+    assert pillow_decodes(data).size == (64, 48)
+    assert code_of(data) == "too_many_scans"
+    assert code_of(data, budget.WorkLimits(max_jpeg_scans=150)) is None
+
+
+@pytest.mark.parametrize(
+    "stray", [b"\x00", b"\x99", b"junk", b"\x00" * 5000], ids=["nul", "0x99", "junk", "5000-nul"]
+)
+def test_stray_gif_bytes_are_stepped_over_as_pillow_does(stray: bytes) -> None:
+    """Pillow's GIF parser skips any byte that is not ``!``, ``,`` or ``;``: so does the check,
+    and every skipped byte counts as a block (Pillow spends a Python iteration on each)."""
+    data = hostile.behind_stray_gif_byte(hostile.many_frames_gif(20), stray)
+
+    assert getattr(pillow_decodes(data), "n_frames", 1) == 20
+    assert code_of(data, budget.WorkLimits(max_frames=19)) == "too_many_frames"
+    assert code_of(data, budget.WorkLimits(max_frames=20)) is None
+    blocks = 2 * 20 + 1 + len(stray)  # control + image per frame, the loop extension, strays
+    assert code_of(data, budget.WorkLimits(max_gif_blocks=blocks)) is None
+    assert code_of(data, budget.WorkLimits(max_gif_blocks=blocks - 1)) == "too_many_blocks"
+
+
+# -- the work bound, as properties over the segment/block/box grammar ----------------------
+
+# Byte accesses a walk may make per byte of input (indexing and slicing of the data, counted
+# by CountingBytes): the stated constant of the structure checks for JPEG and GIF.
+READS_PER_BYTE = 4
+
+
+class CountingBytes(bytes):
+    """Bytes that count every index or slice taken of them (the walks' unit of work)."""
+
+    reads = 0
+
+    def __getitem__(self, key):  # type: ignore[override]
+        type(self).reads += 1
+        return super().__getitem__(key)
+
+
+def reads_of(data: bytes, limits: budget.WorkLimits) -> tuple[int, str | None]:
+    counted = type("Counted", (CountingBytes,), {"reads": 0})(data)
+    code = code_of(counted, limits)
+    return type(counted).reads, code
+
+
+_JPEG_HEAD = factory.encode(Image.new("L", (8, 8), 90), "JPEG", quality=90)
+_JPEG_HEAD = _JPEG_HEAD[: _JPEG_HEAD.find(b"\xff\xda")]  # SOI to the first SOS: tables, frame
+
+
+@st.composite
+def jpeg_segments(draw: st.DrawFn) -> tuple[bytes, int]:
+    """A JPEG whose marker stream mixes well-formed and bogus-length (0, 1) APPn/COM segments,
+    fill bytes before markers, stray bytes between segments and scans with stuffed and
+    restart-marked entropy-coded data (all of which libjpeg and Pillow read through); with
+    its number of scans."""
+    parts = [_JPEG_HEAD]
+    scans = 0
+    kinds = st.sampled_from(["segment", "bogus", "stray", "scan"])
+    for kind in draw(st.lists(kinds, max_size=40)):
+        marker = b"\xff" * draw(st.integers(1, 4))  # fill bytes, then the marker byte
+        marker += bytes([draw(st.sampled_from([0xE0, 0xE1, 0xE2, 0xEF, 0xFE]))])
+        if kind == "segment":
+            body = draw(st.binary(max_size=40))
+            parts.append(marker + (len(body) + 2).to_bytes(2, "big") + body)
+        elif kind == "bogus":
+            parts.append(marker + bytes([0, draw(st.integers(0, 1))]))
+        elif kind == "stray":
+            parts.append(draw(st.binary(min_size=1, max_size=8)).replace(b"\xff", b"\x00"))
+        else:
+            scans += 1
+            entropy = draw(st.binary(max_size=60)).replace(b"\xff", b"\xff\x00")
+            restart = bytes([0xFF, 0xD0 + draw(st.integers(0, 7))])
+            parts.append(b"\xff\xda\x00\x08\x01\x01\x00\x00\x3f\x00" + entropy + restart + entropy)
+    return b"".join(parts) + b"\xff\xd9", scans
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(generated=jpeg_segments())
+def test_jpeg_scans_are_counted_exactly_with_bounded_work(generated: tuple[bytes, int]) -> None:
+    data, scans = generated
+    exact = budget.WorkLimits(max_jpeg_scans=scans, max_jpeg_segments=10_000)
+    reads, code = reads_of(data, exact)
+    assert code is None
+    assert reads <= READS_PER_BYTE * len(data)
+    if scans:
+        fewer = budget.WorkLimits(max_jpeg_scans=scans - 1, max_jpeg_segments=10_000)
+        assert code_of(data, fewer) == "too_many_scans"
+
+
+_GIF_HEAD = b"GIF89a" + b"\x10\x00\x10\x00\x80\x00\x00" + b"\x00\x00\x00\xff\xff\xff"
+
+
+def _sub_blocks(draw: st.DrawFn) -> bytes:
+    sizes = draw(st.lists(st.integers(1, 255), max_size=6))
+    return b"".join(bytes([size]) + b"\x11" * size for size in sizes) + b"\x00"
+
+
+@st.composite
+def gif_blocks(draw: st.DrawFn) -> tuple[bytes, int]:
+    """A GIF of extensions, images and stray bytes between them; with its number of frames."""
+    parts = [_GIF_HEAD]
+    frames = 0
+    for kind in draw(st.lists(st.sampled_from(["extension", "image", "stray"]), max_size=40)):
+        if kind == "extension":
+            parts.append(b"\x21" + bytes([draw(st.sampled_from([0xF9, 0xFE, 0xFF]))]))
+            parts.append(_sub_blocks(draw))
+        elif kind == "image":
+            frames += 1
+            parts.append(b"\x2c\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02" + _sub_blocks(draw))
+        else:
+            stray = draw(st.binary(min_size=1, max_size=16))
+            parts.append(bytes(byte for byte in stray if byte not in b"!,;") or b"\x00")
+    return b"".join(parts) + b"\x3b", frames
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(generated=gif_blocks())
+def test_gif_frames_are_counted_exactly_with_bounded_work(generated: tuple[bytes, int]) -> None:
+    data, frames = generated
+    loose = {"max_gif_blocks": 10**6, "max_gif_sub_blocks": 10**6}
+    reads, code = reads_of(data, budget.WorkLimits(max_frames=frames, **loose))
+    assert code is None
+    assert reads <= READS_PER_BYTE * len(data)
+    if frames:
+        fewer = budget.WorkLimits(max_frames=frames - 1, **loose)
+        assert code_of(data, fewer) == "too_many_frames"
+
+
+def bmff_reads(data: bytes, limits: bmff.WalkLimits) -> tuple[bmff.BmffHeader, int]:
+    """The header and the number of fields the walk read (``bmff._uint`` calls)."""
+    calls = 0
+    original = bmff._uint
+
+    def counting(data: bytes, position: int, width: int) -> int:
+        nonlocal calls
+        calls += 1
+        return original(data, position, width)
+
+    bmff._uint = counting
+    try:
+        return bmff.read_header(data, limits), calls
+    finally:
+        bmff._uint = original
+
+
+_FIELD_WIDTHS = st.sampled_from([0, 0, 0, 4, 8])
+
+
+@st.composite
+def iloc_boxes(draw: st.DrawFn) -> bytes:
+    """An ``iloc`` with any field widths (zero-width ones often), declared item and extent
+    counts up to the format's maximum, and as many bytes as it pleases (often far fewer)."""
+    version = draw(st.integers(0, 2))
+    offset_size, length_size, base_size, index_size = (draw(_FIELD_WIDTHS) for _ in range(4))
+    count_width = 4 if version == 2 else 2
+    count = draw(st.one_of(st.integers(0, 40), st.integers(0, 2 ** (8 * count_width) - 1)))
+    head = bytes([offset_size << 4 | length_size, base_size << 4 | index_size])
+    head += count.to_bytes(count_width, "big")
+    entries = []
+    for _ in range(min(count, 40)):
+        extents = draw(st.one_of(st.integers(0, 40), st.just(0xFFFF)))
+        entry = b"\x00" * (count_width - 1) + b"\x01"
+        entry += b"\x00\x00" if version else b""
+        entry += b"\x00\x00" + b"\x00" * base_size + extents.to_bytes(2, "big")
+        per_extent = (index_size if version else 0) + offset_size + length_size
+        entry += b"\x00" * (per_extent * min(extents, 40))
+        entries.append(entry)
+    body = head + b"".join(entries)
+    body = body[: draw(st.integers(0, len(body)))] if draw(st.booleans()) else body
+    return hostile.bmff_full_box(b"iloc", version, body)
+
+
+@st.composite
+def ipma_boxes(draw: st.DrawFn) -> bytes:
+    version, flags = draw(st.integers(0, 1)), draw(st.integers(0, 1))
+    count = draw(st.one_of(st.integers(0, 40), st.integers(0, 2**32 - 1)))
+    body = count.to_bytes(4, "big")
+    for item in range(min(count, 40)):
+        associations = draw(st.integers(0, 255))
+        body += item.to_bytes(4 if version else 2, "big") + bytes([associations])
+        body += draw(st.binary(max_size=8)) * min(associations, 20)
+    return hostile.bmff_full_box(b"ipma", version, body, flags)
+
+
+@st.composite
+def junk_boxes(draw: st.DrawFn) -> bytes:
+    """Boxes with sizes below their header, past their parent, 64-bit, to the end; raw bytes."""
+    kind = draw(st.sampled_from([b"junk", b"iinf", b"pitm", b"stsz", b"ispe", b"colr", b"ipco"]))
+    size = draw(st.sampled_from([0, 1, 4, 7, 8, 9, 16, 0xFFFFFFFF]))
+    return size.to_bytes(4, "big") + kind + draw(st.binary(max_size=24))
+
+
+BMFF_CHILD = st.one_of(iloc_boxes(), ipma_boxes(), junk_boxes())
+
+
+@st.composite
+def hostile_bmff(draw: st.DrawFn) -> bytes:
+    children = draw(st.lists(BMFF_CHILD, max_size=6))
+    ipco = hostile.bmff_box(b"ipco", b"".join(draw(st.lists(junk_boxes(), max_size=4))))
+    inner = b"".join(children) + hostile.bmff_box(b"iprp", ipco)
+    after = draw(st.lists(junk_boxes(), max_size=3))
+    return hostile.avif_with_meta(inner, after=b"".join(after))
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=hostile_bmff(), max_items=st.sampled_from([1000, 100_000]))
+def test_the_bmff_walk_is_bounded_by_the_bytes_it_reads(data: bytes, max_items: int) -> None:
+    """Whatever the tables declare, the walk's loop iterations (``steps``) and field reads stay
+    within a constant per byte, and declared counts over the limits are refused by code."""
+    limits = bmff.WalkLimits(max_items=max_items)
+    header, fields = bmff_reads(data, limits)
+
+    assert header.steps <= bmff.STEPS_PER_BYTE * len(data)
+    assert fields <= 3 * bmff.STEPS_PER_BYTE * len(data)
+    if header.exceeded is not None:
+        code, _what, limit, declared = header.exceeded
+        assert code in contract.WORK_CODES
+        assert declared > limit
+    else:
+        assert header.items <= max_items
+
+
+@pytest.mark.parametrize(("items", "size"), [(1000, 6103), (2000, 12103)])
+def test_the_zero_width_iloc_files_of_issue_20_are_refused_before_their_tables(
+    items: int, size: int
+) -> None:
+    """Measured before the fix: the 6 KB file made the walk materialise 65,535,000 extents
+    (17 s of CPU, 518 MB) and the walk ran twice; 12 KB went past 1 GB."""
+    data = hostile.zero_width_iloc_avif(items)
+    header, fields = bmff_reads(data, budget.bmff_walk_limits(LIMITS))
+
+    assert len(data) == size
+    assert header.exceeded is not None
+    assert header.exceeded[0] == "too_many_items"
+    assert header.steps < 20
+    assert fields < 20
+    assert code_of(data) == "too_many_items"
+
+
+def test_the_most_extents_allowed_stay_within_the_stated_bound() -> None:
+    """1000 items of 32 zero-byte extents each: the worst the limits let through."""
+    data = hostile.avif_with_meta(hostile.zero_width_iloc(1000, extents=32))
+    header, _fields = bmff_reads(data, budget.bmff_walk_limits(LIMITS))
+
+    assert header.exceeded is None
+    assert header.stopped is None
+    assert header.steps == pytest.approx(1000 * 33, abs=50)
+    assert header.steps <= bmff.STEPS_PER_BYTE * len(data)
+    extents = hostile.avif_with_meta(hostile.zero_width_iloc(1, extents=33))
+    assert code_of(extents) == "too_many_items"
 
 
 # -- the decode deadline -------------------------------------------------------------------

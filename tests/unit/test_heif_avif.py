@@ -10,6 +10,7 @@ import pytest
 from PIL import Image, ImageChops, ImageStat
 
 from processor import bmff, decode_budget, imaging
+from support import hostile_work as hostile
 from support import images as factory
 
 VARIANTS = (
@@ -200,6 +201,96 @@ def test_decode_work_bounds_cover_heif_structures(work, code) -> None:
     limits = imaging.Limits(work=work)
     name = factory.AVIF_SEQUENCE if code == "too_many_frames" else factory.HEIC_PHOTO
     assert rejected(factory.corpus(name), limits).code == code
+
+
+# -- the structure walk: once, after the allow-list, its checks however it ends ------------
+
+
+def count_walks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    walks: list[int] = []
+    original = bmff.read_header
+
+    def counting(data, *args, **kwargs):
+        walks.append(len(data))
+        return original(data, *args, **kwargs)
+
+    monkeypatch.setattr(bmff, "read_header", counting)
+    return walks
+
+
+@pytest.mark.parametrize("name", [factory.HEIC_PHOTO, factory.AVIF_PHOTO, factory.AVIF_SEQUENCE])
+def test_the_header_is_walked_once(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    walks = count_walks(monkeypatch)
+    process(factory.corpus(name))
+    assert len(walks) == 1
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        hostile.zero_width_iloc_avif(2000),
+        factory.corpus(factory.HEIC_PHOTO),
+        factory.heif_with_brand(factory.corpus(factory.HEIC_PHOTO), b"isom"),
+    ],
+    ids=["hostile-avif", "heic", "mp4"],
+)
+def test_a_format_not_allowed_is_refused_before_any_walk(
+    data: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    walks = count_walks(monkeypatch)
+    assert rejected(data, imaging.Limits(allowed_formats=("JPEG",))).code == "unsupported_format"
+    assert walks == []
+
+
+def test_a_jpeg_only_deployment_never_walks_other_structures(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    walked: list[str] = []
+    for name in ("PNG", "GIF", "WEBP"):
+        monkeypatch.setitem(decode_budget._WALKERS, name, lambda *args, n=name: walked.append(n))
+    monkeypatch.setattr(decode_budget, "_inspect_bmff", lambda *args: walked.append("BMFF"))
+    limits = imaging.Limits(allowed_formats=("JPEG",))
+    for data in (
+        factory.rgba_png(),
+        factory.animated_gif(),
+        factory.webp(),
+        factory.corpus(factory.AVIF_PHOTO),
+    ):
+        assert rejected(data, limits).code == "unsupported_format"
+    assert walked == []
+    imaging.decode(factory.rgba_png(), (), imaging.Limits())  # the same walks, when allowed
+    assert walked == ["PNG"]
+
+
+@pytest.mark.parametrize("name", [factory.HEIC_PHOTO, factory.AVIF_PHOTO])
+def test_a_trailing_junk_box_is_read_past_like_the_decoders_do(name: str) -> None:
+    """The walk stops at a top-level box whose size is below its header; libheif and Pillow
+    decode the file regardless, and so does the processor."""
+    data = hostile.heic_with_trailing_junk(factory.corpus(name))
+    assert bmff.read_header(data).stopped_depth == 0
+    assert process(data).source.width > 0
+
+
+@pytest.mark.parametrize(
+    ("edit", "code"),
+    [
+        (lambda data: factory.heif_with_size(data, 7000, 7000), "too_many_pixels"),
+        (lambda data: data[:-200], "truncated_image"),
+    ],
+    ids=["49-MP-claim", "cut-short"],
+)
+def test_the_final_checks_run_when_the_walk_stops_early(edit, code) -> None:
+    data = hostile.heic_with_trailing_junk(edit(factory.corpus(factory.HEIC_PHOTO)))
+    assert bmff.read_header(data).stopped is not None or code == "truncated_image"
+    assert rejected(data).code == code
+
+
+def test_a_walk_stopped_inside_a_box_is_a_corrupt_image() -> None:
+    """An iloc that declares more items than its bytes hold: libheif refuses it too."""
+    data = hostile.avif_with_meta(hostile.bmff_full_box(b"iloc", 0, b"\x44\x00\x00\x05\x00\x01"))
+    header = bmff.read_header(data)
+    assert header.stopped_depth
+    assert rejected(data).code == "corrupt_image"
 
 
 # -- outputs: metadata-free, deterministic AVIF; placeholders ------------------------------

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import math
+import os
 import struct
+import subprocess
+import sys
 
 import pytest
-from PIL import Image, ImageChops, ImageCms, ImageStat
+from PIL import Image, ImageChops, ImageCms, ImageOps, ImageStat
 
 from processor import imaging
 from support import images as factory
+from support.pipeline import REPO
 
 VARIANTS = (
     imaging.VariantSpec("large", 1024, "jpeg", 85),
@@ -297,10 +302,140 @@ def test_outputs_follow_the_requested_order_and_carry_types() -> None:
     assert set(result.timings_ms) == {"decode", "resize", "encode", "placeholder"}
 
 
-def test_output_is_deterministic() -> None:
-    data = factory.gps_exif_jpeg()
-    first, second = process(data), process(data)
+CHILD_PROCESS = r"""
+import hashlib, sys
+from processor import imaging
+fmt = sys.argv[1]
+variants = [imaging.VariantSpec("big", 640, fmt, 80), imaging.VariantSpec("small", 160, fmt, 80)]
+result = imaging.process_image(sys.stdin.buffer.read(), variants, imaging.Limits())
+print(" ".join(hashlib.sha256(v.data).hexdigest() for v in result.variants))
+"""
+
+
+@pytest.mark.parametrize("fmt", ["jpeg", "webp", "png", "avif"])
+@pytest.mark.parametrize("source", ["jpeg-with-exif", "rgba-png"])
+def test_every_output_format_is_byte_identical_when_processed_again(fmt: str, source: str) -> None:
+    """Duplicate events and later reprocessing rely on it: the same original gives the same
+    bytes, in this process and in a fresh interpreter (a new execution environment)."""
+    data = (
+        factory.gps_exif_jpeg((900, 600))
+        if source == "jpeg-with-exif"
+        else factory.encode(factory.photo_like((900, 600)).convert("RGBA"), "PNG")
+    )
+    variants = (
+        imaging.VariantSpec("big", 640, fmt, 80),
+        imaging.VariantSpec("small", 160, fmt, 80),
+    )
+    first, second = process(data, variants), process(data, variants)
+    child = subprocess.run(
+        [sys.executable, "-c", CHILD_PROCESS, fmt],
+        input=data,
+        capture_output=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(REPO / "lambda_src")},
+    )
+
     assert [v.data for v in first.variants] == [v.data for v in second.variants]
+    assert child.stdout.decode().split() == [
+        hashlib.sha256(v.data).hexdigest() for v in first.variants
+    ]
+
+
+# -- orientation recorded only in XMP (tiff:Orientation), as ImageOps.exif_transpose -----
+
+XMP_TEMPLATE = (
+    '<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?>'
+    '<x:xmpmeta xmlns:x="adobe:ns:meta/">'
+    '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+    '<rdf:Description rdf:about="" xmlns:tiff="http://ns.adobe.com/tiff/1.0/"{attribute}>'
+    "{element}</rdf:Description></rdf:RDF></x:xmpmeta>"
+    '<?xpacket end="w"?>'
+)
+
+
+def xmp_packet(orientation: int, form: str) -> bytes:
+    """An XMP packet carrying ``tiff:Orientation`` as an attribute or as an element."""
+    if form == "attribute":
+        text = XMP_TEMPLATE.format(attribute=f' tiff:Orientation="{orientation}"', element="")
+    else:
+        element = f"<tiff:Orientation>{orientation}</tiff:Orientation>"
+        text = XMP_TEMPLATE.format(attribute="", element=element)
+    return text.encode()
+
+
+def with_orientation_metadata(
+    fmt: str, stored: Image.Image, xmp: bytes | None, exif_orientation: int | None = None
+) -> bytes:
+    """``stored`` encoded as ``fmt`` with an XMP packet and/or an EXIF orientation."""
+    params: dict[str, object] = {}
+    if exif_orientation is not None:
+        exif = Image.Exif()
+        exif[0x0112] = exif_orientation
+        params["exif"] = exif.tobytes()
+    if fmt == "PNG":
+        from PIL import PngImagePlugin
+
+        info = PngImagePlugin.PngInfo()
+        if xmp is not None:
+            info.add_itxt("XML:com.adobe.xmp", xmp.decode())
+        params["pnginfo"] = info
+    elif xmp is not None:
+        params["xmp"] = xmp
+    if fmt == "WEBP":
+        params["lossless"] = True
+    if fmt in ("JPEG", "AVIF"):
+        params["quality"] = 95
+    return factory.encode(stored, fmt, **params)
+
+
+def assert_upright(result: imaging.ProcessedImage) -> None:
+    """The marker image (160x96, red block top-left, blue elsewhere) in every variant."""
+    assert (result.source.width, result.source.height) == (160, 96)
+    for variant in result.variants:
+        image = opened(variant)
+        assert image.width > image.height, f"{variant.name} is not landscape"
+        assert close(rgb_at(image, 0.05, 0.05), factory.RED), variant.name
+        for corner in ((0.95, 0.05), (0.05, 0.95), (0.95, 0.95)):
+            assert close(rgb_at(image, *corner), factory.BLUE), (variant.name, corner)
+
+
+XMP_FORMATS = ("JPEG", "PNG", "WEBP", "AVIF")
+EVERY_FORMAT_LIMITS = imaging.Limits(allowed_formats=("JPEG", "PNG", "WEBP", "GIF", "AVIF"))
+
+
+@pytest.mark.parametrize("fmt", XMP_FORMATS)
+@pytest.mark.parametrize("form", ["attribute", "element"])
+@pytest.mark.parametrize("orientation", [2, 3, 6, 8])
+def test_an_xmp_only_orientation_is_applied_once(fmt: str, form: str, orientation: int) -> None:
+    inverse = factory.INVERSE_OF_ORIENTATION[orientation]
+    assert inverse is not None
+    stored = factory.upright_with_marker((160, 96)).transpose(inverse)
+    data = with_orientation_metadata(fmt, stored, xmp_packet(orientation, form))
+
+    original = Image.open(io.BytesIO(data))
+    assert "xmp" in original.info or "XML:com.adobe.xmp" in original.info
+    assert "exif" not in original.info
+    transposed = ImageOps.exif_transpose(original)  # Pillow's reading, for reference
+    assert transposed.size == (160, 96)
+    assert close(rgb_at(transposed, 0.05, 0.05), factory.RED)
+    assert_upright(process(data, limits=EVERY_FORMAT_LIMITS))
+
+
+@pytest.mark.parametrize(
+    ("fmt", "exif_orientation"),
+    # Pillow's AVIF encoder turns an EXIF orientation into irot/imir and drops an EXIF block
+    # whose orientation is 1, so an AVIF "EXIF 1 + XMP 3" file cannot be written.
+    [(fmt, 1) for fmt in XMP_FORMATS if fmt != "AVIF"] + [(fmt, 6) for fmt in XMP_FORMATS],
+)
+def test_exif_orientation_wins_over_xmp(fmt: str, exif_orientation: int) -> None:
+    """EXIF says ``exif_orientation``, XMP says 3: the EXIF one is applied, once (as Pillow's
+    ImageOps.exif_transpose reads them: EXIF first, XMP only when EXIF has no orientation)."""
+    inverse = factory.INVERSE_OF_ORIENTATION[exif_orientation]
+    upright = factory.upright_with_marker((160, 96))
+    stored = upright if inverse is None else upright.transpose(inverse)
+    data = with_orientation_metadata(fmt, stored, xmp_packet(3, "attribute"), exif_orientation)
+
+    assert_upright(process(data, limits=EVERY_FORMAT_LIMITS))
 
 
 # -- colour management --------------------------------------------------------------------

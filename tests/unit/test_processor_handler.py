@@ -163,21 +163,50 @@ def test_size_rejections_never_read_the_object(
     assert "get_object" not in [name for name, _ in recorder.calls]
 
 
-def test_processing_twice_is_idempotent(s3, processor, lambda_context) -> None:
-    upload_id = upload(s3, factory.rgba_png((700, 400)))
+# One variant of every output format, so reprocessing is checked for each encoder.
+EVERY_FORMAT_VARIANTS = json.dumps(
+    [
+        {"name": "large", "max_edge": 640, "format": "jpeg", "quality": 85},
+        {"name": "web", "max_edge": 480, "format": "webp", "quality": 80},
+        {"name": "lossless", "max_edge": 320, "format": "png"},
+        {"name": "modern", "max_edge": 400, "format": "avif", "quality": 60},
+    ]
+)
+
+
+def test_processing_twice_is_idempotent(s3, load_processor, lambda_context) -> None:
+    """A second delivery really processes the original again (its record back in
+    ``processing``, every output removed) and writes byte-identical objects in every format."""
+    import boto3
+
+    processor = load_processor(VARIANTS=EVERY_FORMAT_VARIANTS)
+    upload_id = upload(s3, factory.photo_bytes((900, 600), "PNG"))
     event = s3_event(f"uploads/{upload_id}")
 
     processor.handler(event, lambda_context)
     first = {
         key: s3.get_object(Bucket=OUTPUT_BUCKET, Key=key)["Body"].read() for key in output_keys(s3)
     }
-    processor.handler(event, lambda_context)
+    for key in first:
+        s3.delete_object(Bucket=OUTPUT_BUCKET, Key=key)
+    boto3.client("dynamodb", region_name="us-east-1").update_item(
+        TableName=processor.CONFIG.uploads_table,
+        Key={"id": {"S": upload_id}},
+        UpdateExpression="SET #status = :processing",
+        ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeValues={":processing": {"S": "processing"}},
+    )
+    result = processor.handler(event, lambda_context)
     second = {
         key: s3.get_object(Bucket=OUTPUT_BUCKET, Key=key)["Body"].read() for key in output_keys(s3)
     }
 
+    assert result["processed"] == [{"upload_id": upload_id, "status": "done", "error_code": None}]
+    assert sorted(first) == [
+        f"{upload_id}/{name}"
+        for name in ("large.jpg", "lossless.png", "manifest.json", "modern.avif", "web.webp")
+    ]
     assert first == second
-    assert len(first) == 4
 
 
 def test_duplicate_records_in_one_event_are_processed_once(s3, processor, lambda_context) -> None:
