@@ -45,7 +45,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from PIL import Image
 
 import users
-from stack_access import ApiClient, ToolError, load_outputs, sign_in
+from stack_access import ApiClient, ToolError, emulator_endpoint, load_outputs, sign_in
 
 META_TAG = re.compile(r"<meta\b[^>]*>", re.IGNORECASE | re.DOTALL)
 CSP_EQUIV = re.compile(r"\bhttp-equiv\s*=\s*([\"']?)content-security-policy\1", re.IGNORECASE)
@@ -260,11 +260,18 @@ class Smoke:
     # -- sign-in (auth = "cognito") ----------------------------------------------------------------
 
     def refuses_anonymous(self) -> str:
+        """401 without a token. On AWS it must be API Gateway's Cognito authorizer answering
+        (its gateway response ``{"error": "UNAUTHORIZED"}``), not the function's own check
+        (``"unauthorized"``): the emulator enforces no authorizer, so only here is it seen."""
         response = ApiClient(self.outputs["api_url"]).create_upload("image/jpeg", 1000, "a.jpg")
         expect(
             response.status_code == 401, f"POST /uploads without a token: {response.status_code}"
         )
-        return "401"
+        code = response.json().get("error")
+        if emulator_endpoint(self.outputs["api_url"]):
+            return f"401 {code} (the function's check; the emulator has no authorizer)"
+        expect(code == "UNAUTHORIZED", f"401 came from {code!r}, not the Cognito authorizer")
+        return "401 from API Gateway's Cognito authorizer"
 
     def sign_in_throwaway(self) -> str:
         client = users.cognito_client(self.outputs, users.pool_of(self.outputs))

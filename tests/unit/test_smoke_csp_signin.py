@@ -191,3 +191,31 @@ def test_the_real_pages_meta_tag_is_read() -> None:
     assert where == "meta"
     assert policy.directives["default-src"] == ("'none'",)
     assert "'self'" in policy.directives["connect-src"]
+
+
+class JsonAnswer:
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        self.status_code = status
+        self.body = body
+
+    def json(self) -> dict[str, Any]:
+        return self.body
+
+
+@pytest.mark.parametrize(
+    ("body", "passes"),
+    [
+        ({"error": "UNAUTHORIZED", "message": "Unauthorized"}, True),  # the gateway response
+        ({"error": "unauthorized", "message": "Sign in first."}, False),  # only the function
+    ],
+)
+def test_on_aws_the_401_must_come_from_the_authorizer(monkeypatch, body, passes: bool) -> None:
+    monkeypatch.setattr(
+        smoke.ApiClient, "create_upload", lambda self, *a, **k: JsonAnswer(401, body)
+    )
+    check = smoke.Smoke(OUTPUTS, timeout=1)
+    if passes:
+        assert check.refuses_anonymous() == "401 from API Gateway's Cognito authorizer"
+    else:
+        with pytest.raises(smoke.SmokeFailed, match="not the Cognito authorizer"):
+            check.refuses_anonymous()
