@@ -123,3 +123,7 @@ def deliver_csp(context: Any, page_url: str, policy: str) -> None:
         )
 
     context.route(page_url, fulfil)
+    # A document Playwright fulfils has no IP address space of its own, so Chromium's Local
+    # Network Access treats it as public and refuses its calls to another loopback origin (the
+    # sidecar's Cognito) unless granted; on AWS the page and Cognito are both public.
+    context.grant_permissions(["local-network-access"])
