@@ -75,10 +75,13 @@ locals {
   # presigns; with sign-in also Cognito, which the page calls itself. Same directives as
   # web/index.html's meta CSP, narrowed to these origins.
   # (From the API's id, not the stage's invoke URL: the stage depends on the function, whose
-  # allowed origins depend on the distribution, which carries this policy.)
-  api_origin    = local.emulator ? var.emulator_endpoint : "https://${module.api.rest_api_id}.execute-api.${var.region}.${data.aws_partition.current.dns_suffix}"
-  upload_origin = local.emulator ? var.emulator_endpoint : "https://${module.storage.upload_bucket_id}.s3.${var.region}.${data.aws_partition.current.dns_suffix}"
-  output_origin = local.emulator ? var.emulator_endpoint : "https://${module.storage.output_bucket_id}.s3.${var.region}.${data.aws_partition.current.dns_suffix}"
+  # allowed origins depend on the distribution, which carries this policy.) The emulator serves
+  # all three from one origin, path-style: there each source is the path prefix playing that
+  # role (any API of the emulator: the id is not known at plan time), so a policy missing one
+  # still blocks it (the browser tests enforce the deployed policy, tests/e2e/conftest.py).
+  api_origin    = local.emulator ? "${var.emulator_endpoint}/_aws/execute-api/" : "https://${module.api.rest_api_id}.execute-api.${var.region}.${data.aws_partition.current.dns_suffix}"
+  upload_origin = local.emulator ? "${var.emulator_endpoint}/${module.storage.upload_bucket_id}/" : "https://${module.storage.upload_bucket_id}.s3.${var.region}.${data.aws_partition.current.dns_suffix}"
+  output_origin = local.emulator ? "${var.emulator_endpoint}/${module.storage.output_bucket_id}/" : "https://${module.storage.output_bucket_id}.s3.${var.region}.${data.aws_partition.current.dns_suffix}"
   content_security_policy = join("; ", [
     "default-src 'none'",
     "script-src 'self'",

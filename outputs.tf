@@ -1,3 +1,8 @@
+output "region" {
+  description = "AWS region the stack is deployed in (the region variable; AWS_REGION is not read). The operator tools in tools/ take their region from here."
+  value       = var.region
+}
+
 output "web_url" {
   description = "URL of the upload page: https://<distribution or domain_name>/ with enable_cdn, the http:// S3 website endpoint without; with emulator_endpoint: <endpoint>/<web bucket>/index.html (see web_delivery)."
   value       = local.web_url

@@ -556,7 +556,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(f"planning {args.count} uploads (seed {args.seed})...", file=sys.stderr)
         planned = plan_uploads(args.count, args.bad_share, args.seed)
-        s3 = stack_access.aws_client("s3", endpoint) if check_buckets_too else None
+        s3 = (
+            stack_access.aws_client("s3", endpoint, region=outputs.get("region"))
+            if check_buckets_too
+            else None
+        )
         before = list_keys(s3, outputs["output_bucket"]) if s3 is not None else {}
         client = stack_access.ApiClient(api_url)
         print(

@@ -251,10 +251,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "(from the outputs, or --queue-url/--function-name/--upload-bucket)"
             )
         endpoint = args.endpoint_url or stack_access.emulator_endpoint(outputs.get("api_url"))
-        sqs = stack_access.aws_client("sqs", endpoint)
+        sqs = stack_access.aws_client("sqs", endpoint, region=outputs.get("region"))
         # a synchronous invoke can last as long as the function's timeout (at most 900 s)
         lambda_client = stack_access.aws_client(
-            "lambda", endpoint, read_timeout=910, connect_timeout=10
+            "lambda", endpoint, region=outputs.get("region"), read_timeout=910, connect_timeout=10
         )
         outcomes = replay(
             sqs,

@@ -11,8 +11,17 @@ overwrite it), the status until ``done``, every variant downloaded and decoded a
 size, and refusals (a content type the API does not accept, a non-image that must end
 ``rejected``, an unknown id). When the page is delivered by CloudFront (output
 ``web_delivery = "cloudfront"``) it also checks the security headers, the HTTP-to-HTTPS
-redirect and that the web bucket refuses a direct anonymous read (403). Each check prints one line; the exit code is 0 only if all pass.
-Needs requests and Pillow (the project's .venv has both).
+redirect and that the web bucket refuses a direct anonymous read (403). Last, every URL the
+stack handed out (the API, the presigned PUT, each variant, Cognito) must be admitted by the
+page's Content-Security-Policy (the CloudFront header and the page's meta tag), as a browser
+would enforce it (``tools/csp_policy.py``).
+
+With sign-in (output ``auth.mode = "cognito"``) it first checks that the API refuses a request
+without a token, then creates a throwaway user with your AWS credentials (``AdminCreateUser``,
+no email sent, a random permanent password), signs in as the page does (``USER_PASSWORD_AUTH``)
+and runs every check with that user's ID token; the user is deleted at the end, also when a
+check failed. Each check prints one line; the exit code is 0 only if all pass.
+Needs requests, Pillow and boto3 (the project's .venv has them).
 """
 
 from __future__ import annotations
@@ -20,6 +29,8 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import re
+import secrets
 import subprocess
 import sys
 import urllib.parse
@@ -28,10 +39,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import csp_policy
 import requests
+from botocore.exceptions import BotoCoreError, ClientError
 from PIL import Image
 
-from stack_access import ApiClient, ToolError, load_outputs
+import users
+from stack_access import ApiClient, ToolError, emulator_endpoint, load_outputs, sign_in
+
+META_TAG = re.compile(r"<meta\b[^>]*>", re.IGNORECASE | re.DOTALL)
+CSP_EQUIV = re.compile(r"\bhttp-equiv\s*=\s*([\"']?)content-security-policy\1", re.IGNORECASE)
+CONTENT = re.compile(r"\bcontent\s*=\s*([\"'])(.*?)\1", re.IGNORECASE | re.DOTALL)
 
 SECURITY_HEADERS = (
     "Strict-Transport-Security",
@@ -55,6 +73,11 @@ class Smoke:
         self.timeout = timeout
         self.api = ApiClient(outputs["api_url"])
         self.passed = 0
+        # (where, policy) of every CSP the page is delivered with; (directive, url) handed out.
+        self.policies: list[tuple[str, csp_policy.Policy]] = []
+        self.handed: list[tuple[str, str]] = [("connect-src", f"{self.api.api_url}/uploads")]
+        self.auth = outputs.get("auth") or {}
+        self.throwaway: str | None = None
 
     def check(self, what: str, step: Callable[[], str]) -> None:
         try:
@@ -66,6 +89,17 @@ class Smoke:
         print(f"ok      {what}: {detail}", flush=True)
 
     def run(self) -> None:
+        signed_in = self.auth.get("mode") == "cognito"
+        try:
+            if signed_in:
+                self.check("without a token the API answers 401", self.refuses_anonymous)
+                self.check("a throwaway user signs in", self.sign_in_throwaway)
+            self.run_checks()
+        finally:
+            if self.throwaway is not None:
+                self.delete_throwaway()
+
+    def run_checks(self) -> None:
         self.check("the page loads", self.page_loads)
         if self.outputs.get("web_delivery") == "cloudfront":
             self.check("the page carries the security headers", self.security_headers)
@@ -79,6 +113,7 @@ class Smoke:
         self.check("an unaccepted content type gets 415", self.refuses_type)
         self.check("a non-image ends rejected", self.rejects_non_image)
         self.check("an unknown id gets 404", self.unknown_is_404)
+        self.check("the page's CSP admits every URL handed out", self.csp_admits_handed_urls)
 
     # -- the page ----------------------------------------------------------------------------
 
@@ -88,6 +123,9 @@ class Smoke:
             response.status_code == 200, f"GET {self.outputs['web_url']}: {response.status_code}"
         )
         expect("<html" in response.text.lower(), "the page is not HTML")
+        self.policies = page_policies(
+            response.headers.get("Content-Security-Policy"), response.text
+        )
         return f"{self.outputs['web_url']} ({len(response.content)} bytes)"
 
     def security_headers(self) -> str:
@@ -108,7 +146,9 @@ class Smoke:
         return f"{response.status_code} -> {location}"
 
     def bucket_is_private(self) -> str:
-        url = f"https://{self.outputs['web_bucket']}.s3.amazonaws.com/index.html"
+        region = self.outputs.get("region")
+        host = f"s3.{region}.amazonaws.com" if region else "s3.amazonaws.com"
+        url = f"https://{self.outputs['web_bucket']}.{host}/index.html"
         response = requests.get(url, timeout=30)
         expect(response.status_code == 403, f"anonymous GET {url}: {response.status_code}")
         return f"anonymous GET {url}: 403"
@@ -139,6 +179,7 @@ class Smoke:
                 f"POST /uploads: {response.status_code} {response.text[:200]}",
             )
             grant.update(response.json())
+            self.handed.append(("connect-src", grant["uploadUrl"]))
             query = urllib.parse.parse_qs(urllib.parse.urlsplit(grant["uploadUrl"]).query)
             signed = query.get("X-Amz-SignedHeaders", [""])[0]
             expect(
@@ -170,6 +211,7 @@ class Smoke:
         expected = sorted(variant["name"] for variant in config.get("variants", []))
         expect(names == expected, f"variants {names}, configured {expected}")
         for variant in body["variants"]:
+            self.handed.append(("img-src", variant["url"]))
             response = requests.get(variant["url"], timeout=30)
             expect(response.status_code == 200, f"GET {variant['name']}: {response.status_code}")
             image = Image.open(io.BytesIO(response.content))
@@ -201,10 +243,74 @@ class Smoke:
         expect(response.status_code == 404, f"answered {response.status_code}")
         return "404 not_found"
 
+    # -- the page's Content-Security-Policy ------------------------------------------------------
+
+    def csp_admits_handed_urls(self) -> str:
+        expect(bool(self.policies), "the page has no Content-Security-Policy (header or meta)")
+        origin = csp_policy.origin_of(self.outputs["web_url"])
+        problems = [
+            f"{where}: {problem}"
+            for where, policy in self.policies
+            for problem in csp_policy.refusals(policy, self.handed, origin)
+        ]
+        expect(not problems, "a browser would block it: " + " | ".join(problems))
+        where = " and ".join(name for name, _ in self.policies)
+        return f"{len(self.handed)} URLs admitted by the {where} policy"
+
+    # -- sign-in (auth = "cognito") ----------------------------------------------------------------
+
+    def refuses_anonymous(self) -> str:
+        """401 without a token. On AWS it must be API Gateway's Cognito authorizer answering
+        (its gateway response ``{"error": "UNAUTHORIZED"}``), not the function's own check
+        (``"unauthorized"``): the emulator enforces no authorizer, so only here is it seen."""
+        response = ApiClient(self.outputs["api_url"]).create_upload("image/jpeg", 1000, "a.jpg")
+        expect(
+            response.status_code == 401, f"POST /uploads without a token: {response.status_code}"
+        )
+        code = response.json().get("error")
+        if emulator_endpoint(self.outputs["api_url"]):
+            return f"401 {code} (the function's check; the emulator has no authorizer)"
+        expect(code == "UNAUTHORIZED", f"401 came from {code!r}, not the Cognito authorizer")
+        return "401 from API Gateway's Cognito authorizer"
+
+    def sign_in_throwaway(self) -> str:
+        client = users.cognito_client(self.outputs, users.pool_of(self.outputs))
+        email = f"smoke-{uuid.uuid4().hex[:12]}@example.com"
+        password = f"Sm0ke-{secrets.token_urlsafe(12)}-Aa1!"
+        users.create(client, self.auth["user_pool_id"], email, password)
+        self.throwaway = email
+        endpoint = self.auth["cognito_endpoint"]
+        tokens = sign_in(endpoint, self.auth["client_id"], email, password)
+        self.api = ApiClient(self.outputs["api_url"], token=tokens["IdToken"])
+        self.handed.append(("connect-src", endpoint))
+        return f"{email} (deleted at the end)"
+
+    def delete_throwaway(self) -> None:
+        client = users.cognito_client(self.outputs, users.pool_of(self.outputs))
+        try:
+            client.admin_delete_user(UserPoolId=self.auth["user_pool_id"], Username=self.throwaway)
+        except (BotoCoreError, ClientError) as error:  # reported; an earlier failure stays one
+            print(f"FAILED  the throwaway user is deleted: {error}", flush=True)
+            raise SmokeFailed("the throwaway user is deleted") from error
+        self.passed += 1
+        print(f"ok      the throwaway user is deleted: {self.throwaway}", flush=True)
+        self.throwaway = None
+
 
 def expect(condition: bool, problem: str) -> None:
     if not condition:
         raise SmokeFailed(problem)
+
+
+def page_policies(header: str | None, html: str) -> list[tuple[str, csp_policy.Policy]]:
+    """Every policy the browser enforces on the page: each one of the header (comma-separated)
+    and the page's <meta http-equiv> tag."""
+    found = [("header", csp_policy.parse(p)) for p in (header or "").split(",") if p.strip()]
+    for tag in META_TAG.findall(html):
+        content = CONTENT.search(tag)
+        if CSP_EQUIV.search(tag) and content:
+            found.append(("meta", csp_policy.parse(content.group(2))))
+    return found
 
 
 def sample_photo(colour: tuple[int, int, int] = (30, 90, 160)) -> bytes:

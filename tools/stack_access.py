@@ -5,7 +5,8 @@
   deployment through ``python local/stack.py outputs``.
 * :func:`emulator_endpoint` recognises a stack on the local emulator from its API URL
   (``<endpoint>/_aws/execute-api/<id>/<stage>``); :func:`aws_client` then uses the emulator's
-  fake credentials. For a real AWS stack the usual credential chain and region apply.
+  fake credentials. For a real AWS stack the usual credential chain applies, in the stack's
+  region (its ``region`` output), not the shell's default region.
 * :class:`ApiClient` is the page's protocol in Python: ``POST /uploads``, the presigned
   ``PUT`` and ``GET /uploads/{id}``, retrying API Gateway throttling (429) and transient 5xx.
   With sign-in (``auth = "cognito"``) give it the user's ID token (``token=``, or a callable
@@ -81,8 +82,9 @@ def emulator_endpoint(api_url: str | None) -> str | None:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def aws_client(service: str, endpoint: str | None, **config: Any) -> Any:
-    """A boto3 client for the emulator at ``endpoint``, or for AWS when it is ``None``."""
+def aws_client(service: str, endpoint: str | None, region: str | None = None, **config: Any) -> Any:
+    """A boto3 client for the emulator at ``endpoint``, or for AWS in ``region`` (the stack's
+    ``region`` output; ``None``: the SDK's default) when it is ``None``."""
     import boto3
     from botocore.config import Config
 
@@ -91,7 +93,7 @@ def aws_client(service: str, endpoint: str | None, **config: Any) -> Any:
         return boto3.client(
             service, endpoint_url=endpoint, config=client_config, **EMULATOR_CREDENTIALS
         )
-    return boto3.client(service, config=client_config)
+    return boto3.client(service, region_name=region, config=client_config)
 
 
 @dataclass

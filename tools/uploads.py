@@ -106,7 +106,9 @@ def main(argv: list[str] | None = None) -> int:
         table = outputs.get("uploads_table")
         if not table:
             raise ToolError("the outputs have no uploads_table: is this stack up to date?")
-        client = aws_client("dynamodb", outputs.get("emulator_dynamodb_endpoint"))
+        client = aws_client(
+            "dynamodb", outputs.get("emulator_dynamodb_endpoint"), region=outputs.get("region")
+        )
         items = fetch(client, table, args.owner, args.status, max(1, args.limit))
     except ToolError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -61,7 +61,8 @@ def cognito_client(outputs: dict[str, Any], auth: dict[str, Any]) -> Any:
         return boto3.client(
             "cognito-idp", endpoint_url=auth["cognito_endpoint"], **EMULATOR_CREDENTIALS
         )
-    region = auth["user_pool_id"].split("_", 1)[0]
+    # The stack's region output; a pool id starts with its region (outputs of older stacks).
+    region = outputs.get("region") or auth["user_pool_id"].split("_", 1)[0]
     return boto3.client("cognito-idp", region_name=region)
 
 

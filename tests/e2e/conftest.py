@@ -3,8 +3,12 @@
 The tests target the real stack applied on the local emulator through the session fixture
 ``local_stack_outputs`` (tests/conftest.py). Mode: that stack has enable_cdn = true, but the
 page is loaded path-style from the emulator's S3 (output ``web_delivery = "emulator"``; moto's
-CloudFront serves no traffic), so only the page's meta CSP applies here, not the CloudFront
-headers (tests/integration/test_stack_cdn.py and docs/cdn.md).
+CloudFront serves no traffic). So that Chromium enforces the production policy anyway, every
+page is delivered with the Content-Security-Policy header of the stack's own CloudFront
+response-headers policy (read from the sidecar, where Terraform put it), with one substitution
+only Terraform cannot make: ``'self'`` becomes the web bucket's path, because on the emulator the
+page, the API and the buckets share one origin (main.tf gives the other roles their path
+prefixes). The stored page itself is fetched and fulfilled unchanged (e2e_helpers.deliver_csp).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import pytest
+from e2e_helpers import deliver_csp, deployed_csp, emulator_csp
 
 REPO = Path(__file__).resolve().parents[2]
 RESULTS_DIR = REPO / "test-results" / "e2e"
@@ -65,6 +70,15 @@ def web_config(page_url: str) -> dict[str, Any]:
         return json.load(response)
 
 
+# ---- the production Content-Security-Policy, on the emulator ---------------------------
+
+
+@pytest.fixture(scope="session")
+def page_csp(e2e_outputs: dict[str, Any], sidecar_endpoint: str, page_url: str) -> str:
+    """The policy every page of the anonymous stack is delivered with."""
+    return emulator_csp(deployed_csp(e2e_outputs, sidecar_endpoint), page_url)
+
+
 # ---- the browser -----------------------------------------------------------------------
 
 
@@ -106,9 +120,11 @@ class PageProbe:
 
 
 @pytest.fixture
-def app(chromium_browser: Any, page_url: str) -> Iterator[Any]:
-    """A fresh page (own context) with the uploader loaded and ready; has .probe."""
+def app(chromium_browser: Any, page_url: str, page_csp: str) -> Iterator[Any]:
+    """A fresh page (own context) with the uploader loaded and ready, under the stack's CSP
+    header; has .probe."""
     context = chromium_browser.new_context(viewport={"width": 1280, "height": 900})
+    deliver_csp(context, page_url, page_csp)
     page = context.new_page()
     page.probe = PageProbe(page)
     page.set_default_timeout(30_000)
@@ -121,13 +137,18 @@ def app(chromium_browser: Any, page_url: str) -> Iterator[Any]:
 
 
 @pytest.fixture
-def new_context(chromium_browser: Any) -> Iterator[Callable[..., Any]]:
-    """Factory for extra contexts (no JavaScript, routes, ...), closed after the test."""
+def new_context(
+    chromium_browser: Any, page_url: str, page_csp: str
+) -> Iterator[Callable[..., Any]]:
+    """Factory for extra contexts (no JavaScript, routes, ...), closed after the test; the page
+    gets the stack's CSP header unless ``csp`` says otherwise (``None``: no header)."""
     contexts: list[Any] = []
 
-    def make(**options: Any) -> Any:
+    def make(csp: str | None = page_csp, **options: Any) -> Any:
         options.setdefault("viewport", {"width": 1280, "height": 900})
         context = chromium_browser.new_context(**options)
+        if csp is not None:
+            deliver_csp(context, page_url, csp)
         contexts.append(context)
         return context
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import boto3
+
+import cloud_settings
 from support import images
 
 # How long a file may take from choosing to a final state on the emulator (cold starts included);
@@ -85,3 +88,42 @@ def start_recording_concurrency(page: Any) -> None:
             });
         }"""
     )
+
+
+# ---- the production Content-Security-Policy, on the emulator ---------------------------
+
+
+def deployed_csp(outputs: dict[str, Any], sidecar_endpoint: str) -> str:
+    """The CSP of the stack's CloudFront response-headers policy (on the moto sidecar)."""
+    cloudfront = boto3.client(
+        "cloudfront", endpoint_url=sidecar_endpoint, **cloud_settings.FAKE_CLIENT_KWARGS
+    )
+    distribution = cloudfront.get_distribution(Id=outputs["cdn_distribution_id"])
+    config = distribution["Distribution"]["DistributionConfig"]
+    policy_id = config["DefaultCacheBehavior"]["ResponseHeadersPolicyId"]
+    policy = cloudfront.get_response_headers_policy(Id=policy_id)["ResponseHeadersPolicy"]
+    headers = policy["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    return headers["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+
+
+def emulator_csp(policy: str, page_url: str) -> str:
+    """``policy`` with ``'self'`` narrowed to the folder the page is served from."""
+    folder = page_url.rsplit("/", 1)[0] + "/"
+    return policy.replace("'self'", folder)
+
+
+def deliver_csp(context: Any, page_url: str, policy: str) -> None:
+    """Serve the stored page at ``page_url`` in ``context`` with ``policy`` as its header."""
+
+    def fulfil(route: Any) -> None:
+        response = route.fetch()
+        route.fulfill(
+            response=response,
+            headers={**response.headers, "content-security-policy": policy},
+        )
+
+    context.route(page_url, fulfil)
+    # A document Playwright fulfils has no IP address space of its own, so Chromium's Local
+    # Network Access treats it as public and refuses its calls to another loopback origin (the
+    # sidecar's Cognito) unless granted; on AWS the page and Cognito are both public.
+    context.grant_permissions(["local-network-access"])

@@ -9,7 +9,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from e2e_helpers import SETTLE_TIMEOUT_MS, make_image, wait_for_row_status
+from e2e_helpers import (
+    SETTLE_TIMEOUT_MS,
+    deliver_csp,
+    deployed_csp,
+    emulator_csp,
+    make_image,
+    wait_for_row_status,
+)
 from playwright.sync_api import expect
 
 
@@ -19,13 +26,28 @@ def signed_in_page_url(auth_stack_outputs: dict[str, Any]) -> str:
     return url if urlsplit(url).path.endswith(".html") else url.rstrip("/") + "/index.html"
 
 
+@pytest.fixture(scope="module")
+def signed_in_csp(
+    auth_stack_outputs: dict[str, Any], sidecar_endpoint: str, signed_in_page_url: str
+) -> str:
+    """The signed-in stack's CloudFront CSP (conftest.py), enforced on every page here."""
+    return emulator_csp(deployed_csp(auth_stack_outputs, sidecar_endpoint), signed_in_page_url)
+
+
 @pytest.fixture
-def page(chromium_browser: Any, signed_in_page_url: str) -> Iterator[Any]:
+def page(chromium_browser: Any, signed_in_page_url: str, signed_in_csp: str) -> Iterator[Any]:
     context = chromium_browser.new_context(viewport={"width": 1280, "height": 900})
+    deliver_csp(context, signed_in_page_url, signed_in_csp)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.page_errors = errors
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None,
+    )
+    page.csp_violations = violations
     page.set_default_timeout(30_000)
     page.goto(signed_in_page_url)
     page.wait_for_selector("#app[data-app-state='ready']")
@@ -102,6 +124,8 @@ def test_sign_in_upload_gallery_delete_sign_out(
     assert page.is_hidden("#gallery")
     assert page.evaluate("() => sessionStorage.getItem('sip.session')") is None
     assert page.page_errors == []
+    # Cognito, the API, the PUT and the gallery's images all passed the stack's CSP.
+    assert page.csp_violations == []
 
 
 def test_a_reload_keeps_the_tab_signed_in(page: Any, make_user, signed_in_page_url: str) -> None:

@@ -21,7 +21,45 @@ def test_the_smoke_test_passes_on_the_deployed_stack(outputs_file, capsys):
         "an unknown id gets 404",
     ):
         assert f"ok      {check}" in out
-    assert "all 9 checks passed" in out
+    assert "ok      the page's CSP admits every URL handed out" in out
+    assert "all 10 checks passed" in out
+
+
+def test_the_smoke_test_signs_in_with_a_throwaway_user_on_the_signed_in_stack(
+    auth_stack_outputs, sidecar_endpoint, tmp_path, capsys
+):
+    import json
+
+    import boto3
+
+    outputs_file = tmp_path / "outputs.json"
+    outputs_file.write_text(json.dumps(auth_stack_outputs))
+    auth = auth_stack_outputs["auth"]
+    cognito = boto3.client(
+        "cognito-idp",
+        endpoint_url=sidecar_endpoint,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        region_name="us-east-1",
+    )
+
+    def smoke_users() -> list[str]:
+        found = cognito.list_users(UserPoolId=auth["user_pool_id"])["Users"]
+        return [u["Username"] for u in found if u["Username"].startswith("smoke-")]
+
+    code = smoke.main(["--outputs", str(outputs_file), "--timeout", "90"])
+    out = capsys.readouterr().out
+
+    assert code == 0, out
+    for check in (
+        "without a token the API answers 401",
+        "a throwaway user signs in",
+        "the photo ends done",
+        "the page's CSP admits every URL handed out",
+        "the throwaway user is deleted",
+    ):
+        assert f"ok      {check}" in out
+    assert smoke_users() == []
 
 
 def test_the_smoke_test_fails_clearly_on_a_wrong_api(outputs_file, tmp_path, capsys):

@@ -358,4 +358,9 @@ def test_the_cloudfront_csp_lets_the_page_reach_cognito(cognito_local, anonymous
         0
     ]["content_security_policy"]
     directives = {part.split()[0]: part.split()[1:] for part in header.split(";") if part.strip()}
-    assert directives["connect-src"] == ["'self'", EMULATOR, SIDECAR]
+    assert directives["connect-src"] == [
+        "'self'",
+        f"{EMULATOR}/_aws/execute-api/",
+        f"{EMULATOR}/sip-uploads-{SUFFIX}/",
+        SIDECAR,
+    ]

@@ -249,8 +249,13 @@ def test_the_header_csp_is_the_pages_meta_csp_narrowed_to_the_stacks_origins(
         for source in sent[directive]:
             assert allowed_by(source, sources), f"{directive} {source} is not allowed by the page"
     # Scripts connect to the API and PUT to the upload bucket; variants load as images.
-    assert sent["connect-src"] == ["'self'", EMULATOR]
-    assert sent["img-src"] == ["'self'", "data:", "blob:", EMULATOR]
+    # The emulator serves them all from one origin: each is the path prefix playing that role.
+    assert sent["connect-src"] == [
+        "'self'",
+        f"{EMULATOR}/_aws/execute-api/",
+        f"{EMULATOR}/sip-uploads-{SUFFIX}/",
+    ]
+    assert sent["img-src"] == ["'self'", "data:", "blob:", f"{EMULATOR}/sip-output-{SUFFIX}/"]
     assert sent["script-src"] == ["'self'"]
     # On AWS those origins are the API's and the buckets' regional virtual hosts.
     csp = cdn_plan.raw["configuration"]["root_module"]

@@ -12,10 +12,11 @@ import smoke
 pytestmark = pytest.mark.unit
 
 OUTPUTS = {
-    "api_url": "https://abc123.execute-api.us-east-1.amazonaws.com/v1",
+    "api_url": "https://abc123.execute-api.eu-west-1.amazonaws.com/v1",
     "web_url": "https://d111111abcdef8.cloudfront.net/",
     "web_bucket": "sip-web-t1",
     "web_delivery": "cloudfront",
+    "region": "eu-west-1",  # the regional host: a global-host read is redirected outside us-east-1
 }
 GOOD_HEADERS = {
     "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
@@ -51,7 +52,7 @@ def test_a_cloudfront_deployment_passes_the_three_checks(monkeypatch) -> None:
             "http://d111111abcdef8.cloudfront.net/": Answer(
                 301, {"Location": "https://d111111abcdef8.cloudfront.net/"}
             ),
-            "https://sip-web-t1.s3.amazonaws.com/index.html": Answer(403),
+            "https://sip-web-t1.s3.eu-west-1.amazonaws.com/index.html": Answer(403),
         },
     )
     check = smoke.Smoke(OUTPUTS, timeout=1)
@@ -74,7 +75,7 @@ def test_a_cloudfront_deployment_passes_the_three_checks(monkeypatch) -> None:
         ),
         (
             "bucket_is_private",
-            {"https://sip-web-t1.s3.amazonaws.com/index.html": Answer(200)},
+            {"https://sip-web-t1.s3.eu-west-1.amazonaws.com/index.html": Answer(200)},
             "anonymous GET",
         ),
     ],
