@@ -562,7 +562,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             else None
         )
         before = list_keys(s3, outputs["output_bucket"]) if s3 is not None else {}
-        client = stack_access.ApiClient(api_url)
+        # Under load a 5xx is expected now and then: retried and reported (api_retries).
+        client = stack_access.ApiClient(api_url, retry_server_errors=True)
         print(
             f"uploading to {api_url} with {args.concurrency} threads...",
             file=sys.stderr,

@@ -8,7 +8,10 @@
   fake credentials. For a real AWS stack the usual credential chain applies, in the stack's
   region (its ``region`` output), not the shell's default region.
 * :class:`ApiClient` is the page's protocol in Python: ``POST /uploads``, the presigned
-  ``PUT`` and ``GET /uploads/{id}``, retrying API Gateway throttling (429) and transient 5xx.
+  ``PUT`` and ``GET /uploads/{id}``, retrying API Gateway throttling (429). A 502/503/504 is
+  retried only when the caller says it expects them (``retry_server_errors=True``: the load
+  tool, which counts them); tests and the smoke check see every 5xx, so a crashing function
+  is never hidden behind a retry that happened to succeed.
   With sign-in (``auth = "cognito"``) give it the user's ID token (``token=``, or a callable
   returning one); it then also lists (``GET /uploads``) and deletes.
 * :func:`sign_in` signs a user in with ``USER_PASSWORD_AUTH``, as the page does.
@@ -36,7 +39,8 @@ EMULATOR_CREDENTIALS = {
     "aws_secret_access_key": "test",
     "region_name": "us-east-1",
 }
-RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
+THROTTLED_STATUS = frozenset({429})
+SERVER_ERROR_STATUS = frozenset({502, 503, 504})  # retried only with retry_server_errors=True
 FINAL_STATUSES = frozenset({"done", "rejected", "failed"})  # common.contract.Status
 
 
@@ -118,8 +122,10 @@ class ApiClient:
         attempts: int = 6,
         origin: str | None = None,
         token: str | Callable[[], str] | None = None,
+        retry_server_errors: bool = False,
     ) -> None:
         self.api_url = api_url.rstrip("/")
+        self.retry_server_errors = retry_server_errors
         self.token = token
         self.timeout = timeout
         self.attempts = attempts
@@ -135,13 +141,14 @@ class ApiClient:
         return session
 
     def _request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
-        """One API call; 429 and 502-504 are retried with jittered exponential backoff."""
+        """One API call; 429 (and 502-504 when opted in) retried with jittered backoff."""
         headers = dict(kwargs.pop("headers", None) or {})
         if self.origin:
             headers.setdefault("Origin", self.origin)
         if self.token is not None:
             token = self.token() if callable(self.token) else self.token
             headers.setdefault("Authorization", token)
+        retryable = THROTTLED_STATUS | (SERVER_ERROR_STATUS if self.retry_server_errors else set())
         delay = 0.2
         for attempt in range(1, self.attempts + 1):
             try:
@@ -153,7 +160,7 @@ class ApiClient:
                     raise
                 self.counters.add(type(error).__name__)
             else:
-                if response.status_code not in RETRYABLE_STATUS or attempt == self.attempts:
+                if response.status_code not in retryable or attempt == self.attempts:
                     return response
                 self.counters.add(f"http_{response.status_code}")
             time.sleep(delay * (0.5 + random.random()))

@@ -3,7 +3,7 @@
 The machine-readable part lives in ``rules.json`` beside this module: Terraform's
 ``variables.tf`` reads the same file, and ``main.tf`` copies its variant rules into the page's
 ``config.json``, so a rule changed there changes every layer at once (the drift test in
-``tests/unit/test_rule_drift.py`` proves they agree). This module adds what only Python needs:
+``tests/terraform/test_rule_drift.py`` proves they agree). This module adds what only Python needs:
 object keys, status values and error codes.
 
 Output layout (docs/architecture.md)::

@@ -258,7 +258,7 @@ resource "aws_api_gateway_authorizer" "cognito" {
 
 resource "aws_api_gateway_method" "this" {
   #checkov:skip=CKV_AWS_59:auth = "none" is an anonymous upload API by design (validated, size-limited, throttled, one presigned PUT per request); with "cognito" only the CORS preflights (OPTIONS) are anonymous, as browsers send them without credentials
-  #checkov:skip=CKV2_AWS_53:the function validates every request itself and answers with the API's JSON error shape (tests/reliability)
+  #checkov:skip=CKV2_AWS_53:the function validates every request itself and answers with the API's JSON error shape (tests/integration/test_api_abuse.py)
   for_each = local.methods
 
   rest_api_id   = aws_api_gateway_rest_api.this.id

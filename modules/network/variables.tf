@@ -37,15 +37,33 @@ variable "s3_endpoint_statements" {
     actions   = list(string)
     resources = list(string)
   }))
+
+  validation {
+    condition = alltrue(flatten([
+      for statement in var.s3_endpoint_statements : [
+        for resource in statement.resources : can(regex("^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$", resource))
+      ]
+    ]))
+    error_message = "s3_endpoint_statements resources must be named buckets' ARNs (or their objects, arn:...:s3:::bucket/*), never \"*\": the endpoint lets through only the stack's own buckets."
+  }
 }
 
 variable "dynamodb_endpoint_statements" {
-  description = "Statements of the DynamoDB gateway endpoint's policy ({sid, actions, resources})."
+  description = "Statements of the DynamoDB gateway endpoint's policy ({sid, actions, resources}): table ARNs, or a table's indexes (<table ARN>/index/*)."
   type = list(object({
     sid       = string
     actions   = list(string)
     resources = list(string)
   }))
+
+  validation {
+    condition = alltrue(flatten([
+      for statement in var.dynamodb_endpoint_statements : [
+        for resource in statement.resources : can(regex("^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:[0-9]{12}:table/[A-Za-z0-9_.-]{3,255}(/index/([A-Za-z0-9_.-]{3,255}|[*]))?$", resource))
+      ]
+    ]))
+    error_message = "dynamodb_endpoint_statements resources must be named tables' ARNs (or <table ARN>/index/*), never \"*\" or a wildcard table: the endpoint lets through only the stack's own tables."
+  }
 }
 
 variable "tags" {

@@ -8,6 +8,7 @@ where the upload goes: the key is always ``uploads/<server-generated uuid4>``.
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
 import urllib.parse
@@ -322,9 +323,43 @@ def test_an_unknown_id_is_not_found(api_url):
     assert_error(requests.get(f"{api_url}/uploads/{new_upload_id()}", timeout=30), 404, "not_found")
 
 
-def test_a_dot_segment_path_never_reaches_another_resource(api_url):
-    response = requests.get(f"{api_url}/uploads/../uploads", timeout=30)
+def raw_get(api_url: str, path: str) -> tuple[int, dict[str, str], bytes]:
+    """GET ``path`` (appended to the API's path) exactly as written: requests (urllib3) would
+    remove dot segments before sending, so the request line is written by http.client."""
+    base = urllib.parse.urlsplit(api_url)
+    connection = http.client.HTTPConnection(base.hostname, base.port, timeout=30)
+    try:
+        connection.putrequest("GET", base.path + path, skip_accept_encoding=True)
+        connection.endheaders()
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
 
-    # the path is normalised to /uploads (GET there is not allowed) or refused as a route
-    assert response.status_code in (403, 404, 405), response.text
-    assert "uploadUrl" not in response.text
+
+@pytest.mark.parametrize("segment", ["..", "."])
+def test_a_dot_segment_id_sent_as_is_is_an_invalid_id(api_url, segment):
+    """``GET /uploads/..`` on the wire (not resolved to /uploads by the client): the function
+    gets the dot segment as the id and refuses it with its JSON error."""
+    status, headers, body = raw_get(api_url, f"/uploads/{segment}")
+    response = requests.Response()
+    response.status_code, response._content = status, body
+    response.headers.update(headers)
+    assert_error(response, 400, "invalid_id")
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/uploads/ID/..", "/uploads/ID/../OTHER", "/uploads/./ID", "/uploads/../uploads/ID"],
+)
+def test_a_dot_segment_path_sent_as_is_matches_no_resource(api_url, path):
+    """Dot segments are not resolved on the way in: ``/uploads/./ID`` is not ``/uploads/ID``
+    (404 not_found) nor is ``/uploads/ID/..`` ``/uploads``: the gateway finds no resource
+    and answers 403 with its JSON message, the function never runs."""
+    path = path.replace("ID", new_upload_id()).replace("OTHER", new_upload_id())
+    status, headers, body = raw_get(api_url, path)
+    assert status == 403, (path, status, body[:300])
+    assert headers["Content-Type"].startswith("application/json"), headers
+    assert headers.get("x-amzn-ErrorType") == "MissingAuthenticationTokenException", headers
+    assert json.loads(body)["message"] == "Missing Authentication Token"
+    assert b"uploadUrl" not in body

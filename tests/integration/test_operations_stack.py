@@ -162,24 +162,11 @@ def unreadable_original(s3, bucket: str) -> str:
     return key
 
 
-def queue_depth(cloudwatch, queue_name: str) -> float:
-    now = datetime.now(UTC)
-    points = cloudwatch.get_metric_statistics(
-        Namespace="AWS/SQS",
-        MetricName="ApproximateNumberOfMessagesVisible",
-        Dimensions=[{"Name": "QueueName", "Value": queue_name}],
-        StartTime=now - timedelta(minutes=5),
-        EndTime=now + timedelta(minutes=1),
-        Period=60,
-        Statistics=["Maximum"],
-    )["Datapoints"]
-    return max((point["Maximum"] for point in points), default=0.0)
-
-
-def alarm_email(emulator_endpoint: str, alarm: str) -> dict[str, Any] | None:
-    """The email SNS sent for ``alarm`` going to ALARM (LocalStack's SES keeps every message;
+def alarm_emails(emulator_endpoint: str, alarm: str) -> list[dict[str, Any]]:
+    """The emails SNS sent for ``alarm`` going to ALARM (LocalStack's SES keeps every message;
     its SNS puts the notification, AWS's JSON, in the text body under a fixed subject)."""
     messages = requests.get(f"{emulator_endpoint}/_aws/ses", timeout=10).json()["messages"]
+    found = []
     for message in messages:
         text = (message.get("Body") or {}).get("text_part") or ""
         try:
@@ -187,40 +174,102 @@ def alarm_email(emulator_endpoint: str, alarm: str) -> dict[str, Any] | None:
         except ValueError:
             continue
         if notification.get("AlarmName") == alarm and notification.get("NewStateValue") == "ALARM":
-            return message
-    return None
+            found.append(message)
+    return found
 
 
-def test_a_dead_letter_moves_the_queue_depth_the_alarm_watches(
+def depth_over_last_period(cloudwatch, queue_name: str, period: int = 60) -> float | None:
+    """The alarm's view of the queue: Maximum depth over the last ``period`` seconds (None
+    before LocalStack has published a value in it)."""
+    now = datetime.now(UTC)
+    points = cloudwatch.get_metric_statistics(
+        Namespace="AWS/SQS",
+        MetricName="ApproximateNumberOfMessagesVisible",
+        Dimensions=[{"Name": "QueueName", "Value": queue_name}],
+        StartTime=now - timedelta(seconds=period),
+        EndTime=now,
+        Period=period,
+        Statistics=["Maximum"],
+    )["Datapoints"]
+    return max((point["Maximum"] for point in points), default=None)
+
+
+def take_letters(sqs, queue_url: str, visibility: int) -> list[dict[str, Any]]:
+    """Every visible letter, received (so invisible for ``visibility`` seconds)."""
+    taken: list[dict[str, Any]] = []
+    while batch := sqs.receive_message(
+        QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=visibility
+    ).get("Messages", []):
+        taken += batch
+    return taken
+
+
+def give_back(sqs, queue_url: str, letters: list[dict[str, Any]]) -> None:
+    for letter in letters:
+        sqs.change_message_visibility(
+            QueueUrl=queue_url, ReceiptHandle=letter["ReceiptHandle"], VisibilityTimeout=0
+        )
+
+
+def alarm_state(cloudwatch, alarm: str) -> dict[str, Any]:
+    found = cloudwatch.describe_alarms(AlarmNames=[alarm])["MetricAlarms"][0]
+    return {key: found[key] for key in ("StateValue", "StateReason", "StateUpdatedTimestamp")}
+
+
+def test_the_dead_letter_alarm_goes_off_for_this_tests_own_letter(
     s3, sqs, cloudwatch, local_stack_outputs, emulator_endpoint
 ) -> None:
-    """LocalStack publishes queue depths to CloudWatch every 5 s (local/emulator.py) and evaluates
-    an alarm once per period (60 s here), as AWS does with its own cadence."""
+    """OK -> ALARM, caused by the letter this test makes, not by letters earlier tests left.
+
+    Letters already in the queue are held invisible while the test runs (and given back at its
+    end); once the metric the alarm watches has read 0 over a whole period, the alarm is reset
+    to OK and only then is the test's own letter made. LocalStack publishes queue depths every
+    5 s (local/emulator.py) and evaluates an alarm once per period (60 s here), as AWS does with
+    its own cadence. Every wait below is a bound on a condition, not a pause.
+    """
     queue_url = local_stack_outputs["dead_letter_queue_url"]
     queue_name = queue_url.rsplit("/", 1)[-1]
     alarm = local_stack_outputs["alarm_names"]["dead-letters"]
-    key = unreadable_original(s3, local_stack_outputs["upload_bucket"])
-    started = time.monotonic()
+    held = take_letters(sqs, queue_url, visibility=900)
+    key = None
     try:
-        assert wait_until(lambda: queue_depth(cloudwatch, queue_name) >= 1, 120, 2), (
-            "the dead letter never reached the queue-depth metric"
+        assert wait_until(lambda: depth_over_last_period(cloudwatch, queue_name) == 0, 150, 3), (
+            "the queue-depth metric never read 0 over a whole period with earlier letters held"
         )
-        metric_s = time.monotonic() - started
-        state = wait_until(
+        cloudwatch.set_alarm_state(
+            AlarmName=alarm, StateValue="OK", StateReason="reset by the test before its letter"
+        )
+        reset = alarm_state(cloudwatch, alarm)
+        assert reset["StateValue"] == "OK", reset
+        emails_before = len(alarm_emails(emulator_endpoint, alarm))
+        key = unreadable_original(s3, local_stack_outputs["upload_bucket"])
+        assert wait_until(
+            lambda: (depth_over_last_period(cloudwatch, queue_name) or 0) >= 1, 120, 2
+        ), "the test's dead letter never reached the queue-depth metric"
+        # From the OK set above to ALARM: a state change after the reset, to ALARM.
+        fired = wait_until(
             lambda: (
-                cloudwatch.describe_alarms(AlarmNames=[alarm])["MetricAlarms"][0]["StateValue"]
-                == "ALARM"
+                alarm_state(cloudwatch, alarm)["StateValue"] == "ALARM"
+                and alarm_state(cloudwatch, alarm)["StateUpdatedTimestamp"]
+                > reset["StateUpdatedTimestamp"]
             ),
             150,
             3,
         )
-        assert state, f"{alarm} did not go to ALARM within 150 s of the metric ({metric_s:.0f} s)"
+        assert fired, f"{alarm} did not go from OK to ALARM: {alarm_state(cloudwatch, alarm)}"
+        # The only letter the alarm could see is this test's own.
+        visible = take_letters(sqs, queue_url, visibility=30)
+        give_back(sqs, queue_url, visible)
+        assert visible, "no letter in the queue"
+        assert all(key in letter["Body"] for letter in visible), [v["Body"][:200] for v in visible]
         # ...and the operator is told: LocalStack's SES keeps what SNS sent to the address.
-        email = wait_until(lambda: alarm_email(emulator_endpoint, alarm), 30, 1)
-        assert email, f"no email about {alarm} to ops@example.com"
-        assert email["Destination"]["ToAddresses"] == ["ops@example.com"]
+        emails = wait_until(lambda: alarm_emails(emulator_endpoint, alarm)[emails_before:], 30, 1)
+        assert emails, f"no email about {alarm} to ops@example.com after the test's letter"
+        assert emails[0]["Destination"]["ToAddresses"] == ["ops@example.com"]
     finally:
-        drain(sqs, queue_url, key)
+        if key:
+            drain(sqs, queue_url, key)
+        give_back(sqs, queue_url, held)
 
 
 def drain(sqs, queue_url: str, key: str) -> None:
@@ -231,13 +280,9 @@ def drain(sqs, queue_url: str, key: str) -> None:
             QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=10, WaitTimeSeconds=1
         ).get("Messages", [])
         mine = [m for m in batch if key in m["Body"]]
-        for message in batch:
-            if message in mine:
-                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-            else:
-                sqs.change_message_visibility(
-                    QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-                )
+        for message in mine:
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        give_back(sqs, queue_url, [m for m in batch if m not in mine])
         if mine:
             return
 

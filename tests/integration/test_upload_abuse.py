@@ -15,15 +15,15 @@ from __future__ import annotations
 
 import io
 import threading
-import time
 import urllib.parse
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import requests
 from PIL import Image, PngImagePlugin
 
-from support.pipeline import new_upload_id
+from support.pipeline import new_upload_id, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -216,13 +216,21 @@ def short_lived_store(lambda_client, local_stack_outputs, emulator_endpoint):
     return S3Storage(client, api_config.load_config(environment))
 
 
+def expiry_of(url: str) -> datetime:
+    """When a presigned URL stops being valid (its signing time plus its lifetime)."""
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
+    signed = datetime.strptime(query["X-Amz-Date"][0], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    return signed + timedelta(seconds=int(query["X-Amz-Expires"][0]) + 1)  # whole seconds
+
+
 def test_an_expired_url_is_refused(short_lived_store, s3, local_stack_outputs):
     headers = {"Content-Type": "image/png", "If-None-Match": "*"}
     expired_id, fresh_id = new_upload_id(), new_upload_id()
     expired_url = short_lived_store.presign_upload(expired_id, "image/png", len(BODY))
     assert "X-Amz-Expires=1&" in expired_url
 
-    time.sleep(2.5)
+    # Not a pause: wait for the URL's own expiry instant (X-Amz-Date + X-Amz-Expires) to pass.
+    assert wait_until(lambda: datetime.now(UTC) > expiry_of(expired_url), 30, 0.1)
     expired = put(expired_url, BODY, headers)
     fresh = put(short_lived_store.presign_upload(fresh_id, "image/png", len(BODY)), BODY, headers)
 

@@ -35,7 +35,7 @@ REPO = Path(__file__).resolve().parents[2]
 EMULATOR = REPO / "local" / "emulator.py"
 # "It finished / did not hang" bounds only: the mechanisms under test take well under a second.
 GONE_WITHIN_SECONDS = 15
-STOP_WITHIN_SECONDS = 15
+STOP_HANG_BOUND_SECONDS = 120
 
 
 @dataclass
@@ -57,12 +57,13 @@ class Emulator:
             region_name="us-east-1",
         )
 
-    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def cli(self, *args: str, timeout: float | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, str(EMULATOR), *args, "--state-dir", str(self.state_dir)],
             capture_output=True,
             text=True,
             check=True,
+            timeout=timeout,
         )
 
 
@@ -84,11 +85,10 @@ def private_emulator() -> Iterator[Emulator]:
 
 
 def stop_promptly(emulator: Emulator) -> None:
-    """local/emulator.py stop returns without having to SIGKILL LocalStack."""
-    started = time.monotonic()
-    output = emulator.cli("stop").stdout
+    """local/emulator.py stop returns without having to SIGKILL LocalStack (it says so when a
+    process ignores SIGTERM); the subprocess timeout only bounds a hang."""
+    output = emulator.cli("stop", timeout=STOP_HANG_BOUND_SECONDS).stdout
     assert "ignored SIGTERM" not in output, output
-    assert time.monotonic() - started < STOP_WITHIN_SECONDS, output
 
 
 def zip_bytes(files: dict[str, str]) -> bytes:

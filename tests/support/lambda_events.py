@@ -1,4 +1,4 @@
-"""Loader of the sample Lambda events stored as JSON in ``tests/events/``."""
+"""Loader of the sample Lambda events stored as JSON in ``tests/support/events/``."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def _read(name: str) -> str:
 
 
 def load_event(name: str) -> dict[str, Any]:
-    """A fresh (deep-copied) event from ``tests/events/<name>.json``."""
+    """A fresh (deep-copied) event from ``tests/support/events/<name>.json``."""
     return copy.deepcopy(json.loads(_read(name)))
 
 

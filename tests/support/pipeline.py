@@ -1,4 +1,4 @@
-"""Helpers shared by the reliability tests (imported by name: tests/reliability is on sys.path)."""
+"""Helpers shared by the emulator tiers' tests (``from support.pipeline import ...``: pyproject puts tests/ on the path)."""
 
 from __future__ import annotations
 

@@ -8,12 +8,17 @@ extra action) and an existing VPC's subnets with alarms off.
 from __future__ import annotations
 
 import json
+import re
+import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
+import tftest
 
 pytestmark = pytest.mark.terraform
 
+REPO = Path(__file__).resolve().parents[2]
 SUFFIX = "t1"
 UPLOAD_ARN = f"arn:aws:s3:::sip-uploads-{SUFFIX}"
 OUTPUT_ARN = f"arn:aws:s3:::sip-output-{SUFFIX}"
@@ -149,6 +154,97 @@ def test_endpoint_policies_allow_only_the_stacks_buckets_and_table(ops_plan) -> 
         assert statement["effect"] == "Allow"
     policy = ops_plan.config_resource(["network"], "aws_vpc_endpoint.gateway")["expressions"]
     assert "data.aws_iam_policy_document.endpoint" in policy["policy"]["references"]
+
+
+def endpoint_resources(plan, service: str) -> list[tuple[bool, Any]]:
+    """(known at plan, value) of every resource of the endpoint's policy statements."""
+    address = f'module.network[0].data.aws_iam_policy_document.endpoint["{service}"]'
+    change = plan.changes[address]["change"]
+    return [
+        (not unknown, value)
+        for statement, unknowns in zip(
+            change["after"]["statement"], change["after_unknown"]["statement"], strict=True
+        )
+        for value, unknown in zip(statement["resources"], unknowns["resources"], strict=True)
+    ]
+
+
+@pytest.mark.parametrize("auth", ["none", "cognito"])
+def test_the_dynamodb_endpoint_lets_through_only_the_stacks_tables(plan_factory, auth) -> None:
+    """The tables' ARNs are known only after apply, so the plan shows them unknown: none may be
+    a literal (a "*" would be), and the configuration names exactly the stack's tables. The
+    network module's validation refuses a "*" (test below) and checks the ARNs at apply."""
+    planned = plan_factory(bucket_name_suffix=SUFFIX, enable_vpc=True, auth=auth)
+    resources = endpoint_resources(planned, "dynamodb")
+    assert resources == [(False, None)] * (2 if auth == "none" else 3)
+    call = planned.raw["configuration"]["root_module"]["module_calls"]["network"]
+    references = set(call["expressions"]["dynamodb_endpoint_statements"]["references"])
+    arns = {ref for ref in references if ref.endswith(("_arn", ".arn"))}
+    assert arns == {"module.uploads_table.arn", "module.auth[0].quota_table_arn"}
+
+
+@pytest.fixture(scope="module")
+def network_variables(tmp_path_factory, tf_env):
+    """The network module's variables.tf alone: its validation rules, planned in a second."""
+    work = tmp_path_factory.mktemp("network-vars")
+    shutil.copy2(REPO / "modules" / "network" / "variables.tf", work / "variables.tf")
+    handle = tftest.TerraformTest(str(work), env=tf_env)
+    handle.setup(cleanup_on_exit=True)
+    return handle
+
+
+TABLE_ARN = "arn:aws:dynamodb:us-east-1:111122223333:table/sip-uploads"
+
+
+def network_plan(handle, s3: list[str], dynamodb: list[str]) -> str:
+    """Plan the network variables with these resources; the error text, or "" when valid."""
+    tf_vars = {
+        "name": "sip",
+        "region": "us-east-1",
+        "availability_zones": ["us-east-1a", "us-east-1b"],
+        "s3_endpoint_statements": [{"sid": "S", "actions": ["s3:GetObject"], "resources": s3}],
+        "dynamodb_endpoint_statements": [
+            {"sid": "D", "actions": ["dynamodb:GetItem"], "resources": dynamodb}
+        ],
+    }
+    try:
+        handle.plan(output=False, tf_vars=tf_vars, refresh=False)
+    except tftest.TerraformTestError as error:
+        return re.sub(r"[\s│╷╵]+", " ", error.cmd_error or str(error))
+    return ""
+
+
+@pytest.mark.parametrize(
+    "resource",
+    [
+        "*",
+        "arn:aws:dynamodb:*:*:table/*",
+        "arn:aws:dynamodb:us-east-1:111122223333:table/*",
+        "arn:aws:dynamodb:us-east-1:111122223333:*",
+        f"{TABLE_ARN}/*",
+        f"{UPLOAD_ARN}",
+    ],
+)
+def test_a_wildcard_dynamodb_endpoint_resource_fails_the_plan(network_variables, resource):
+    error = network_plan(network_variables, [f"{UPLOAD_ARN}/*"], [TABLE_ARN, resource])
+    assert "dynamodb_endpoint_statements resources must be named tables' ARNs" in error
+
+
+@pytest.mark.parametrize("resource", ["*", "arn:aws:s3:::*", "arn:aws:s3:::*/*"])
+def test_a_wildcard_s3_endpoint_resource_fails_the_plan(network_variables, resource):
+    error = network_plan(network_variables, [f"{UPLOAD_ARN}/*", resource], [TABLE_ARN])
+    assert "s3_endpoint_statements resources must be named buckets' ARNs" in error
+
+
+def test_the_stacks_own_tables_and_buckets_pass(network_variables):
+    assert (
+        network_plan(
+            network_variables,
+            [UPLOAD_ARN, f"{UPLOAD_ARN}/*", f"{OUTPUT_ARN}/*"],
+            [TABLE_ARN, f"{TABLE_ARN}/index/*", f"{TABLE_ARN}/index/by-owner"],
+        )
+        == ""
+    )
 
 
 def test_the_functions_security_group_allows_only_https_to_the_endpoints(ops_plan) -> None:

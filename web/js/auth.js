@@ -3,6 +3,10 @@
 // HTTPS), sign-up with an emailed code when the pool allows it, and refresh. Tokens live in
 // sessionStorage only (gone when the tab closes, never in localStorage or a cookie) and are
 // refreshed silently before they expire. No DOM here: main.js draws the forms.
+//
+// Every answer from Cognito belongs to the session generation it was asked in: signing out
+// (or a refused refresh) starts a new generation, and an answer that arrives later is
+// discarded, never stored, so a refresh in flight cannot bring a signed-out session back.
 
 export class AuthError extends Error {
   /** code: Cognito's exception name, or "network" / "response" / "expired". */
@@ -85,6 +89,14 @@ export function createSession(
   let current = restore();
   let timer = null;
   let refreshing = null;
+  let generation = 0; // +1 on every sign-in and sign-out (a refresh keeps it): see stale()
+
+  const ended = () => new AuthError('Your session has ended. Sign in again.', 'expired');
+
+  /** An answer asked for in generation `asked` arrived after the session changed. */
+  function stale(asked) {
+    return asked !== generation;
+  }
 
   async function call(target, body) {
     let response;
@@ -154,9 +166,11 @@ export function createSession(
   }
 
   function clear(reason) {
+    generation += 1;
     if (timer) clearTimer(timer);
     timer = null;
     current = null;
+    refreshing = null; // an old refresh in flight no longer belongs to anyone
     try {
       storage.removeItem(STORAGE_KEY);
     } catch {
@@ -166,27 +180,30 @@ export function createSession(
   }
 
   async function refresh() {
-    if (!current || !current.refreshToken) throw new AuthError('Your session has ended. Sign in again.', 'expired');
+    if (!current || !current.refreshToken) throw ended();
     if (!refreshing) {
       const { refreshToken, email } = current;
-      refreshing = call('InitiateAuth', {
+      const asked = generation;
+      const request = call('InitiateAuth', {
         AuthFlow: 'REFRESH_TOKEN_AUTH',
         ClientId: settings.clientId,
         AuthParameters: { REFRESH_TOKEN: refreshToken },
       })
         .then((data) => {
-          if (!data.AuthenticationResult) throw new AuthError('Your session has ended. Sign in again.', 'expired');
+          if (stale(asked)) throw ended(); // signed out (and maybe in again) meanwhile
+          if (!data.AuthenticationResult) throw ended();
           const session = store({ ...data.AuthenticationResult, RefreshToken: refreshToken }, email);
           onChange(session, 'refreshed');
           return session;
         })
         .catch((error) => {
-          if (error.code !== 'network') clear('Your session has ended. Sign in again.');
+          if (error.code !== 'network' && !stale(asked)) clear('Your session has ended. Sign in again.');
           throw error;
         })
         .finally(() => {
-          refreshing = null;
+          if (refreshing === request) refreshing = null;
         });
+      refreshing = request;
     }
     return refreshing;
   }
@@ -203,17 +220,20 @@ export function createSession(
 
     /** Sign in; resolves {challenge: "NEW_PASSWORD_REQUIRED", session} for a first sign-in. */
     async signIn(email, password) {
+      const asked = generation;
       const data = await call('InitiateAuth', {
         AuthFlow: 'USER_PASSWORD_AUTH',
         ClientId: settings.clientId,
         AuthParameters: { USERNAME: email, PASSWORD: password },
       });
+      if (stale(asked)) throw ended(); // signed out before Cognito answered
       if (data.ChallengeName === 'NEW_PASSWORD_REQUIRED') {
         return { challenge: data.ChallengeName, session: data.Session, email };
       }
       if (!data.AuthenticationResult) {
         throw new AuthError('This account needs a sign-in step this page does not support.', 'challenge');
       }
+      generation += 1; // a new session: whatever the previous one still awaits is stale
       const session = store(data.AuthenticationResult, email);
       onChange(session, 'signed-in');
       return { session };
@@ -221,13 +241,16 @@ export function createSession(
 
     /** Answer the first-sign-in challenge of an operator-created user with a new password. */
     async setNewPassword(challenge, newPassword) {
+      const asked = generation;
       const data = await call('RespondToAuthChallenge', {
         ChallengeName: 'NEW_PASSWORD_REQUIRED',
         ClientId: settings.clientId,
         Session: challenge.session,
         ChallengeResponses: { USERNAME: challenge.email, NEW_PASSWORD: newPassword },
       });
+      if (stale(asked)) throw ended();
       if (!data.AuthenticationResult) throw new AuthError('Signing in failed. Try again in a moment.', 'challenge');
+      generation += 1;
       const session = store(data.AuthenticationResult, challenge.email);
       onChange(session, 'signed-in');
       return { session };
@@ -249,7 +272,7 @@ export function createSession(
     /** The current ID token, refreshed first when it is (nearly) expired. */
     async idToken() {
       if (!current) throw new AuthError('Sign in to continue.', 'expired');
-      if (current.expiresAt - now() < 30 * 1000) await refresh();
+      if (current.expiresAt - now() < 30 * 1000) return (await refresh()).idToken;
       return current.idToken;
     },
 

@@ -5,6 +5,7 @@ import { createSession } from './auth.js';
 import { describeVariants, formatBytes, listTypes, plural } from './format.js';
 import { createHistory } from './history.js';
 import { createLimiter, PollTimeoutError, pollUntilSettled } from './queue.js';
+import { createGalleryLoader, createSessionScope } from './session_scope.js';
 import { createAnnouncer, el, FileRow, showPageError, STATUS_LABELS } from './ui.js';
 import { acceptList, checkFile, ConfigError, parseConfig } from './validate.js';
 
@@ -447,6 +448,7 @@ function startSignIn() {
   session = createSession(auth, {
     onChange: (current, reason) => {
       if (reason === 'refreshed') return;
+      sessionScope.reset(); // a listing of the previous session is aborted and never drawn
       renderAccount(current, reason);
       if (current) {
         announce(`Signed in as ${current.email}.`);
@@ -541,9 +543,24 @@ function startSignIn() {
 
 // ---- "My images" ---------------------------------------------------------------------
 
-let galleryCursor = null;
-let galleryLoading = null;
 const GALLERY_PAGE = 12;
+const sessionScope = createSessionScope();
+const gallery = createGalleryLoader({
+  scope: sessionScope,
+  list: async ({ cursor, signal }) =>
+    listUploads(config.apiUrl, { ...(await apiOptions()), limit: GALLERY_PAGE, cursor, signal }),
+  draw: (uploads, { more, hasMore }) => {
+    const items = uploads.map(galleryItem);
+    if (more) dom.galleryList.append(...items);
+    else dom.galleryList.replaceChildren(...items);
+    dom.galleryMore.hidden = !hasMore;
+    updateGallerySummary();
+  },
+  failed: (error) => {
+    checkSession(error);
+    if (session.current) dom.gallerySummary.textContent = `Your images could not be listed. ${error.message}`;
+  },
+});
 
 function galleryImage(upload) {
   const ordered = [...upload.variants].sort((a, b) => a.width - b.width);
@@ -608,34 +625,14 @@ async function removeUpload(upload, name, item, button) {
 function updateGallerySummary() {
   const count = dom.galleryList.children.length;
   dom.gallerySummary.textContent = count
-    ? `${plural(count, 'image')}${galleryCursor ? ' so far' : ''}.`
+    ? `${plural(count, 'image')}${gallery.cursor ? ' so far' : ''}.`
     : 'You have not uploaded any images yet.';
 }
 
+/** List "My images" (the next page with more), tied to the session it starts in. */
 function loadGallery({ more = false } = {}) {
   if (!session || !session.current) return Promise.resolve();
-  if (galleryLoading) return galleryLoading;
-  galleryLoading = (async () => {
-    try {
-      const page = await listUploads(config.apiUrl, {
-        ...(await apiOptions()),
-        limit: GALLERY_PAGE,
-        cursor: more ? galleryCursor : null,
-      });
-      const items = page.uploads.map(galleryItem);
-      if (more) dom.galleryList.append(...items);
-      else dom.galleryList.replaceChildren(...items);
-      galleryCursor = page.nextCursor;
-      dom.galleryMore.hidden = !galleryCursor;
-      updateGallerySummary();
-    } catch (error) {
-      checkSession(error);
-      if (session.current) dom.gallerySummary.textContent = `Your images could not be listed. ${error.message}`;
-    } finally {
-      galleryLoading = null;
-    }
-  })();
-  return galleryLoading;
+  return gallery.load({ more });
 }
 
 /** The uploads this browser made before (newest first), each with its current status. */
