@@ -489,6 +489,13 @@ variable "auth" {
     condition     = contains(["none", "cognito"], var.auth)
     error_message = "auth must be one of: none, cognito."
   }
+
+  # Without CloudFront the page is the S3 website endpoint, plain HTTP only: the sign-in form
+  # would send passwords (and receive tokens) in clear text. The emulator serves http anyway.
+  validation {
+    condition     = var.auth != "cognito" || var.enable_cdn || var.emulator_endpoint != null
+    error_message = "auth = \"cognito\" needs enable_cdn = true: without CloudFront the page is served over plain HTTP (the S3 website endpoint) and the sign-in form would send passwords unencrypted. Set enable_cdn = true, or auth = \"none\"."
+  }
 }
 
 variable "auth_self_sign_up" {

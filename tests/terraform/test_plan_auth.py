@@ -244,6 +244,22 @@ def test_auth_accepts_only_its_two_values(plan_error) -> None:
     assert "auth must be one of: none, cognito." in plan_error(auth="ldap")
 
 
+def test_sign_in_is_refused_on_the_plain_http_page(plan_error, tf_variables_only) -> None:
+    """auth = "cognito" with enable_cdn = false would post passwords to an http:// page."""
+    error = plan_error(auth="cognito", enable_cdn=False)
+    assert (
+        'auth = "cognito" needs enable_cdn = true: without CloudFront the page is served' in error
+    )
+    assert "passwords unencrypted" in error
+    # Each alone is fine, and so is the emulator (http everywhere, never real users).
+    for allowed in (
+        {"auth": "cognito"},
+        {"enable_cdn": "false"},
+        {"auth": "cognito", "enable_cdn": "false", "emulator_endpoint": EMULATOR},
+    ):
+        tf_variables_only.plan(output=False, tf_vars=allowed, refresh=False)
+
+
 def test_quotas_are_validated(plan_error) -> None:
     assert "quota_uploads_per_day must be null or an integer" in plan_error(quota_uploads_per_day=0)
     assert "quota_bytes_per_day must be null or a positive integer" in plan_error(
