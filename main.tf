@@ -362,7 +362,9 @@ module "cdn" {
     aws.us_east_1 = aws.us_east_1
   }
 
-  name                        = "${var.name_prefix}-web"
+  # The origin access control and the cache and response-headers policies are global per
+  # account: the region keeps a second stack with the same name_prefix elsewhere apart.
+  name                        = "${var.name_prefix}-web-${var.region}"
   bucket_regional_domain_name = module.web_site.bucket_regional_domain_name
   content_security_policy     = local.content_security_policy
   price_class                 = var.cdn_price_class
@@ -393,7 +395,7 @@ module "waf_cdn" {
     aws = aws.us_east_1
   }
 
-  name                     = "${var.name_prefix}-web"
+  name                     = "${var.name_prefix}-web-${var.region}" # CLOUDFRONT web ACLs are global per account
   scope                    = "CLOUDFRONT"
   rate_limit_per_5_minutes = var.waf_rate_limit_per_5_minutes
 }

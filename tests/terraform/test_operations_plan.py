@@ -346,7 +346,7 @@ def test_alarms_notify_the_email_topic_and_extra_actions(ops_plan) -> None:
 
 def test_the_dashboard_shows_uploads_rejections_latency_and_errors(plan) -> None:
     (dashboard,) = plan.of_type("aws_cloudwatch_dashboard").values()
-    assert dashboard["dashboard_name"] == "sip"
+    assert dashboard["dashboard_name"] == "sip-us-east-1"
     body = json.loads(dashboard["dashboard_body"])
     titles = [widget["properties"]["title"] for widget in body["widgets"]]
     assert titles == [
