@@ -175,7 +175,7 @@ variable "output_retention_days" {
 }
 
 variable "kms_key_arn" {
-  description = "Optional customer-managed KMS key ARN for the upload and output buckets (SSE-KMS with a bucket key); null (default): SSE-S3 (AES256). The web bucket always uses SSE-S3."
+  description = "Optional customer-managed KMS key ARN for the upload and output buckets (SSE-KMS with a bucket key) and the DynamoDB tables (uploads, quotas); null (default): SSE-S3 (AES256) and DynamoDB's AWS-owned key, both free. The web bucket always uses SSE-S3."
   type        = string
   default     = null
 

@@ -22,6 +22,9 @@ PRIVATE = {"upload": UPLOAD, "output": OUTPUT}
 EMULATOR = "http://127.0.0.1:4566"
 
 
+KMS_KEY = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
 @pytest.fixture(scope="module")
 def plan(plan_factory):
     """Default variables, fixed bucket suffix so names and ARNs are known at plan time."""
@@ -33,7 +36,7 @@ def custom_plan(plan_factory):
     return plan_factory(
         bucket_name_suffix=SUFFIX,
         architecture="arm64",
-        kms_key_arn="arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        kms_key_arn=KMS_KEY,
         output_retention_days=90,
         processor_reserved_concurrency=5,
         processor_memory_mb=2048,
@@ -560,12 +563,22 @@ def test_processor_layer(plan) -> None:
     assert layer["source_code_hash"]
 
 
+def test_the_uploads_table_uses_the_aws_owned_key_unless_one_is_given(plan, custom_plan) -> None:
+    """enabled = true without a key would be the AWS-managed aws/dynamodb key (billed per
+    request); enabled = false is DynamoDB's free AWS-owned key."""
+    address = "module.uploads_table.aws_dynamodb_table.this"
+    (default,) = plan.values(address)["server_side_encryption"]
+    assert default["enabled"] is False
+    assert default.get("kms_key_arn") in (None, "")
+    (with_key,) = custom_plan.values(address)["server_side_encryption"]
+    assert with_key == {"enabled": True, "kms_key_arn": KMS_KEY}
+
+
 def test_the_uploads_table(plan, plan_factory) -> None:
     table = plan.values("module.uploads_table.aws_dynamodb_table.this")
     assert table["name"] == "sip-uploads"
     assert table["billing_mode"] == "PAY_PER_REQUEST"
     assert table["hash_key"] == "id"
-    assert table["server_side_encryption"][0]["enabled"] is True
     assert table["point_in_time_recovery"][0]["enabled"] is True
     assert table["deletion_protection_enabled"] is True
     assert table["ttl"] == [{"attribute_name": "expiresAt", "enabled": True}]

@@ -158,7 +158,15 @@ def test_the_quota_table_is_encrypted_and_expires_old_days(cognito) -> None:
     assert table["hash_key"] == "id"
     assert table["billing_mode"] == "PAY_PER_REQUEST"
     assert table["ttl"][0] == {"attribute_name": "expiresAt", "enabled": True}
-    assert table["server_side_encryption"][0]["enabled"] is True
+    # DynamoDB's free AWS-owned key (enabled = true alone would be the billed aws/dynamodb key).
+    assert table["server_side_encryption"][0]["enabled"] is False
+
+
+def test_the_quota_table_uses_the_key_given(plan_factory) -> None:
+    key = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    plan = plan_factory(bucket_name_suffix=SUFFIX, auth="cognito", kms_key_arn=key)
+    table = plan.values("module.auth[0].aws_dynamodb_table.quotas")
+    assert table["server_side_encryption"] == [{"enabled": True, "kms_key_arn": key}]
 
 
 def test_the_api_role_gets_exactly_what_erasure_and_quotas_need(cognito) -> None:
