@@ -20,6 +20,7 @@ OUTPUT_ARN = f"arn:aws:s3:::sip-output-{SUFFIX}"
 EXTRA_ACTION = "arn:aws:sns:us-east-1:111122223333:pager"
 SUBNETS = ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]
 GROUPS = ["sg-0123456789abcdef0"]
+ZONES = ["us-east-1a", "us-east-1b"]
 FUNCTIONS = ("api", "processor")
 NO_WAY_OUT = (
     "aws_internet_gateway",
@@ -44,6 +45,7 @@ def ops_plan(plan_factory):
     return plan_factory(
         bucket_name_suffix=SUFFIX,
         enable_vpc=True,
+        vpc_availability_zones=ZONES,  # [] reads the account's zones: test_network_plan.py
         enable_tracing=True,
         alarm_email="ops@example.com",
         alarm_actions=[EXTRA_ACTION],
@@ -384,7 +386,9 @@ def check_status(planned, name: str) -> str | None:
 
 
 def test_sign_in_in_the_vpc_widens_the_endpoints_and_warns_without_keys(plan, plan_factory):
-    signed_in = plan_factory(bucket_name_suffix=SUFFIX, enable_vpc=True, auth="cognito")
+    signed_in = plan_factory(
+        bucket_name_suffix=SUFFIX, enable_vpc=True, vpc_availability_zones=ZONES, auth="cognito"
+    )
     s3 = signed_in.statements('module.network[0].data.aws_iam_policy_document.endpoint["s3"]')
     assert "s3:DeleteObject" in s3["StackObjects"]["actions"]
     assert s3["StackBuckets"]["resources"] == sorted([UPLOAD_ARN, OUTPUT_ARN])
