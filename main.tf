@@ -38,7 +38,6 @@ locals {
   # enable_vpc: the stack's own private network, or the subnets and security groups given.
   existing_vpc = length(var.vpc_subnet_ids) > 0
   create_vpc   = var.enable_vpc && !local.existing_vpc
-  vpc_azs      = length(var.vpc_availability_zones) > 0 ? var.vpc_availability_zones : ["${var.region}a", "${var.region}b"]
   vpc_prefix   = tonumber(split("/", var.vpc_cidr)[1])
   function_vpc_subnet_ids = (!var.enable_vpc ? null
     : local.existing_vpc ? var.vpc_subnet_ids : module.network[0].private_subnet_ids
@@ -125,7 +124,7 @@ module "network" {
 
   name               = var.name_prefix
   region             = var.region
-  availability_zones = local.vpc_azs
+  availability_zones = var.vpc_availability_zones # []: the account's available zones
   cidr_block         = var.vpc_cidr
   subnet_newbits     = min(8, 26 - local.vpc_prefix)
 
@@ -186,7 +185,8 @@ module "sdk_layer" {
 
   name         = "${var.name_prefix}-sdk"
   description  = "The AWS SDK both functions are tested with (lambda_src/requirements-sdk-layer.txt)"
-  package_path = "${local.artifacts_dir}/sdk-layer.zip"
+  package_path = "${local.artifacts_dir}/sdk-layer-${var.architecture}.zip"
+  architecture = var.architecture # the functions' (build.sh --arch builds both layers for it)
 }
 
 module "api" {

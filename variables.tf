@@ -61,7 +61,7 @@ variable "tags" {
 }
 
 variable "artifacts_dir" {
-  description = "Folder holding build.sh's output (api.zip, processor.zip, pillow-layer-<architecture>.zip); relative paths are read from the root module's folder."
+  description = "Folder holding build.sh's output (api.zip, processor.zip, pillow-layer-<architecture>.zip, sdk-layer-<architecture>.zip); relative paths are read from the root module's folder."
   type        = string
   default     = "dist"
 
@@ -326,7 +326,7 @@ variable "processor_max_event_age_seconds" {
 }
 
 variable "architecture" {
-  description = "Instruction set of both functions and of the Pillow layer (build.sh --arch must match). Allowed: x86_64, arm64."
+  description = "Instruction set of both functions and of both layers, Pillow's and the SDK's (build.sh --arch must match: it builds pillow-layer-<architecture>.zip and sdk-layer-<architecture>.zip). Allowed: x86_64, arm64."
   type        = string
   default     = "x86_64"
 
@@ -609,7 +609,7 @@ variable "vpc_cidr" {
 }
 
 variable "vpc_availability_zones" {
-  description = "Availability zones of the VPC's private subnets, one subnet each (2-6 distinct zones of var.region); [] (default): <region>a and <region>b."
+  description = "Availability zones of the VPC's private subnets, one subnet each (2-6 distinct zones of var.region); [] (default): the first two, by name, that the account lists as available (the aws_availability_zones data source, plain availability zones only; zone letters differ per account and some regions have no \"a\" or \"b\"). Give zones when one the account lists refuses new subnets."
   type        = list(string)
   default     = []
 
