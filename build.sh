@@ -3,7 +3,8 @@
 #   dist/api.zip                    packages api/ and common/ (handler api.handler.handler)
 #   dist/processor.zip              packages processor/ and common/ (handler processor.handler.handler)
 #   dist/pillow-layer-<arch>.zip    python/ with Pillow and pi-heif (lambda_src/requirements-pillow-layer.txt), processor only
-#   dist/sdk-layer.zip              python/ with the pinned AWS SDK and PyJWT (lambda_src/requirements-sdk-layer.txt), both
+#   dist/sdk-layer-<arch>.zip       python/ with the pinned AWS SDK and PyJWT (lambda_src/requirements-sdk-layer.txt), both
+#                                   (cryptography, PyJWT's RS256, is compiled: one architecture per zip, like Pillow's)
 #
 # Usage: ./build.sh [--arch x86_64|arm64] [--out DIR]   (or ARCH=..., DIST_DIR=... in the env)
 # Runs from any folder. Layers are vendored from wheels for CPython 3.12 on the chosen
@@ -211,7 +212,7 @@ build_function api
 build_function processor
 
 PILLOW_ZIP="$DIST_DIR/pillow-layer-$ARCH.zip"
-SDK_ZIP="$DIST_DIR/sdk-layer.zip"
+SDK_ZIP="$DIST_DIR/sdk-layer-$ARCH.zip"
 build_layer pillow "$REPO/lambda_src/requirements-pillow-layer.txt" "$PILLOW_ZIP" "$PILLOW_SMOKE"
 pillow_unzipped=$LAYER_UNZIPPED
 build_layer sdk "$REPO/lambda_src/requirements-sdk-layer.txt" "$SDK_ZIP" "$SDK_SMOKE"

@@ -38,7 +38,6 @@ locals {
   # enable_vpc: the stack's own private network, or the subnets and security groups given.
   existing_vpc = length(var.vpc_subnet_ids) > 0
   create_vpc   = var.enable_vpc && !local.existing_vpc
-  vpc_azs      = length(var.vpc_availability_zones) > 0 ? var.vpc_availability_zones : ["${var.region}a", "${var.region}b"]
   vpc_prefix   = tonumber(split("/", var.vpc_cidr)[1])
   function_vpc_subnet_ids = (!var.enable_vpc ? null
     : local.existing_vpc ? var.vpc_subnet_ids : module.network[0].private_subnet_ids
@@ -128,7 +127,7 @@ module "network" {
 
   name               = var.name_prefix
   region             = var.region
-  availability_zones = local.vpc_azs
+  availability_zones = var.vpc_availability_zones # []: the account's available zones
   cidr_block         = var.vpc_cidr
   subnet_newbits     = min(8, 26 - local.vpc_prefix)
 
@@ -187,7 +186,8 @@ module "sdk_layer" {
 
   name         = "${var.name_prefix}-sdk"
   description  = "The AWS SDK both functions are tested with (lambda_src/requirements-sdk-layer.txt)"
-  package_path = "${local.artifacts_dir}/sdk-layer.zip"
+  package_path = "${local.artifacts_dir}/sdk-layer-${var.architecture}.zip"
+  architecture = var.architecture # the functions' (build.sh --arch builds both layers for it)
 }
 
 module "api" {
@@ -364,7 +364,9 @@ module "cdn" {
     aws.us_east_1 = aws.us_east_1
   }
 
-  name                        = "${var.name_prefix}-web"
+  # The origin access control and the cache and response-headers policies are global per
+  # account: the region keeps a second stack with the same name_prefix elsewhere apart.
+  name                        = "${var.name_prefix}-web-${var.region}"
   bucket_regional_domain_name = module.web_site.bucket_regional_domain_name
   content_security_policy     = local.content_security_policy
   price_class                 = var.cdn_price_class
@@ -395,7 +397,7 @@ module "waf_cdn" {
     aws = aws.us_east_1
   }
 
-  name                     = "${var.name_prefix}-web"
+  name                     = "${var.name_prefix}-web-${var.region}" # CLOUDFRONT web ACLs are global per account
   scope                    = "CLOUDFRONT"
   rate_limit_per_5_minutes = var.waf_rate_limit_per_5_minutes
 }

@@ -61,7 +61,7 @@ variable "tags" {
 }
 
 variable "artifacts_dir" {
-  description = "Folder holding build.sh's output (api.zip, processor.zip, pillow-layer-<architecture>.zip); relative paths are read from the root module's folder."
+  description = "Folder holding build.sh's output (api.zip, processor.zip, pillow-layer-<architecture>.zip, sdk-layer-<architecture>.zip); relative paths are read from the root module's folder."
   type        = string
   default     = "dist"
 
@@ -175,7 +175,7 @@ variable "output_retention_days" {
 }
 
 variable "kms_key_arn" {
-  description = "Optional customer-managed KMS key ARN for the upload and output buckets (SSE-KMS with a bucket key); null (default): SSE-S3 (AES256). The web bucket always uses SSE-S3."
+  description = "Optional customer-managed KMS key ARN for the upload and output buckets (SSE-KMS with a bucket key) and the DynamoDB tables (uploads, quotas); null (default): SSE-S3 (AES256) and DynamoDB's AWS-owned key, both free. The web bucket always uses SSE-S3."
   type        = string
   default     = null
 
@@ -326,7 +326,7 @@ variable "processor_max_event_age_seconds" {
 }
 
 variable "architecture" {
-  description = "Instruction set of both functions and of the Pillow layer (build.sh --arch must match). Allowed: x86_64, arm64."
+  description = "Instruction set of both functions and of both layers, Pillow's and the SDK's (build.sh --arch must match: it builds pillow-layer-<architecture>.zip and sdk-layer-<architecture>.zip). Allowed: x86_64, arm64."
   type        = string
   default     = "x86_64"
 
@@ -489,6 +489,13 @@ variable "auth" {
     condition     = contains(["none", "cognito"], var.auth)
     error_message = "auth must be one of: none, cognito."
   }
+
+  # Without CloudFront the page is the S3 website endpoint, plain HTTP only: the sign-in form
+  # would send passwords (and receive tokens) in clear text. The emulator serves http anyway.
+  validation {
+    condition     = var.auth != "cognito" || var.enable_cdn || var.emulator_endpoint != null
+    error_message = "auth = \"cognito\" needs enable_cdn = true: without CloudFront the page is served over plain HTTP (the S3 website endpoint) and the sign-in form would send passwords unencrypted. Set enable_cdn = true, or auth = \"none\"."
+  }
 }
 
 variable "auth_self_sign_up" {
@@ -641,7 +648,7 @@ variable "vpc_cidr" {
 }
 
 variable "vpc_availability_zones" {
-  description = "Availability zones of the VPC's private subnets, one subnet each (2-6 distinct zones of var.region); [] (default): <region>a and <region>b."
+  description = "Availability zones of the VPC's private subnets, one subnet each (2-6 distinct zones of var.region); [] (default): the first two, by name, that the account lists as available (the aws_availability_zones data source, plain availability zones only; zone letters differ per account and some regions have no \"a\" or \"b\"). Give zones when one the account lists refuses new subnets."
   type        = list(string)
   default     = []
 

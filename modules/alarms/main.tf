@@ -108,7 +108,9 @@ resource "aws_cloudwatch_metric_alarm" "this" {
 resource "aws_cloudwatch_dashboard" "this" {
   count = var.dashboard_enabled ? 1 : 0
 
-  dashboard_name = var.name
+  # Dashboards are global per account (one list for every region): the region keeps a stack
+  # with the same name in another region from overwriting this one.
+  dashboard_name = "${var.name}-${var.region}"
   dashboard_body = jsonencode({
     widgets = [
       {

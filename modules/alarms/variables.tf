@@ -1,10 +1,10 @@
 variable "name" {
-  description = "Prefix of the alarms' names (<name>-dead-letters, ...), the topic (<name>-alarms) and the dashboard's name."
+  description = "Prefix of the alarms' names (<name>-dead-letters, ...), the topic (<name>-alarms) and the dashboard's name (<name>-<region>: dashboards are global per account)."
   type        = string
 }
 
 variable "region" {
-  description = "Region the dashboard's widgets read."
+  description = "Region the dashboard's widgets read; also part of the dashboard's name."
   type        = string
 }
 

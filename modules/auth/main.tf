@@ -117,8 +117,11 @@ resource "aws_dynamodb_table" "quotas" {
     enabled = false
   }
 
+  # enabled = false is DynamoDB's default encryption with an AWS-owned key (free, no KMS
+  # requests); true with kms_key_arn uses that customer-managed key. (true without a key would
+  # select the AWS-managed aws/dynamodb key, billed per request: never used here.)
   server_side_encryption {
-    enabled     = true
+    enabled     = var.kms_key_arn != null
     kms_key_arn = var.kms_key_arn
   }
 

@@ -65,9 +65,14 @@ variable "deletion_protection" {
 }
 
 variable "kms_key_arn" {
-  description = "Customer-managed KMS key of the quota table; null uses the AWS-owned key."
+  description = "Customer-managed KMS key ARN of the quota table; null (default): DynamoDB's AWS-owned key (free)."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.kms_key_arn))
+    error_message = "kms_key_arn must be null or a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
+  }
 }
 
 variable "tags" {

@@ -1,5 +1,5 @@
 variable "name" {
-  description = "Name of the origin access control, the response headers policy and the cache policy (1-64 letters, digits, '-' or '_'); also the distribution's comment."
+  description = "Name of the origin access control, the response headers policy and the cache policy (1-64 letters, digits, '-' or '_'); also the distribution's comment. All three are global per account: include the region when the same prefix is deployed to several regions."
   type        = string
 
   validation {

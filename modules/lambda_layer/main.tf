@@ -4,5 +4,5 @@ resource "aws_lambda_layer_version" "this" {
   filename                 = var.package_path
   source_code_hash         = filebase64sha256(var.package_path)
   compatible_runtimes      = var.compatible_runtimes
-  compatible_architectures = var.compatible_architectures
+  compatible_architectures = [var.architecture] # compiled wheels: only what build.sh built for
 }

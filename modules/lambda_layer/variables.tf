@@ -9,8 +9,13 @@ variable "description" {
 }
 
 variable "package_path" {
-  description = "Path to the layer's zip (python/ at its root), built by build.sh."
+  description = "Path to the layer's zip (python/ at its root), built by build.sh for var.architecture."
   type        = string
+
+  validation {
+    condition     = fileexists(var.package_path)
+    error_message = "${var.package_path} does not exist: build it for ${var.architecture} with ./build.sh --arch ${var.architecture}."
+  }
 }
 
 variable "compatible_runtimes" {
@@ -19,8 +24,12 @@ variable "compatible_runtimes" {
   default     = ["python3.12"]
 }
 
-variable "compatible_architectures" {
-  description = "Instruction sets the layer runs on (a pure-Python layer runs on both)."
-  type        = list(string)
-  default     = ["x86_64", "arm64"]
+variable "architecture" {
+  description = "The one instruction set the zip was built for (build.sh --arch), declared as the layer's compatible architecture; the functions using it must run on it. Allowed: x86_64, arm64."
+  type        = string
+
+  validation {
+    condition     = contains(["x86_64", "arm64"], var.architecture)
+    error_message = "architecture must be one of: x86_64, arm64."
+  }
 }

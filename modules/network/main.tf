@@ -3,8 +3,27 @@
 # two services the functions call, S3 and DynamoDB (free, routed through the route table).
 # No interface endpoint: nothing the functions call needs one (README of this module).
 
+# Zone names are per account (us-east-1a is a different zone in each account) and not every
+# region has an "a" and a "b", so the zones come from the account: those available now (not
+# impaired, constrained or unavailable), plain availability zones only (no Local or Wavelength
+# Zones, which need an opt-in and offer fewer services). Read only when no zones are given.
+data "aws_availability_zones" "available" {
+  #checkov:skip=CKV_AWS_394:zone names are per account, so no name allowlist can be written here; only the first zone_count names by sort order are used, and a change to them shows as a subnet replacement in the plan (pin them with availability_zones)
+  count = length(var.availability_zones) == 0 ? 1 : 0
+
+  state = "available"
+
+  filter {
+    name   = "zone-type"
+    values = ["availability-zone"]
+  }
+}
+
 locals {
-  azs = var.availability_zones
+  available_zones = try(sort(data.aws_availability_zones.available[0].names), [])
+  azs = (length(var.availability_zones) > 0 ? var.availability_zones
+    : slice(local.available_zones, 0, min(var.zone_count, length(local.available_zones)))
+  )
 
   # Gateway endpoints: service -> the actions and resources the stack's functions use.
   gateway_endpoints = {
@@ -20,6 +39,13 @@ resource "aws_vpc" "this" {
   enable_dns_hostnames = true
 
   tags = merge(var.tags, { Name = var.name })
+
+  lifecycle {
+    precondition {
+      condition     = length(local.azs) >= 2
+      error_message = "The account lists ${length(local.azs)} available availability zone(s) in ${var.region} (${join(", ", local.azs)}); Lambda needs subnets in at least two. Set vpc_availability_zones to two zones that take subnets."
+    }
+  }
 }
 
 # The VPC's default security group allows nothing (no rules); the functions use their own.

@@ -3,9 +3,18 @@ output "vpc_id" {
   value       = aws_vpc.this.id
 }
 
+# A function placed in the subnets (or given the security group) before their routes, the
+# gateway endpoints and the egress rules exist would start with no way to S3 or DynamoDB: the
+# two outputs the functions' vpc_config reads are ready only when the whole network is.
 output "private_subnet_ids" {
-  description = "IDs of the private subnets (one per availability zone), for the functions' vpc_config."
+  description = "IDs of the private subnets (one per availability zone), for the functions' vpc_config; known only once their route table association, the gateway endpoints and the security group's egress rules exist."
   value       = aws_subnet.private[*].id
+
+  depends_on = [
+    aws_route_table_association.private,
+    aws_vpc_endpoint.gateway,
+    aws_vpc_security_group_egress_rule.https_to_endpoints,
+  ]
 }
 
 output "availability_zones" {
@@ -19,8 +28,14 @@ output "route_table_id" {
 }
 
 output "function_security_group_id" {
-  description = "ID of the functions' security group (HTTPS out to the endpoints' prefix lists, nothing in)."
+  description = "ID of the functions' security group (HTTPS out to the endpoints' prefix lists, nothing in); known only once the network is complete, like private_subnet_ids."
   value       = aws_security_group.functions.id
+
+  depends_on = [
+    aws_route_table_association.private,
+    aws_vpc_endpoint.gateway,
+    aws_vpc_security_group_egress_rule.https_to_endpoints,
+  ]
 }
 
 output "gateway_endpoint_ids" {

@@ -15,12 +15,24 @@ variable "region" {
 }
 
 variable "availability_zones" {
-  description = "Availability zones of the private subnets, one subnet each (at least two: Lambda runs in every subnet it is given)."
+  description = "Availability zones of the private subnets, one subnet each (at least two: Lambda runs in every subnet it is given). [] (default): the first zone_count zones, by name, that the account lists as available (aws_availability_zones, plain availability zones only)."
   type        = list(string)
+  default     = []
 
   validation {
-    condition     = length(var.availability_zones) >= 2 && length(distinct(var.availability_zones)) == length(var.availability_zones)
-    error_message = "availability_zones must list at least two distinct zones."
+    condition     = length(var.availability_zones) == 0 || (length(var.availability_zones) >= 2 && length(distinct(var.availability_zones)) == length(var.availability_zones))
+    error_message = "availability_zones must be [] or list at least two distinct zones."
+  }
+}
+
+variable "zone_count" {
+  description = "With availability_zones = []: how many of the account's available zones get a subnet (2-6)."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.zone_count >= 2 && var.zone_count <= 6 && floor(var.zone_count) == var.zone_count
+    error_message = "zone_count must be an integer between 2 and 6."
   }
 }
 

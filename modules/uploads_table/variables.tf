@@ -22,9 +22,14 @@ variable "deletion_protection" {
 }
 
 variable "kms_key_arn" {
-  description = "Customer-managed KMS key for encryption at rest; null uses the AWS-managed key."
+  description = "Customer-managed KMS key ARN for encryption at rest (its key policy must let DynamoDB use it for the account's principals); null (default): DynamoDB's AWS-owned key (free)."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.kms_key_arn))
+    error_message = "kms_key_arn must be null or a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
+  }
 }
 
 variable "tags" {

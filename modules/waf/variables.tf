@@ -1,5 +1,5 @@
 variable "name" {
-  description = "Name of the web ACL and prefix of its metric names (1-128 letters, digits, '-' or '_')."
+  description = "Name of the web ACL and prefix of its metric names (1-128 letters, digits, '-' or '_'). CLOUDFRONT web ACLs are global per account (all live in us-east-1): include the stack's region when the same prefix is deployed to several regions."
   type        = string
 
   validation {

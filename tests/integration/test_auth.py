@@ -13,7 +13,7 @@ import requests
 
 import stack_access
 from common.table import deserialise
-from support import images
+from support import images, second_plan
 from support.tokens import TokenFactory
 
 TIMEOUT = 90
@@ -53,6 +53,13 @@ def dynamodb(sidecar_endpoint: str) -> Any:
         aws_secret_access_key="test",
         region_name="us-east-1",
     )
+
+
+def test_second_plan_of_the_signed_in_stack_shows_no_changes(auth_stack_deployment) -> None:
+    """The pool, its client, the authorizer, the quota table and every sign-in setting come
+    back from the emulator as planned: a second plan is empty (same accepted drift as the
+    anonymous stack, tests/support/second_plan.py)."""
+    assert second_plan.real_changes(auth_stack_deployment) == {}
 
 
 def test_the_stack_publishes_its_sign_in_settings(outputs, sidecar_endpoint) -> None:

@@ -14,7 +14,7 @@ import pytest
 import requests
 from PIL import Image
 
-from support import images
+from support import images, second_plan
 
 pytestmark = pytest.mark.integration
 
@@ -41,32 +41,8 @@ def configured_variants(local_stack_outputs: dict[str, Any]) -> list[dict[str, A
     return config["variants"]
 
 
-def _policy_without_version(text: str | None) -> Any:
-    document = json.loads(text or "{}")
-    document.pop("Version", None)
-    return document
-
-
-def _emulator_drift(address: str, attribute: str, now: Any, planned: Any) -> bool:
-    """Differences that are the emulator's, not the configuration's (LocalStack's EC2 is moto):
-    it drops the Version of a VPC endpoint's policy and the description of a security group
-    rule made with aws_vpc_security_group_egress_rule. AWS keeps both."""
-    if ".aws_vpc_endpoint." in address and attribute == "policy":
-        return _policy_without_version(now) == _policy_without_version(planned)
-    if ".aws_vpc_security_group_egress_rule." in address and attribute == "description":
-        return now is None and bool(planned)
-    return False
-
-
 def test_second_plan_shows_no_changes(local_stack_deployment):
-    changes = local_stack_deployment.pending_attribute_changes()
-    real = {
-        address: attributes
-        for address, attributes in changes.items()
-        if not all(_emulator_drift(address, key, *values) for key, values in attributes.items())
-        or not attributes
-    }
-    assert real == {}
+    assert second_plan.real_changes(local_stack_deployment) == {}
 
 
 def test_the_page_and_its_config_are_served(local_stack_outputs):

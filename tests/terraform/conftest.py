@@ -41,6 +41,23 @@ WEB_FILES: dict[str, bytes] = {
 }
 
 
+# Nothing in these plans may reach AWS. The only data source that would (the account's zones,
+# enable_vpc without vpc_availability_zones) fails at once on a closed local port instead of
+# retrying for minutes: those plans run with terraform test's override_data
+# (test_network_plan.py).
+NO_AWS_OVERRIDE = "\n".join(
+    f"""provider "aws" {{
+{f'  alias       = "{alias}"' if alias else ""}
+  max_retries = 1
+  endpoints {{
+    ec2 = "http://127.0.0.1:9"
+  }}
+}}
+"""
+    for alias in (None, *cloud_settings.PROVIDER_ALIASES)
+)
+
+
 def _dummy_zip(path: Path, name: str) -> None:
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr(name, "# dummy artefact for plan tests\n")
@@ -56,6 +73,7 @@ def tf_workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name in ("modules", "lambda_src"):
         (work / name).symlink_to(REPO / name, target_is_directory=True)
     (work / "override.tf").write_text(cloud_settings.provider_override(None))
+    (work / "no_aws_override.tf").write_text(NO_AWS_OVERRIDE)
 
     for rel, data in WEB_FILES.items():
         dest = work / "web" / rel
@@ -64,8 +82,11 @@ def tf_workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     dist = work / "artifacts"
     dist.mkdir()
-    for name in ("api", "processor", "pillow-layer-x86_64", "pillow-layer-arm64", "sdk-layer"):
+    for name in ("api", "processor"):
         _dummy_zip(dist / f"{name}.zip", "handler.py")
+    for name in ("pillow-layer", "sdk-layer"):  # build.sh --arch: one zip per architecture
+        for arch in ("x86_64", "arm64"):
+            _dummy_zip(dist / f"{name}-{arch}.zip", "handler.py")
     return work
 
 

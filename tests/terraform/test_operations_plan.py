@@ -25,6 +25,7 @@ OUTPUT_ARN = f"arn:aws:s3:::sip-output-{SUFFIX}"
 EXTRA_ACTION = "arn:aws:sns:us-east-1:111122223333:pager"
 SUBNETS = ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]
 GROUPS = ["sg-0123456789abcdef0"]
+ZONES = ["us-east-1a", "us-east-1b"]
 FUNCTIONS = ("api", "processor")
 NO_WAY_OUT = (
     "aws_internet_gateway",
@@ -49,6 +50,7 @@ def ops_plan(plan_factory):
     return plan_factory(
         bucket_name_suffix=SUFFIX,
         enable_vpc=True,
+        vpc_availability_zones=ZONES,  # [] reads the account's zones: test_network_plan.py
         enable_tracing=True,
         alarm_email="ops@example.com",
         alarm_actions=[EXTRA_ACTION],
@@ -442,7 +444,7 @@ def test_alarms_notify_the_email_topic_and_extra_actions(ops_plan) -> None:
 
 def test_the_dashboard_shows_uploads_rejections_latency_and_errors(plan) -> None:
     (dashboard,) = plan.of_type("aws_cloudwatch_dashboard").values()
-    assert dashboard["dashboard_name"] == "sip"
+    assert dashboard["dashboard_name"] == "sip-us-east-1"
     body = json.loads(dashboard["dashboard_body"])
     titles = [widget["properties"]["title"] for widget in body["widgets"]]
     assert titles == [
@@ -480,7 +482,9 @@ def check_status(planned, name: str) -> str | None:
 
 
 def test_sign_in_in_the_vpc_widens_the_endpoints_and_warns_without_keys(plan, plan_factory):
-    signed_in = plan_factory(bucket_name_suffix=SUFFIX, enable_vpc=True, auth="cognito")
+    signed_in = plan_factory(
+        bucket_name_suffix=SUFFIX, enable_vpc=True, vpc_availability_zones=ZONES, auth="cognito"
+    )
     s3 = signed_in.statements('module.network[0].data.aws_iam_policy_document.endpoint["s3"]')
     assert "s3:DeleteObject" in s3["StackObjects"]["actions"]
     assert s3["StackBuckets"]["resources"] == sorted([UPLOAD_ARN, OUTPUT_ARN])

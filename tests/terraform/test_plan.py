@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import shutil
 from typing import Any
 
 import pytest
+import tftest
 
 pytestmark = pytest.mark.terraform
 
@@ -22,6 +24,9 @@ PRIVATE = {"upload": UPLOAD, "output": OUTPUT}
 EMULATOR = "http://127.0.0.1:4566"
 
 
+KMS_KEY = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
 @pytest.fixture(scope="module")
 def plan(plan_factory):
     """Default variables, fixed bucket suffix so names and ARNs are known at plan time."""
@@ -33,7 +38,7 @@ def custom_plan(plan_factory):
     return plan_factory(
         bucket_name_suffix=SUFFIX,
         architecture="arm64",
-        kms_key_arn="arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        kms_key_arn=KMS_KEY,
         output_retention_days=90,
         processor_reserved_concurrency=5,
         processor_memory_mb=2048,
@@ -564,12 +569,22 @@ def test_processor_layer(plan) -> None:
     assert layer["source_code_hash"]
 
 
+def test_the_uploads_table_uses_the_aws_owned_key_unless_one_is_given(plan, custom_plan) -> None:
+    """enabled = true without a key would be the AWS-managed aws/dynamodb key (billed per
+    request); enabled = false is DynamoDB's free AWS-owned key."""
+    address = "module.uploads_table.aws_dynamodb_table.this"
+    (default,) = plan.values(address)["server_side_encryption"]
+    assert default["enabled"] is False
+    assert default.get("kms_key_arn") in (None, "")
+    (with_key,) = custom_plan.values(address)["server_side_encryption"]
+    assert with_key == {"enabled": True, "kms_key_arn": KMS_KEY}
+
+
 def test_the_uploads_table(plan, plan_factory) -> None:
     table = plan.values("module.uploads_table.aws_dynamodb_table.this")
     assert table["name"] == "sip-uploads"
     assert table["billing_mode"] == "PAY_PER_REQUEST"
     assert table["hash_key"] == "id"
-    assert table["server_side_encryption"][0]["enabled"] is True
     assert table["point_in_time_recovery"][0]["enabled"] is True
     assert table["deletion_protection_enabled"] is True
     assert table["ttl"] == [{"attribute_name": "expiresAt", "enabled": True}]
@@ -602,14 +617,46 @@ def test_on_the_emulator_dynamodb_is_the_sidecar(plan_factory) -> None:
 
 def test_both_functions_ship_the_pinned_sdk_layer(plan) -> None:
     layer = plan.values("module.sdk_layer.aws_lambda_layer_version.this")
-    assert layer["filename"].endswith("/sdk-layer.zip")
+    assert layer["filename"].endswith("/sdk-layer-x86_64.zip")
     assert layer["compatible_runtimes"] == ["python3.12"]
-    assert sorted(layer["compatible_architectures"]) == ["arm64", "x86_64"]  # pure Python
     for module in ("api", "processor"):
         cfg = plan.config_resource([module, "function"], "aws_lambda_function.this")
         assert "var.layers" in cfg["expressions"]["layers"]["references"]
         call = plan.raw["configuration"]["root_module"]["module_calls"][module]
         assert "module.sdk_layer.arn" in call["expressions"]["shared_layer_arns"]["references"]
+
+
+@pytest.mark.parametrize(("which", "arch"), [("plan", "x86_64"), ("custom_plan", "arm64")])
+def test_every_layer_declares_only_the_architecture_of_the_functions(
+    which: str, arch: str, request
+) -> None:
+    """The layers hold compiled code for the one architecture build.sh --arch built (the SDK
+    layer's cryptography, Pillow): each declares exactly that one, the functions run on it, and
+    each zip is the one built for it."""
+    planned = request.getfixturevalue(which)
+    functions = planned.of_type("aws_lambda_function")
+    assert len(functions) == 2
+    for address, function in functions.items():
+        assert function["architectures"] == [arch], address
+    layers = planned.of_type("aws_lambda_layer_version")
+    assert len(layers) == 2
+    for address, layer in layers.items():
+        assert layer["compatible_architectures"] == [arch], address
+        assert layer["filename"].endswith(f"-layer-{arch}.zip"), address
+
+
+def test_a_layer_zip_missing_for_the_architecture_is_refused(plan_factory, tf_workdir) -> None:
+    """architecture = arm64 after ./build.sh built only x86_64: the plan names the command."""
+    missing = tf_workdir / "artifacts-x86-only"
+    shutil.copytree(tf_workdir / "artifacts", missing, dirs_exist_ok=True)
+    (missing / "sdk-layer-arm64.zip").unlink(missing_ok=True)
+    with pytest.raises(tftest.TerraformTestError) as excinfo:
+        plan_factory(bucket_name_suffix=SUFFIX, architecture="arm64", artifacts_dir=str(missing))
+    error = " ".join((excinfo.value.cmd_error or str(excinfo.value)).replace("│", " ").split())
+    assert (
+        "sdk-layer-arm64.zip does not exist: build it for arm64 with ./build.sh --arch arm64"
+        in error
+    )
 
 
 def test_custom_sizing_architecture_and_kms(custom_plan) -> None:

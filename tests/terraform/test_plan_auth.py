@@ -241,7 +241,15 @@ def test_the_quota_table_is_encrypted_and_expires_old_days(cognito) -> None:
     assert table["hash_key"] == "id"
     assert table["billing_mode"] == "PAY_PER_REQUEST"
     assert table["ttl"][0] == {"attribute_name": "expiresAt", "enabled": True}
-    assert table["server_side_encryption"][0]["enabled"] is True
+    # DynamoDB's free AWS-owned key (enabled = true alone would be the billed aws/dynamodb key).
+    assert table["server_side_encryption"][0]["enabled"] is False
+
+
+def test_the_quota_table_uses_the_key_given(plan_factory) -> None:
+    key = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    plan = plan_factory(bucket_name_suffix=SUFFIX, auth="cognito", kms_key_arn=key)
+    table = plan.values("module.auth[0].aws_dynamodb_table.quotas")
+    assert table["server_side_encryption"] == [{"enabled": True, "kms_key_arn": key}]
 
 
 def test_the_api_role_gets_exactly_what_erasure_and_quotas_need(cognito) -> None:
@@ -342,6 +350,22 @@ def test_the_page_config_says_how_to_sign_in(cognito_local, anonymous) -> None:
 
 def test_auth_accepts_only_its_two_values(plan_error) -> None:
     assert "auth must be one of: none, cognito." in plan_error(auth="ldap")
+
+
+def test_sign_in_is_refused_on_the_plain_http_page(plan_error, tf_variables_only) -> None:
+    """auth = "cognito" with enable_cdn = false would post passwords to an http:// page."""
+    error = plan_error(auth="cognito", enable_cdn=False)
+    assert (
+        'auth = "cognito" needs enable_cdn = true: without CloudFront the page is served' in error
+    )
+    assert "passwords unencrypted" in error
+    # Each alone is fine, and so is the emulator (http everywhere, never real users).
+    for allowed in (
+        {"auth": "cognito"},
+        {"enable_cdn": "false"},
+        {"auth": "cognito", "enable_cdn": "false", "emulator_endpoint": EMULATOR},
+    ):
+        tf_variables_only.plan(output=False, tf_vars=allowed, refresh=False)
 
 
 def test_quotas_are_validated(plan_error) -> None:
