@@ -154,7 +154,7 @@ def states(tmp_path_factory, tf_env) -> dict[tuple[str, str], dict[str, Any]]:
         (work / name).symlink_to(REPO / name, target_is_directory=True)
     artifacts = work / "artifacts"
     artifacts.mkdir()
-    for name in ("api", "processor", "pillow-layer-x86_64", "sdk-layer"):
+    for name in ("api", "processor", "pillow-layer-x86_64", "sdk-layer-x86_64"):
         with zipfile.ZipFile(artifacts / f"{name}.zip", "w") as zf:
             zf.writestr("handler.py", "# dummy artefact for the mocked apply\n")
     tests = work / "tests"
@@ -183,7 +183,11 @@ def states(tmp_path_factory, tf_env) -> dict[tuple[str, str], dict[str, Any]]:
         text=True,
     )
     messages = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
-    errors = [m["@message"] for m in messages if m.get("@level") == "error"]
+    errors = [
+        f"{m['@message']}: {m.get('diagnostic', {}).get('detail', '')}"
+        for m in messages
+        if m.get("@level") == "error"
+    ]
     assert not errors, "\n".join(errors)
     assert done.returncode == 0, done.stderr
     found = {files[m["@testfile"]]: m["test_state"] for m in messages if m["type"] == "test_state"}
