@@ -33,15 +33,8 @@ function isRetryable(error) {
   );
 }
 
-/**
- * context: {config, client, session, history, announce} (see main.js).
- * elements: {list, summary, filesSection, clearButton, dropZone}.
- * onReady(): an upload finished processing (the gallery lists it). poll: test overrides.
- */
-export function createUploads(context, elements, { onReady = () => {}, poll = {} } = {}) {
-  const { config, client, session, history, announce } = context;
-  const limit = createLimiter(UPLOAD_CONCURRENCY);
-  const polling = { ...POLL, ...poll };
+/** The rows on the page, the summary line above them and "Clear finished". */
+function createRowList(elements, { history, announce }) {
   const rows = new Set();
 
   function updateSummary() {
@@ -53,35 +46,134 @@ export function createUploads(context, elements, { onReady = () => {}, poll = {}
     elements.clearButton.hidden = ![...rows].some((r) => FINISHED.includes(r.status));
   }
 
-  async function uploadOne(row, contentType) {
-    row.setStatus('uploading');
-    row.setMessage('');
-    row.setProgress(0, { fromEvent: false });
-    for (let attempt = 0; ; attempt += 1) {
-      // Ask for the presigned URL only now: it is valid for about a minute.
-      const upload = await client.createUpload({ contentType, size: row.file.size, filename: row.file.name });
-      row.setUploadId(upload.id);
-      if (!session) history.remember({ id: upload.id, name: row.name, size: row.file.size, contentType });
-      try {
-        await client.putFile(upload, row.file, {
-          onProgress: (loaded, total) => row.setProgress(total > 0 ? loaded / total : 0),
-        });
-        row.setProgress(1, { fromEvent: false });
-        return upload.id;
-      } catch (error) {
-        // An expired or refused link is worth one fresh link before giving up.
-        if (attempt === 0 && error.kind === 'storage' && error.status === 403) continue;
-        throw error;
-      }
+  function forget(row) {
+    const id = row.root.dataset.uploadId;
+    if (id) history.forget(id);
+    rows.delete(row);
+    row.remove();
+    updateSummary();
+  }
+
+  elements.clearButton.addEventListener('click', () => {
+    for (const row of [...rows]) {
+      if (FINISHED.includes(row.status)) forget(row);
+    }
+    updateSummary();
+    elements.dropZone.focus();
+    announce('Finished files cleared from the list.');
+  });
+
+  return {
+    /** A new row for file ({name, size}) at the end of the list. */
+    add(file, contentType) {
+      const row = new FileRow(elements.list, file, contentType, updateSummary);
+      rows.add(row);
+      return row;
+    },
+    forget,
+    all: () => [...rows],
+  };
+}
+
+/** Presign and PUT one file; resolves its upload id. run: {config, client, session, history}. */
+async function uploadOne(run, row, contentType) {
+  row.setStatus('uploading');
+  row.setMessage('');
+  row.setProgress(0, { fromEvent: false });
+  for (let attempt = 0; ; attempt += 1) {
+    // Ask for the presigned URL only now: it is valid for about a minute.
+    const upload = await run.client.createUpload({ contentType, size: row.file.size, filename: row.file.name });
+    row.setUploadId(upload.id);
+    if (!run.session) run.history.remember({ id: upload.id, name: row.name, size: row.file.size, contentType });
+    try {
+      await run.client.putFile(upload, row.file, {
+        onProgress: (loaded, total) => row.setProgress(total > 0 ? loaded / total : 0),
+      });
+      row.setProgress(1, { fromEvent: false });
+      return upload.id;
+    } catch (error) {
+      // An expired or refused link is worth one fresh link before giving up.
+      if (attempt === 0 && error.kind === 'storage' && error.status === 403) continue;
+      throw error;
     }
   }
+}
+
+/** Poll upload id until processed and show the outcome on the row. */
+async function waitForResult(run, row, id, { earlier = false } = {}) {
+  row.setStatus('processing');
+  row.setMessage(earlier ? 'Uploaded earlier from this browser. Checking…' : 'Uploaded. Making the new sizes…', 'info');
+  let result;
+  try {
+    result = await pollUntilSettled(() => run.client.getStatus(id), {
+      ...run.polling,
+      isTransient: (error, elapsed) =>
+        error.kind === 'network' ||
+        error.status === 429 ||
+        error.status >= 500 ||
+        (error.status === 404 && !earlier && elapsed < NOT_FOUND_GRACE_MS),
+    });
+  } catch (error) {
+    if (earlier && error.status === 404) {
+      row.setStatus('error');
+      row.setMessage('This upload is no longer available: its results have expired.', 'error');
+      return;
+    }
+    const message =
+      error instanceof PollTimeoutError
+        ? `Still processing after ${Math.round(run.polling.timeoutMs / 60000)} minutes, so this page stopped checking. It may still finish: check again in a while.`
+        : error.message;
+    row.setStatus('error');
+    row.setMessage(message, 'error');
+    row.setAction('Check again', () => waitForResult(run, row, id));
+    run.announce(`${row.name}: ${message}`);
+    return;
+  }
+  showResult(run, row, id, result, earlier);
+}
+
+function showResult(run, row, id, result, earlier) {
+  if (result.status === 'done') {
+    row.setStatus('done');
+    row.setMessage(
+      result.variants.length ? (earlier ? 'Uploaded earlier from this browser.' : '') : 'Processed, but no sizes were produced.',
+      'info',
+    );
+    row.showVariants(result.variants, result.placeholder);
+    run.announce(`${row.name} is ready in ${plural(result.variants.length, 'size')}.`);
+    if (run.session) run.onReady();
+  } else if (result.status === 'failed') {
+    // The service gave up (not the image's fault); an operator's replay may still finish it.
+    const message = (result.error && result.error.message) || 'Processing failed.';
+    row.setStatus('error');
+    row.setMessage(`${message} You can check again later.`, 'error');
+    row.setAction('Check again', () => waitForResult(run, row, id));
+    run.announce(`${row.name}: ${message}`);
+  } else {
+    const message = (result.error && result.error.message) || 'The image could not be processed.';
+    row.setStatus('rejected');
+    row.setMessage(message, 'error');
+    run.announce(`${row.name} was rejected. ${message}`);
+  }
+}
+
+/**
+ * context: {config, client, session, history, announce} (see main.js).
+ * elements: {list, summary, filesSection, clearButton, dropZone}.
+ * onReady(): an upload finished processing (the gallery lists it). poll: test overrides.
+ */
+export function createUploads(context, elements, { onReady = () => {}, poll = {} } = {}) {
+  const { config, history, announce } = context;
+  const run = { ...context, onReady, polling: { ...POLL, ...poll } };
+  const limit = createLimiter(UPLOAD_CONCURRENCY);
+  const rows = createRowList(elements, context);
 
   async function startRow(row, contentType) {
     row.setStatus('queued');
     row.setMessage('');
     let id;
     try {
-      id = await limit(() => uploadOne(row, contentType));
+      id = await limit(() => uploadOne(run, row, contentType));
     } catch (error) {
       row.setStatus('error');
       row.setMessage(error.message, 'error');
@@ -89,60 +181,7 @@ export function createUploads(context, elements, { onReady = () => {}, poll = {}
       if (isRetryable(error)) row.setAction('Try again', () => startRow(row, contentType));
       return;
     }
-    await waitForResult(row, id);
-  }
-
-  async function waitForResult(row, id, { earlier = false } = {}) {
-    row.setStatus('processing');
-    row.setMessage(earlier ? 'Uploaded earlier from this browser. Checking…' : 'Uploaded. Making the new sizes…', 'info');
-    let result;
-    try {
-      result = await pollUntilSettled(() => client.getStatus(id), {
-        ...polling,
-        isTransient: (error, elapsed) =>
-          error.kind === 'network' ||
-          error.status === 429 ||
-          error.status >= 500 ||
-          (error.status === 404 && !earlier && elapsed < NOT_FOUND_GRACE_MS),
-      });
-    } catch (error) {
-      if (earlier && error.status === 404) {
-        row.setStatus('error');
-        row.setMessage('This upload is no longer available: its results have expired.', 'error');
-        return;
-      }
-      const message =
-        error instanceof PollTimeoutError
-          ? `Still processing after ${Math.round(polling.timeoutMs / 60000)} minutes, so this page stopped checking. It may still finish: check again in a while.`
-          : error.message;
-      row.setStatus('error');
-      row.setMessage(message, 'error');
-      row.setAction('Check again', () => waitForResult(row, id));
-      announce(`${row.name}: ${message}`);
-      return;
-    }
-    if (result.status === 'done') {
-      row.setStatus('done');
-      row.setMessage(
-        result.variants.length ? (earlier ? 'Uploaded earlier from this browser.' : '') : 'Processed, but no sizes were produced.',
-        'info',
-      );
-      row.showVariants(result.variants, result.placeholder);
-      announce(`${row.name} is ready in ${plural(result.variants.length, 'size')}.`);
-      if (session) onReady();
-    } else if (result.status === 'failed') {
-      // The service gave up (not the image's fault); an operator's replay may still finish it.
-      const message = (result.error && result.error.message) || 'Processing failed.';
-      row.setStatus('error');
-      row.setMessage(`${message} You can check again later.`, 'error');
-      row.setAction('Check again', () => waitForResult(row, id));
-      announce(`${row.name}: ${message}`);
-    } else {
-      const message = (result.error && result.error.message) || 'The image could not be processed.';
-      row.setStatus('rejected');
-      row.setMessage(message, 'error');
-      announce(`${row.name} was rejected. ${message}`);
-    }
+    await waitForResult(run, row, id);
   }
 
   /** Check and upload the chosen files (a FileList or an array of File). */
@@ -153,8 +192,7 @@ export function createUploads(context, elements, { onReady = () => {}, poll = {}
     const accepted = [];
     for (const file of files) {
       const check = checkFile(file, config);
-      const row = new FileRow(elements.list, file, check.contentType, updateSummary);
-      rows.add(row);
+      const row = rows.add(file, check.contentType);
       if (check.ok) {
         accepted.push([row, check.contentType]);
       } else {
@@ -173,56 +211,36 @@ export function createUploads(context, elements, { onReady = () => {}, poll = {}
     for (const [row, contentType] of accepted) startRow(row, contentType);
   }
 
-  function forgetRow(row) {
-    const id = row.root.dataset.uploadId;
-    if (id) history.forget(id);
-    rows.delete(row);
-    row.remove();
-    updateSummary();
-  }
-
-  function clearFinished() {
-    for (const row of [...rows]) {
-      if (FINISHED.includes(row.status)) forgetRow(row);
-    }
-    updateSummary();
-    elements.dropZone.focus();
-    announce('Finished files cleared from the list.');
-  }
-
   /** The uploads this browser made before (newest first), each with its current status. */
   function showRemembered() {
     const entries = history.list();
     if (entries.length === 0) return;
     for (const entry of entries) {
-      const row = new FileRow(elements.list, { name: entry.name, size: entry.size }, entry.contentType, updateSummary);
-      rows.add(row);
+      const row = rows.add({ name: entry.name, size: entry.size }, entry.contentType);
       row.setUploadId(entry.id);
       row.setForget(() => {
-        forgetRow(row);
+        rows.forget(row);
         announce(`${row.name} forgotten: this browser no longer lists it.`);
       });
-      waitForResult(row, entry.id, { earlier: true });
+      waitForResult(run, row, entry.id, { earlier: true });
     }
     announce(`${plural(entries.length, 'earlier upload')} from this browser listed below.`);
   }
-
-  elements.clearButton.addEventListener('click', clearFinished);
 
   return {
     addFiles,
     showRemembered,
     /** Drop every row (sign-out: nothing of one user stays for the next). */
     forgetAll() {
-      for (const row of [...rows]) forgetRow(row);
+      for (const row of rows.all()) rows.forget(row);
     },
     /** Drop the rows of one upload (it was deleted). */
     forgetUpload(id) {
-      for (const row of [...rows]) if (row.root.dataset.uploadId === id) forgetRow(row);
+      for (const row of rows.all()) if (row.root.dataset.uploadId === id) rows.forget(row);
     },
     /** True while a file is still queued or uploading (leaving the page would lose it). */
     busy() {
-      return [...rows].some((r) => r.status === 'uploading' || r.status === 'queued');
+      return rows.all().some((r) => r.status === 'uploading' || r.status === 'queued');
     },
   };
 }
