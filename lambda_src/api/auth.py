@@ -21,7 +21,7 @@ keys cannot be fetched at all, failed fetches back off exponentially (1 s, 2 s, 
 :data:`MAX_BACKOFF_SECONDS`): a request in between is answered at once (503 with
 ``Retry-After``, :class:`KeySetUnavailable`) instead of waiting up to
 :data:`FETCH_TIMEOUT_SECONDS` on yet another fetch. 503, not 401: the token may be perfectly
-good, and the page ends the session on a 401 (web/js/main.js), which an outage of the key set
+good, and the page ends the session on a 401 (web/js/client.js), which an outage of the key set
 must not do.
 
 Revocation (:class:`RevocationCache`): a valid token is still refused when its session began

@@ -1,4 +1,4 @@
-// Work that belongs to one signed-in session. main.js resets the scope whenever the session
+// Work that belongs to one signed-in session. account.js resets the scope whenever the session
 // changes (sign-in, sign-out, expiry): every request started before is aborted, and an answer
 // that still arrives is dropped, so nothing of one user is drawn for the next. No DOM here.
 
