@@ -154,7 +154,7 @@ def states(tmp_path_factory, tf_env) -> dict[tuple[str, str], dict[str, Any]]:
         (work / name).symlink_to(REPO / name, target_is_directory=True)
     artifacts = work / "artifacts"
     artifacts.mkdir()
-    for name in ("api", "processor", "pillow-layer-x86_64", "sdk-layer"):
+    for name in ("api", "processor", "pillow-layer-x86_64", "sdk-layer-x86_64"):
         with zipfile.ZipFile(artifacts / f"{name}.zip", "w") as zf:
             zf.writestr("handler.py", "# dummy artefact for the mocked apply\n")
     tests = work / "tests"
