@@ -176,7 +176,9 @@ def test_the_dynamodb_endpoint_lets_through_only_the_stacks_tables(plan_factory,
     """The tables' ARNs are known only after apply, so the plan shows them unknown: none may be
     a literal (a "*" would be), and the configuration names exactly the stack's tables. The
     network module's validation refuses a "*" (test below) and checks the ARNs at apply."""
-    planned = plan_factory(bucket_name_suffix=SUFFIX, enable_vpc=True, auth=auth)
+    planned = plan_factory(
+        bucket_name_suffix=SUFFIX, enable_vpc=True, vpc_availability_zones=ZONES, auth=auth
+    )
     resources = endpoint_resources(planned, "dynamodb")
     assert resources == [(False, None)] * (2 if auth == "none" else 3)
     call = planned.raw["configuration"]["root_module"]["module_calls"]["network"]
