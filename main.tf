@@ -93,6 +93,34 @@ locals {
     "frame-ancestors 'none'",
   ])
 
+  # What both functions share (modules/lambda_function settings), the buckets and the uploads
+  # table: built once here, passed to modules/api and modules/processor as typed objects.
+  function_settings = {
+    region             = var.region
+    architecture       = var.architecture
+    log_level          = var.log_level
+    log_retention_days = var.log_retention_days
+    tracing_enabled    = var.enable_tracing
+    shared_layer_arns  = [module.sdk_layer.arn]
+    vpc = var.enable_vpc ? {
+      subnet_ids         = local.function_vpc_subnet_ids
+      security_group_ids = local.function_vpc_security_group_ids
+    } : null
+    extra_environment_variables = local.emulator_environment
+  }
+  buckets = {
+    upload        = { id = module.storage.upload_bucket_id, arn = module.storage.upload_bucket_arn }
+    output        = { id = module.storage.output_bucket_id, arn = module.storage.output_bucket_arn }
+    upload_prefix = local.upload_prefix
+    kms_key_arn   = var.kms_key_arn
+  }
+  uploads_table = {
+    name                  = module.uploads_table.name
+    arn                   = module.uploads_table.arn
+    owner_index_arn       = module.uploads_table.owner_index_arn
+    record_retention_days = var.output_retention_days
+  }
+
   api_stage_arn = "arn:${data.aws_partition.current.partition}:apigateway:${var.region}::/restapis/${module.api.rest_api_id}/stages/${module.api.stage_name}"
 }
 
@@ -196,19 +224,12 @@ module "api" {
   name         = "${var.name_prefix}-api"
   role_name    = "${var.name_prefix}-api-${var.region}"
   package_path = "${local.artifacts_dir}/api.zip"
-  architecture = var.architecture
 
-  shared_layer_arns = [module.sdk_layer.arn]
+  function_settings = local.function_settings
+  buckets           = local.buckets
+  uploads_table     = local.uploads_table
+  routes            = local.rules.routes
 
-  log_retention_days = var.log_retention_days
-  log_level          = var.log_level
-
-  upload_bucket_id         = module.storage.upload_bucket_id
-  upload_bucket_arn        = module.storage.upload_bucket_arn
-  output_bucket_id         = module.storage.output_bucket_id
-  output_bucket_arn        = module.storage.output_bucket_arn
-  upload_prefix            = local.upload_prefix
-  kms_key_arn              = var.kms_key_arn
   allowed_content_types    = var.allowed_content_types
   max_upload_bytes         = var.max_upload_bytes
   upload_url_ttl_seconds   = var.upload_url_ttl_seconds
@@ -223,17 +244,6 @@ module "api" {
 
   processing_attempts       = local.processing_attempts
   processing_window_seconds = local.processing_window_seconds
-
-  uploads_table_name          = module.uploads_table.name
-  uploads_table_arn           = module.uploads_table.arn
-  uploads_owner_index_arn     = module.uploads_table.owner_index_arn
-  record_retention_days       = var.output_retention_days
-  extra_environment_variables = local.emulator_environment
-
-  region                 = var.region
-  vpc_subnet_ids         = local.function_vpc_subnet_ids
-  vpc_security_group_ids = local.function_vpc_security_group_ids
-  tracing_enabled        = var.enable_tracing
 
   auth = local.signed_in ? {
     user_pool_arn    = module.auth[0].user_pool_arn
@@ -255,40 +265,24 @@ module "processor" {
   role_name          = "${var.name_prefix}-processor-${var.region}"
   package_path       = "${local.artifacts_dir}/processor.zip"
   layer_package_path = "${local.artifacts_dir}/pillow-layer-${var.architecture}.zip"
-  architecture       = var.architecture
-  shared_layer_arns  = [module.sdk_layer.arn]
+
+  function_settings = local.function_settings
+  buckets           = local.buckets
+  uploads_table     = local.uploads_table
 
   memory_size                    = var.processor_memory_mb
   timeout                        = var.processor_timeout_seconds
   reserved_concurrent_executions = var.processor_reserved_concurrency
   maximum_retry_attempts         = var.processor_max_retry_attempts
   maximum_event_age_in_seconds   = var.processor_max_event_age_seconds
-  log_retention_days             = var.log_retention_days
-  log_level                      = var.log_level
-
-  upload_bucket_id  = module.storage.upload_bucket_id
-  upload_bucket_arn = module.storage.upload_bucket_arn
-  output_bucket_id  = module.storage.output_bucket_id
-  output_bucket_arn = module.storage.output_bucket_arn
-  upload_prefix     = local.upload_prefix
-  kms_key_arn       = var.kms_key_arn
 
   max_upload_bytes = var.max_upload_bytes
   max_pixels       = var.max_pixels
   allowed_formats  = distinct([for t in var.allowed_content_types : local.rules.content_types[t]])
   variants         = var.variants
 
-  uploads_table_name          = module.uploads_table.name
-  uploads_table_arn           = module.uploads_table.arn
-  record_retention_days       = var.output_retention_days
-  processing_attempts         = local.processing_attempts
-  erase_deleted_uploads       = local.signed_in
-  extra_environment_variables = local.emulator_environment
-
-  region                 = var.region
-  vpc_subnet_ids         = local.function_vpc_subnet_ids
-  vpc_security_group_ids = local.function_vpc_security_group_ids
-  tracing_enabled        = var.enable_tracing
+  processing_attempts   = local.processing_attempts
+  erase_deleted_uploads = local.signed_in
 
   metrics_namespace = var.enable_alarms ? var.metrics_namespace : null
   metrics_service   = var.name_prefix

@@ -6,7 +6,9 @@ No AWS here: the handler passes in what it read from S3 and a URL-signing callab
 * :func:`parse_create_upload` validates the ``POST /uploads`` body, raising
   :class:`ApiError` (always a 4xx) for anything a client could send.
 * :func:`parse_upload_id` accepts only canonical lower-case UUID4 strings.
-* :func:`status_body` builds the ``GET /uploads/{id}`` answer from the manifest.
+* :func:`route_table` and :func:`route_methods` derive the dispatch table and the 405's
+  ``Allow`` header from the routes of ``common/rules.json``.
+* :func:`record_status_body` builds the ``GET /uploads/{id}`` answer from the upload's record.
 """
 
 from __future__ import annotations
@@ -27,13 +29,65 @@ MAX_FILENAME_CHARS = 255
 
 ROUTE_UPLOADS = "/uploads"
 ROUTE_UPLOAD = "/uploads/{id}"
-ROUTE_METHODS = {ROUTE_UPLOADS: ("POST",), ROUTE_UPLOAD: ("GET",)}
-# With sign-in (auth = "cognito") each user may also list and delete their own uploads.
-SIGNED_IN_ROUTE_METHODS = {ROUTE_UPLOADS: ("GET", "POST"), ROUTE_UPLOAD: ("GET", "DELETE")}
+ROUTE_AUTH = ("any", "signed_in")  # signed_in: only with sign-in (auth = "cognito")
+ROUTE_METHOD_NAMES = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
+
+
+@dataclass(frozen=True)
+class RouteRule:
+    """One route of ``rules.json``: the path template, the method, the name of the
+    ``api/handler.py`` function answering it and who may call it (:data:`ROUTE_AUTH`)."""
+
+    path: str
+    method: str
+    handler: str
+    auth: str
+
+
+def _route_rules(raw: Any) -> tuple[RouteRule, ...]:
+    """The rule set's routes, checked once at import: a path :func:`resolve_route` knows, a
+    method, an ``auth`` of :data:`ROUTE_AUTH`, and no (method, path) twice."""
+    rules = tuple(RouteRule(**entry) for entry in raw)
+    for rule in rules:
+        if rule.path not in (ROUTE_UPLOADS, ROUTE_UPLOAD):
+            raise ValueError(f"rules.json route path {rule.path!r} is not resolved by api/core.py")
+        if rule.method not in ROUTE_METHOD_NAMES or rule.auth not in ROUTE_AUTH:
+            raise ValueError(f"rules.json route {rule} has an unknown method or auth")
+    if len({(rule.method, rule.path) for rule in rules}) != len(rules):
+        raise ValueError("rules.json lists a route twice")
+    return rules
+
+
+ROUTES: tuple[RouteRule, ...] = _route_rules(contract.RULES["routes"])
+
+
+def routes(signed_in: bool) -> tuple[RouteRule, ...]:
+    """The routes this deployment serves: with sign-in every one, else the ``any`` ones."""
+    return tuple(rule for rule in ROUTES if signed_in or rule.auth == "any")
 
 
 def route_methods(signed_in: bool) -> dict[str, tuple[str, ...]]:
-    return SIGNED_IN_ROUTE_METHODS if signed_in else ROUTE_METHODS
+    """Path template -> its methods, in the rule set's order (the 405's Allow header)."""
+    methods: dict[str, tuple[str, ...]] = {}
+    for rule in routes(signed_in):
+        methods[rule.path] = (*methods.get(rule.path, ()), rule.method)
+    return methods
+
+
+def route_table(signed_in: bool) -> dict[tuple[str, str], str]:
+    """(method, path template) -> the name of the handler function answering it."""
+    return {(rule.method, rule.path): rule.handler for rule in routes(signed_in)}
+
+
+def bind_routes(
+    table: Mapping[tuple[str, str], str], handlers: Mapping[str, Callable[..., Any]]
+) -> dict[tuple[str, str], Callable[..., Any]]:
+    """The dispatch table: each route's handler function, looked up once (at import). A route
+    naming a function that is not among ``handlers`` fails here, not at its first request."""
+    missing = sorted({name for name in table.values() if name not in handlers})
+    if missing:
+        raise RuntimeError(f"rules.json routes name missing handlers: {', '.join(missing)}")
+    return {key: handlers[name] for key, name in table.items()}
 
 
 class ApiError(Exception):
@@ -91,10 +145,8 @@ def _route_from_path(path: Any) -> Route | None:
     return None
 
 
-def method_not_allowed(
-    template: str, methods: Mapping[str, tuple[str, ...]] = ROUTE_METHODS
-) -> ApiError:
-    allowed = ", ".join((*methods[template], "OPTIONS"))
+def method_not_allowed(template: str, methods: Mapping[str, tuple[str, ...]]) -> ApiError:
+    allowed = ", ".join((*methods.get(template, ()), "OPTIONS"))
     return ApiError(405, "method_not_allowed", f"Use one of: {allowed}.", {"Allow": allowed})
 
 
@@ -293,7 +345,7 @@ def record_status_body(
         return _pending_body(upload_id, failure)
     if status == "failed":
         return _pending_body(upload_id, _public_error(item.get("error")))
-    return status_body(upload_id, item, True, sign_url)
+    return _outcome_body(upload_id, item, sign_url)
 
 
 def _pending_body(upload_id: str, failure: Mapping[str, str] | None) -> dict[str, Any]:
@@ -319,39 +371,22 @@ def failure_of(
     return None
 
 
-def status_body(
-    upload_id: str,
-    manifest: Mapping[str, Any] | None,
-    upload_exists: bool,
-    sign_url: Callable[[str], str],
-    failure: Mapping[str, str] | None = None,
+def _outcome_body(
+    upload_id: str, record: Mapping[str, Any], sign_url: Callable[[str], str]
 ) -> dict[str, Any]:
-    """The ``GET /uploads/{id}`` body; raise 404 when there is neither manifest nor upload.
-
-    Without a manifest the upload is ``processing``, or ``failed`` with ``failure`` (see
-    :func:`failure_of`). A manifest always wins, so a replayed event can end a failed upload.
-    """
-    if manifest is None:
-        if not upload_exists:
-            raise upload_not_found()
-        status = contract.Status.FAILED if failure else contract.Status.PROCESSING
-        return {"id": upload_id, "status": status, "variants": [], "error": failure}
-    status = manifest.get("status")
+    """The body of an upload with an outcome: ``done`` (its variants, signed) or ``rejected``."""
+    status = record.get("status")
     if status not in (contract.Status.DONE, contract.Status.REJECTED):
-        raise ValueError(f"manifest of {upload_id} has an invalid status {status!r}")
-    variants = [
-        _public_variant(upload_id, item, sign_url) for item in manifest.get("variants") or []
-    ]
+        raise ValueError(f"record of {upload_id} has an invalid status {status!r}")
+    variants = [_public_variant(upload_id, item, sign_url) for item in record.get("variants") or []]
     body = {
         "id": upload_id,
         "status": status,
         "variants": variants if status == contract.Status.DONE else [],
-        "error": _public_error(manifest.get("error"))
-        if status == contract.Status.REJECTED
-        else None,
+        "error": _public_error(record.get("error")) if status == contract.Status.REJECTED else None,
     }
     if status == contract.Status.DONE:  # what a page shows while the variants load
-        body["placeholder"] = _public_placeholder(manifest.get("placeholder"))
+        body["placeholder"] = _public_placeholder(record.get("placeholder"))
     return body
 
 
@@ -360,7 +395,7 @@ def _public_variant(
 ) -> dict[str, Any]:
     key = item["key"]
     if not isinstance(key, str) or not contract.is_key_of(upload_id, key):
-        raise ValueError(f"manifest of {upload_id} names a foreign key {key!r}")
+        raise ValueError(f"record of {upload_id} names a foreign key {key!r}")
     return {
         "name": item["name"],
         "width": item["width"],

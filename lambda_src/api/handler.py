@@ -1,6 +1,10 @@
 """API Lambda (handler ``api.handler.handler``): ``POST /uploads`` and ``GET /uploads/{id}``;
 with sign-in (``AUTH_MODE=cognito``) also ``GET /uploads`` and ``DELETE /uploads/{id}``.
 
+The routes are the ``routes`` of ``common/rules.json`` (the API Gateway methods are made from
+the same list): each names the function here that answers it, registered with
+:func:`route_handler`; :data:`ROUTES` binds them once, at import.
+
 API Gateway REST, Lambda proxy integration (payload format 1.0); the ``OPTIONS`` preflight
 is proxied here too and is always anonymous. Every response is JSON and carries the CORS
 headers of :mod:`cors`. Client mistakes are 4xx with ``{"error": code, "message": ...}``;
@@ -21,6 +25,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -97,6 +102,15 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 Result = tuple[int, dict[str, Any] | None, dict[str, str]]
+# A route's handler: (the route, the proxy event, the caller's sub or None) -> the answer.
+RouteHandler = Callable[[api_core.Route, dict[str, Any], str | None], Result]
+HANDLERS: dict[str, RouteHandler] = {}
+
+
+def route_handler(function: RouteHandler) -> RouteHandler:
+    """Register ``function`` under its name: rules.json routes name their handler."""
+    HANDLERS[function.__name__] = function
+    return function
 
 
 def request_ids(event: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -116,16 +130,10 @@ def dispatch(method: str, route: api_core.Route | None, event: dict[str, Any]) -
         if method == "OPTIONS":
             return 204, None, {}
         owner = authenticate(event)
-        if method not in METHODS[route.template]:
+        handle = ROUTES.get((method, route.template))
+        if handle is None:
             raise api_core.method_not_allowed(route.template, METHODS)
-        if route.template == api_core.ROUTE_UPLOADS:
-            if method == "GET":
-                return 200, list_uploads(event, owner), {}
-            return 201, create_upload(event, owner), {}
-        if method == "DELETE":
-            delete_upload(route.raw_id, owner)
-            return 204, None, {}
-        return 200, get_upload(route.raw_id, owner), {}
+        return handle(route, event, owner)
     except api_core.ApiError as error:
         LOG.info("client error", status=error.status, error_code=error.code)
         return error.status, error.body(), error.headers
@@ -160,7 +168,8 @@ def authenticate(event: dict[str, Any]) -> str | None:
     return caller.sub
 
 
-def create_upload(event: dict[str, Any], owner: str | None) -> dict[str, Any]:
+@route_handler
+def create_upload(_route: api_core.Route, event: dict[str, Any], owner: str | None) -> Result:
     request = api_core.parse_create_upload(
         event.get("body"),
         event.get("isBase64Encoded"),
@@ -184,13 +193,14 @@ def create_upload(event: dict[str, Any], owner: str | None) -> dict[str, Any]:
         size=request.size,
         presign_ms=round((time.perf_counter() - started) * 1000.0, 3),
     )
-    return api_core.create_upload_body(
+    body = api_core.create_upload_body(
         upload_id,
         url,
         request.content_type,
         CONFIG.upload_url_ttl_seconds,
         CONFIG.max_upload_bytes,
     )
+    return 201, body, {}
 
 
 @dataclass(frozen=True)
@@ -260,8 +270,9 @@ def record_new_upload(
     raise RuntimeError("three random upload ids in a row were taken")
 
 
-def get_upload(raw_id: str | None, owner: str | None) -> dict[str, Any]:
-    upload_id = api_core.parse_upload_id(raw_id)
+@route_handler
+def get_upload(route: api_core.Route, _event: dict[str, Any], owner: str | None) -> Result:
+    upload_id = api_core.parse_upload_id(route.raw_id)
     LOG.bind(upload_id=upload_id)
     watch = jsonlog.Stopwatch()
     with watch.stage("record"):
@@ -277,10 +288,11 @@ def get_upload(raw_id: str | None, owner: str | None) -> dict[str, Any]:
             STORE.presign_download,
         )
     LOG.info("upload status", status=body["status"], timings_ms=watch.timings_ms)
-    return body
+    return 200, body, {}
 
 
-def list_uploads(event: dict[str, Any], owner: str | None) -> dict[str, Any]:
+@route_handler
+def list_uploads(_route: api_core.Route, event: dict[str, Any], owner: str | None) -> Result:
     """The caller's uploads, newest first, one page at a time (``limit``, ``cursor``)."""
     assert owner is not None  # the route exists only with sign-in
     request = accounts.parse_list_request(event.get("queryStringParameters"), owner)
@@ -296,10 +308,11 @@ def list_uploads(event: dict[str, Any], owner: str | None) -> dict[str, Any]:
             continue  # a URL handed out long ago and never used: nothing to show
         uploads.append(accounts.list_item(item, status))
     LOG.info("uploads listed", count=len(uploads), more=last_key is not None)
-    return {"uploads": uploads, "nextCursor": accounts.encode_cursor(owner, last_key)}
+    return 200, {"uploads": uploads, "nextCursor": accounts.encode_cursor(owner, last_key)}, {}
 
 
-def delete_upload(raw_id: str | None, owner: str | None) -> None:
+@route_handler
+def delete_upload(route: api_core.Route, _event: dict[str, Any], owner: str | None) -> Result:
     """Erase one of the caller's uploads: first the record becomes a tombstone (one
     conditional update: the caller's upload, or the caller's earlier delete), then the
     original, every variant and the manifest go. A processor attempt running meanwhile, or
@@ -308,11 +321,19 @@ def delete_upload(raw_id: str | None, owner: str | None) -> None:
     Idempotent: an id that is missing or another user's is answered 204 too, and nothing is
     touched; repeating a delete repeats the erasure (a failed one can simply be retried)."""
     assert owner is not None  # the route exists only with sign-in
-    upload_id = api_core.parse_upload_id(raw_id)
+    upload_id = api_core.parse_upload_id(route.raw_id)
     LOG.bind(upload_id=upload_id)
     keep = api_core.tombstone_seconds(CONFIG.upload_url_ttl_seconds, CONFIG.retries)
     if TABLE.update(records.tombstone_update(upload_id, owner, clock(), keep)) is None:
         LOG.info("nothing to delete")
-        return
+        return 204, None, {}
     objects = STORE.delete_upload(upload_id)
     LOG.info("upload deleted", objects=objects, tombstone_seconds=keep)
+    return 204, None, {}
+
+
+# The dispatch table, from the routes of rules.json (once, at import: a route naming a missing
+# handler fails the cold start, and every test importing this module).
+ROUTES: dict[tuple[str, str], RouteHandler] = api_core.bind_routes(
+    api_core.route_table(CONFIG.signed_in), HANDLERS
+)

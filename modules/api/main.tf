@@ -1,30 +1,40 @@
 locals {
-  upload_objects_arn = "${var.upload_bucket_arn}/${var.upload_prefix}*"
+  upload_objects_arn = "${var.buckets.upload.arn}/${var.buckets.upload_prefix}*"
 
-  # Method definitions: every route is an AWS_PROXY integration to the one
-  # function, which answers CORS preflights (OPTIONS) itself. ANY catches every
-  # other method, so a wrong method gets the function's 405 method_not_allowed
-  # (JSON error shape, CORS headers, Allow header) instead of API Gateway's
-  # 403 "Missing Authentication Token".
+  # Method definitions, from the routes of the shared rule set (var.routes: rules.json): every
+  # route is an AWS_PROXY integration to the one function, which answers CORS preflights
+  # (OPTIONS) itself. Each path also gets OPTIONS and ANY: ANY catches every other method, so a
+  # wrong method gets the function's 405 method_not_allowed (JSON error shape, CORS headers,
+  # Allow header) instead of API Gateway's 403 "Missing Authentication Token".
   #
-  # With sign-in (var.auth set) each user may also list (GET /uploads) and delete
-  # (DELETE /uploads/{id}) their own uploads, and every method but OPTIONS (the CORS
-  # preflight, which browsers send without credentials) needs a valid ID token.
+  # Routes with auth = "signed_in" (listing and deleting one's own uploads) exist only with
+  # sign-in (var.auth set), and then every method but OPTIONS (the CORS preflight, which
+  # browsers send without credentials) needs a valid ID token.
   signed_in = var.auth != null
-  anonymous_methods = {
-    post_uploads    = { resource = "uploads", http_method = "POST" }
-    options_uploads = { resource = "uploads", http_method = "OPTIONS" }
-    any_uploads     = { resource = "uploads", http_method = "ANY" }
-    get_upload      = { resource = "upload", http_method = "GET" }
-    options_upload  = { resource = "upload", http_method = "OPTIONS" }
-    any_upload      = { resource = "upload", http_method = "ANY" }
+  # Path template -> the API Gateway resource serving it (keys name the methods: post_uploads).
+  path_resources = {
+    "/uploads"      = "uploads"
+    "/uploads/{id}" = "upload"
   }
-  signed_in_methods = {
-    get_uploads   = { resource = "uploads", http_method = "GET" }
-    delete_upload = { resource = "upload", http_method = "DELETE" }
+  served_routes = [for route in var.routes : route if local.signed_in || route.auth == "any"]
+  route_methods = {
+    for route in local.served_routes :
+    "${lower(route.method)}_${local.path_resources[route.path]}" => {
+      resource    = local.path_resources[route.path]
+      http_method = route.method
+    }
   }
+  path_methods = merge([
+    for path in distinct([for route in local.served_routes : route.path]) : {
+      for method in ["OPTIONS", "ANY"] :
+      "${lower(method)}_${local.path_resources[path]}" => {
+        resource    = local.path_resources[path]
+        http_method = method
+      }
+    }
+  ]...)
   methods = {
-    for key, method in merge(local.anonymous_methods, local.signed_in ? local.signed_in_methods : {}) :
+    for key, method in merge(local.route_methods, local.path_methods) :
     key => merge(method, {
       authorization = local.signed_in && method.http_method != "OPTIONS" ? "COGNITO_USER_POOLS" : "NONE"
     })
@@ -64,7 +74,7 @@ data "aws_iam_policy_document" "function" {
     sid       = "PresignGetVariants"
     effect    = "Allow"
     actions   = ["s3:GetObject"]
-    resources = ["${var.output_bucket_arn}/*"]
+    resources = ["${var.buckets.output.arn}/*"]
   }
 
   # The upload record: created at presign time (conditional put), read for the status.
@@ -72,7 +82,7 @@ data "aws_iam_policy_document" "function" {
     sid       = "CreateAndReadUploadRecords"
     effect    = "Allow"
     actions   = ["dynamodb:PutItem", "dynamodb:GetItem"]
-    resources = [var.uploads_table_arn]
+    resources = [var.uploads_table.arn]
   }
 
   # One owner's uploads, newest first.
@@ -80,7 +90,7 @@ data "aws_iam_policy_document" "function" {
     sid       = "ListUploadsByOwner"
     effect    = "Allow"
     actions   = ["dynamodb:Query"]
-    resources = [var.uploads_owner_index_arn]
+    resources = [var.uploads_table.owner_index_arn]
   }
 
   # Right to erasure (sign-in only): DELETE /uploads/{id} removes the original, every object
@@ -92,7 +102,7 @@ data "aws_iam_policy_document" "function" {
       sid       = "EraseOwnUploads"
       effect    = "Allow"
       actions   = ["s3:DeleteObject"]
-      resources = [local.upload_objects_arn, "${var.output_bucket_arn}/*"]
+      resources = [local.upload_objects_arn, "${var.buckets.output.arn}/*"]
     }
   }
 
@@ -104,7 +114,7 @@ data "aws_iam_policy_document" "function" {
       sid       = "ListOneUploadsOutputs"
       effect    = "Allow"
       actions   = ["s3:ListBucket"]
-      resources = [var.output_bucket_arn]
+      resources = [var.buckets.output.arn]
 
       condition {
         test     = "StringLike"
@@ -123,7 +133,7 @@ data "aws_iam_policy_document" "function" {
       sid       = "TombstoneUploadRecords"
       effect    = "Allow"
       actions   = ["dynamodb:UpdateItem"]
-      resources = [var.uploads_table_arn]
+      resources = [var.uploads_table.arn]
     }
   }
 
@@ -153,7 +163,7 @@ data "aws_iam_policy_document" "function" {
   }
 
   dynamic "statement" {
-    for_each = var.kms_key_arn == null ? [] : [var.kms_key_arn]
+    for_each = var.buckets.kms_key_arn == null ? [] : [var.buckets.kms_key_arn]
 
     content {
       sid       = "UseBucketKmsKey"
@@ -169,39 +179,31 @@ module "function" {
 
   handler = "api.handler.handler"
 
-  function_name      = var.name
-  role_name          = var.role_name
-  description        = "Presigns uploads and reports their processing status"
-  package_path       = var.package_path
-  architecture       = var.architecture
-  memory_size        = var.memory_size
-  timeout            = var.timeout
-  log_retention_days = var.log_retention_days
-  layers             = var.shared_layer_arns
+  function_name = var.name
+  role_name     = var.role_name
+  description   = "Presigns uploads and reports their processing status"
+  package_path  = var.package_path
+  memory_size   = var.memory_size
+  timeout       = var.timeout
+  settings      = var.function_settings
 
   attach_policy_json = true
   policy_json        = data.aws_iam_policy_document.function.json
 
-  region                 = var.region
-  vpc_subnet_ids         = var.vpc_subnet_ids
-  vpc_security_group_ids = var.vpc_security_group_ids
-  tracing_enabled        = var.tracing_enabled
-
-  environment_variables = merge(var.extra_environment_variables, {
-    UPLOAD_BUCKET            = var.upload_bucket_id
-    OUTPUT_BUCKET            = var.output_bucket_id
-    UPLOAD_PREFIX            = var.upload_prefix
+  environment_variables = merge({
+    UPLOAD_BUCKET            = var.buckets.upload.id
+    OUTPUT_BUCKET            = var.buckets.output.id
+    UPLOAD_PREFIX            = var.buckets.upload_prefix
     ALLOWED_CONTENT_TYPES    = join(",", var.allowed_content_types)
     MAX_UPLOAD_BYTES         = tostring(var.max_upload_bytes)
     UPLOAD_URL_TTL_SECONDS   = tostring(var.upload_url_ttl_seconds)
     DOWNLOAD_URL_TTL_SECONDS = tostring(var.download_url_ttl_seconds)
     ALLOWED_ORIGINS          = join(",", var.allowed_origins)
-    LOG_LEVEL                = var.log_level
     # When the status turns "failed" for an upload without a manifest (docs/architecture.md).
     PROCESSING_ATTEMPTS       = tostring(var.processing_attempts)
     PROCESSING_WINDOW_SECONDS = tostring(var.processing_window_seconds)
-    UPLOADS_TABLE             = var.uploads_table_name
-    RECORD_RETENTION_DAYS     = var.record_retention_days == null ? "" : tostring(var.record_retention_days)
+    UPLOADS_TABLE             = var.uploads_table.name
+    RECORD_RETENTION_DAYS     = var.uploads_table.record_retention_days == null ? "" : tostring(var.uploads_table.record_retention_days)
     }, local.signed_in ? {
     # How the function checks ID tokens itself (lambda_src/api/auth.py) and counts quotas.
     AUTH_MODE             = "cognito"
@@ -213,8 +215,6 @@ module "function" {
     QUOTA_UPLOADS_PER_DAY = var.auth.uploads_per_day == null ? "" : tostring(var.auth.uploads_per_day)
     QUOTA_BYTES_PER_DAY   = var.auth.bytes_per_day == null ? "" : tostring(var.auth.bytes_per_day)
   } : {})
-
-  tags = var.tags
 }
 
 ################################################################################
@@ -230,7 +230,7 @@ resource "aws_api_gateway_rest_api" "this" {
     types = ["REGIONAL"]
   }
 
-  tags = var.tags
+  tags = var.function_settings.tags
 }
 
 resource "aws_api_gateway_resource" "uploads" {
@@ -332,9 +332,9 @@ resource "aws_cloudwatch_log_group" "access" {
   count = var.access_log_enabled ? 1 : 0
 
   name              = "/aws/apigateway/${var.name}/${var.stage_name}/access"
-  retention_in_days = var.log_retention_days
+  retention_in_days = var.function_settings.log_retention_days
 
-  tags = var.tags
+  tags = var.function_settings.tags
 }
 
 resource "aws_api_gateway_stage" "this" {
@@ -348,7 +348,7 @@ resource "aws_api_gateway_stage" "this" {
   stage_name    = var.stage_name
   description   = "Image pipeline API"
 
-  xray_tracing_enabled = var.tracing_enabled
+  xray_tracing_enabled = var.function_settings.tracing_enabled
 
   dynamic "access_log_settings" {
     for_each = var.access_log_enabled ? [true] : []
@@ -369,7 +369,7 @@ resource "aws_api_gateway_stage" "this" {
     }
   }
 
-  tags = var.tags
+  tags = var.function_settings.tags
 }
 
 resource "aws_api_gateway_method_settings" "this" {

@@ -14,12 +14,6 @@ variable "package_path" {
   type        = string
 }
 
-variable "architecture" {
-  description = "Instruction set of the function. Allowed: x86_64, arm64."
-  type        = string
-  default     = "x86_64"
-}
-
 variable "memory_size" {
   description = "Memory of the presign/status function in MB (128-10240)."
   type        = number
@@ -35,44 +29,6 @@ variable "timeout" {
     condition     = var.timeout >= 1 && var.timeout <= 29 && floor(var.timeout) == var.timeout
     error_message = "timeout must be an integer between 1 and 29."
   }
-}
-
-variable "log_retention_days" {
-  description = "Retention of the function's (and access) log group. Allowed: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
-  type        = number
-  default     = 14
-}
-
-variable "upload_bucket_id" {
-  description = "Name of the upload bucket (UPLOAD_BUCKET)."
-  type        = string
-}
-
-variable "upload_bucket_arn" {
-  description = "ARN of the upload bucket."
-  type        = string
-}
-
-variable "output_bucket_id" {
-  description = "Name of the output bucket (OUTPUT_BUCKET)."
-  type        = string
-}
-
-variable "output_bucket_arn" {
-  description = "ARN of the output bucket."
-  type        = string
-}
-
-variable "upload_prefix" {
-  description = "Key prefix of originals in the upload bucket; ends with '/'."
-  type        = string
-  default     = "uploads/"
-}
-
-variable "kms_key_arn" {
-  description = "KMS key ARN of the buckets' SSE-KMS encryption, if any (grants kms:GenerateDataKey/Decrypt to the function)."
-  type        = string
-  default     = null
 }
 
 variable "allowed_content_types" {
@@ -100,12 +56,6 @@ variable "download_url_ttl_seconds" {
 variable "allowed_origins" {
   description = "Exact origins (or \"*\") the function answers CORS for (ALLOWED_ORIGINS)."
   type        = list(string)
-}
-
-variable "log_level" {
-  description = "LOG_LEVEL of the function. Allowed: DEBUG, INFO, WARNING, ERROR."
-  type        = string
-  default     = "INFO"
 }
 
 variable "stage_name" {
@@ -138,18 +88,6 @@ variable "gateway_response_allow_origin" {
   default     = "*"
 }
 
-variable "tags" {
-  description = "Extra tags for the API, stage, function, role and log groups."
-  type        = map(string)
-  default     = {}
-}
-
-variable "shared_layer_arns" {
-  description = "Layers the function loads before its own (the pinned AWS SDK both functions ship)."
-  type        = list(string)
-  default     = []
-}
-
 variable "processing_attempts" {
   description = "Attempts the processor makes per upload (1 + its retries): that many failure records and the status is failed."
   type        = number
@@ -160,56 +98,6 @@ variable "processing_window_seconds" {
   description = "Seconds after an upload by which every processor attempt has ended; later, an upload with no outcome is failed (processing_timed_out)."
   type        = number
   default     = 420
-}
-
-variable "uploads_table_name" {
-  description = "Name of the DynamoDB table with one record per upload."
-  type        = string
-}
-
-variable "uploads_table_arn" {
-  description = "ARN of the uploads table."
-  type        = string
-}
-
-variable "record_retention_days" {
-  description = "Days after which an upload's record expires (the table's TTL); null keeps records."
-  type        = number
-  default     = null
-}
-
-variable "extra_environment_variables" {
-  description = "More environment variables for the function (the local emulator's endpoint overrides)."
-  type        = map(string)
-  default     = {}
-}
-
-variable "uploads_owner_index_arn" {
-  description = "ARN of the uploads table's owner index (GET /uploads lists an owner's uploads)."
-  type        = string
-}
-
-variable "region" {
-  description = "Region of the function (its network-interface permissions name it)."
-  type        = string
-}
-
-variable "vpc_subnet_ids" {
-  description = "Subnets the function is attached to; null (default): no VPC."
-  type        = list(string)
-  default     = null
-}
-
-variable "vpc_security_group_ids" {
-  description = "Security groups of the function's network interfaces (with vpc_subnet_ids)."
-  type        = list(string)
-  default     = []
-}
-
-variable "tracing_enabled" {
-  description = "X-Ray active tracing of the function and of the API stage."
-  type        = bool
-  default     = false
 }
 
 variable "auth" {
@@ -226,4 +114,74 @@ variable "auth" {
     bytes_per_day    = optional(number)
   })
   default = null
+}
+
+variable "function_settings" {
+  description = "Settings both functions share, built once in the root (main.tf local.function_settings) and passed to modules/lambda_function as its settings (described and validated there): region, architecture, log_level, log_retention_days, tracing_enabled, shared_layer_arns, vpc (null: no VPC), extra_environment_variables and extra tags. Here also: log_retention_days of the access log group, tracing_enabled of the API stage, tags of the API and stage."
+  type = object({
+    region                      = string
+    architecture                = optional(string, "x86_64")
+    log_level                   = optional(string, "INFO")
+    log_retention_days          = optional(number, 14)
+    tracing_enabled             = optional(bool, false)
+    shared_layer_arns           = optional(list(string), [])
+    vpc                         = optional(object({ subnet_ids = list(string), security_group_ids = list(string) }))
+    extra_environment_variables = optional(map(string), {})
+    tags                        = optional(map(string), {})
+  })
+}
+
+variable "buckets" {
+  description = "The stack's buckets (modules/storage): upload and output, each by id (name) and ARN; upload_prefix, the key prefix of originals in the upload bucket (ends with '/'); kms_key_arn of their SSE-KMS encryption, if any (null: SSE-S3). The function presigns PUTs of originals under upload_prefix and GETs of outputs (UPLOAD_BUCKET, OUTPUT_BUCKET, UPLOAD_PREFIX)."
+  type = object({
+    upload        = object({ id = string, arn = string })
+    output        = object({ id = string, arn = string })
+    upload_prefix = optional(string, "uploads/")
+    kms_key_arn   = optional(string)
+  })
+
+  validation {
+    condition     = endswith(var.buckets.upload_prefix, "/")
+    error_message = "buckets.upload_prefix must end with '/'."
+  }
+}
+
+variable "uploads_table" {
+  description = "The DynamoDB table with one record per upload (modules/uploads_table): name, arn, owner_index_arn (its owner index), record_retention_days (after which a record expires, the table's TTL; null keeps records). The function creates, reads and lists the records (UPLOADS_TABLE, RECORD_RETENTION_DAYS)."
+  type = object({
+    name                  = string
+    arn                   = string
+    owner_index_arn       = optional(string)
+    record_retention_days = optional(number)
+  })
+
+  validation {
+    condition     = var.uploads_table.owner_index_arn != null
+    error_message = "uploads_table.owner_index_arn is required: GET /uploads lists an owner's uploads."
+  }
+}
+
+variable "routes" {
+  description = "The API's routes (the root passes the shared rule set's, lambda_src/common/rules.json routes): path (a template the API has a resource for: /uploads or /uploads/{id}), method, handler (the api/handler.py function answering it; the function checks the same list) and auth (any, or signed_in: only with auth set). Each path also gets OPTIONS (the anonymous CORS preflight) and ANY (the function's 405 for every other method)."
+  type = list(object({
+    path    = string
+    method  = string
+    handler = string
+    auth    = string
+  }))
+
+  validation {
+    condition     = alltrue([for route in var.routes : contains(["/uploads", "/uploads/{id}"], route.path)])
+    error_message = "Every route path must be /uploads or /uploads/{id} (a new path needs its aws_api_gateway_resource in modules/api)."
+  }
+
+  validation {
+    condition     = alltrue([for route in var.routes : contains(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"], route.method) && contains(["any", "signed_in"], route.auth)])
+    error_message = "Every route method must be one of GET, POST, PUT, PATCH, DELETE, HEAD and its auth any or signed_in."
+  }
+
+  validation {
+    condition     = length(distinct([for route in var.routes : "${route.method} ${route.path}"])) == length(var.routes)
+    error_message = "No route may be listed twice."
+  }
 }

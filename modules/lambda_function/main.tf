@@ -1,10 +1,10 @@
 resource "aws_cloudwatch_log_group" "this" {
   #checkov:skip=CKV_AWS_158:no customer-managed KMS key by default; CloudWatch Logs encrypts at rest with its own keys
-  #checkov:skip=CKV_AWS_338:retention is var.log_retention_days (default 14 days: logs name uploads); raise it where policy requires
+  #checkov:skip=CKV_AWS_338:retention is var.settings.log_retention_days (default 14 days: logs name uploads); raise it where policy requires
   name              = "/aws/lambda/${var.function_name}"
-  retention_in_days = var.log_retention_days
+  retention_in_days = var.settings.log_retention_days
 
-  tags = var.tags
+  tags = var.settings.tags
 }
 
 data "aws_iam_policy_document" "assume_role" {
@@ -24,7 +24,7 @@ resource "aws_iam_role" "this" {
   description        = "Execution role of Lambda function ${var.function_name}"
   assume_role_policy = data.aws_iam_policy_document.assume_role.json
 
-  tags = var.tags
+  tags = var.settings.tags
 }
 
 # Instead of AWSLambdaBasicExecutionRole (logs:* on every log group): write to
@@ -50,10 +50,17 @@ resource "aws_iam_role_policy" "logs" {
 # the function's own subnets with its own security groups, and managed only in this account
 # and region. Describe* has no resource-level permissions, so it is "*".
 locals {
-  vpc_attached = var.vpc_subnet_ids != null
+  # The project's functions log at LOG_LEVEL (lambda_src/common/jsonlog.py).
+  environment_variables = merge(
+    var.settings.extra_environment_variables,
+    { LOG_LEVEL = var.settings.log_level },
+    var.environment_variables,
+  )
+
+  vpc_attached = var.settings.vpc != null
   # The role's account and partition (the role ARN is known before the function exists).
   arn_parts    = split(":", aws_iam_role.this.arn)
-  ec2_arn_base = "arn:${local.arn_parts[1]}:ec2:${var.region}:${local.arn_parts[4]}"
+  ec2_arn_base = "arn:${local.arn_parts[1]}:ec2:${var.settings.region}:${local.arn_parts[4]}"
 }
 
 data "aws_iam_policy_document" "vpc" {
@@ -72,8 +79,8 @@ data "aws_iam_policy_document" "vpc" {
     actions = ["ec2:CreateNetworkInterface"]
     resources = concat(
       ["${local.ec2_arn_base}:network-interface/*"],
-      [for id in var.vpc_subnet_ids : "${local.ec2_arn_base}:subnet/${id}"],
-      [for id in var.vpc_security_group_ids : "${local.ec2_arn_base}:security-group/${id}"],
+      [for id in var.settings.vpc.subnet_ids : "${local.ec2_arn_base}:subnet/${id}"],
+      [for id in var.settings.vpc.security_group_ids : "${local.ec2_arn_base}:security-group/${id}"],
     )
   }
 
@@ -100,7 +107,7 @@ resource "aws_iam_role_policy" "vpc" {
 # Active tracing: Lambda sends the function's segments with the role's rights. X-Ray's write
 # actions have no resource-level permissions.
 data "aws_iam_policy_document" "tracing" {
-  count = var.tracing_enabled ? 1 : 0
+  count = var.settings.tracing_enabled ? 1 : 0
 
   statement {
     sid       = "WriteTraces"
@@ -111,7 +118,7 @@ data "aws_iam_policy_document" "tracing" {
 }
 
 resource "aws_iam_role_policy" "tracing" {
-  count = var.tracing_enabled ? 1 : 0
+  count = var.settings.tracing_enabled ? 1 : 0
 
   name   = "xray"
   role   = aws_iam_role.this.id
@@ -137,10 +144,10 @@ resource "aws_lambda_function" "this" {
   role          = aws_iam_role.this.arn
   handler       = var.handler
   runtime       = var.runtime
-  architectures = [var.architecture]
+  architectures = [var.settings.architecture]
   memory_size   = var.memory_size
   timeout       = var.timeout
-  layers        = var.layers
+  layers        = concat(var.settings.shared_layer_arns, var.layers)
 
   filename         = var.package_path
   source_code_hash = filebase64sha256(var.package_path)
@@ -151,24 +158,24 @@ resource "aws_lambda_function" "this" {
     for_each = local.vpc_attached ? [true] : []
 
     content {
-      subnet_ids         = var.vpc_subnet_ids
-      security_group_ids = var.vpc_security_group_ids
+      subnet_ids         = var.settings.vpc.subnet_ids
+      security_group_ids = var.settings.vpc.security_group_ids
     }
   }
 
   tracing_config {
-    mode = var.tracing_enabled ? "Active" : "PassThrough"
+    mode = var.settings.tracing_enabled ? "Active" : "PassThrough"
   }
 
   dynamic "environment" {
-    for_each = length(var.environment_variables) > 0 ? [true] : []
+    for_each = length(local.environment_variables) > 0 ? [true] : []
 
     content {
-      variables = var.environment_variables
+      variables = local.environment_variables
     }
   }
 
-  tags = var.tags
+  tags = var.settings.tags
 
   # The log group must exist before the first invocation (else Lambda would try
   # to create it, which the role does not allow) and the permissions must be in

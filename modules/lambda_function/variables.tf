@@ -41,12 +41,6 @@ variable "runtime" {
   }
 }
 
-variable "architecture" {
-  description = "Instruction set of the function. Allowed: x86_64, arm64."
-  type        = string
-  default     = "x86_64"
-}
-
 variable "memory_size" {
   description = "Memory in MB (128-10240)."
   type        = number
@@ -71,26 +65,20 @@ variable "package_path" {
 }
 
 variable "layers" {
-  description = "Layer version ARNs (at most 5)."
+  description = "The function's own layer version ARNs, loaded after settings.shared_layer_arns (at most 5 in all)."
   type        = list(string)
   default     = []
 
   validation {
-    condition     = length(var.layers) <= 5
-    error_message = "layers must contain at most 5 layer ARNs."
+    condition     = length(var.layers) + length(var.settings.shared_layer_arns) <= 5
+    error_message = "layers and settings.shared_layer_arns together must hold at most 5 layer ARNs."
   }
 }
 
 variable "environment_variables" {
-  description = "Environment variables of the function."
+  description = "Environment variables of the function (besides LOG_LEVEL and settings.extra_environment_variables, which these override)."
   type        = map(string)
   default     = {}
-}
-
-variable "log_retention_days" {
-  description = "Retention of the function's log group. Allowed: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
-  type        = number
-  default     = 14
 }
 
 variable "attach_policy_json" {
@@ -105,31 +93,32 @@ variable "policy_json" {
   default     = null
 }
 
-variable "tags" {
-  description = "Extra tags for the function, role and log group."
-  type        = map(string)
-  default     = {}
-}
+variable "settings" {
+  description = "Settings every function of the stack shares, built once in the root (main.tf local.function_settings): region (the network-interface permissions name it), architecture (x86_64 or arm64), log_level (the LOG_LEVEL environment variable: DEBUG, INFO, WARNING or ERROR), log_retention_days of the function's log group, tracing_enabled (X-Ray: tracing_config mode Active and the role may write segments; false: PassThrough), shared_layer_arns loaded before the function's own layers, vpc (subnet_ids to attach the function's network interfaces to and their security_group_ids; null: no VPC), extra_environment_variables (the local emulator's endpoint overrides; the function's own environment_variables win) and extra tags for the function, role and log group."
+  type = object({
+    region                      = string
+    architecture                = optional(string, "x86_64")
+    log_level                   = optional(string, "INFO")
+    log_retention_days          = optional(number, 14)
+    tracing_enabled             = optional(bool, false)
+    shared_layer_arns           = optional(list(string), [])
+    vpc                         = optional(object({ subnet_ids = list(string), security_group_ids = list(string) }))
+    extra_environment_variables = optional(map(string), {})
+    tags                        = optional(map(string), {})
+  })
 
-variable "region" {
-  description = "Region of the function (the network-interface permissions name it)."
-  type        = string
-}
+  validation {
+    condition     = contains(["x86_64", "arm64"], var.settings.architecture)
+    error_message = "settings.architecture must be one of: x86_64, arm64."
+  }
 
-variable "vpc_subnet_ids" {
-  description = "Subnets to attach the function to (its network interfaces); null (default): no VPC."
-  type        = list(string)
-  default     = null
-}
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR"], var.settings.log_level)
+    error_message = "settings.log_level must be one of: DEBUG, INFO, WARNING, ERROR."
+  }
 
-variable "vpc_security_group_ids" {
-  description = "Security groups of the function's network interfaces (with vpc_subnet_ids)."
-  type        = list(string)
-  default     = []
-}
-
-variable "tracing_enabled" {
-  description = "X-Ray active tracing (tracing_config mode Active, and the role may write segments); false: PassThrough."
-  type        = bool
-  default     = false
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.settings.log_retention_days)
+    error_message = "settings.log_retention_days must be one of CloudWatch Logs' retention periods: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
+  }
 }

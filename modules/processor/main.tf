@@ -1,22 +1,14 @@
 locals {
-  upload_objects_arn = "${var.upload_bucket_arn}/${var.upload_prefix}*"
-
-  variants = [for v in var.variants : {
-    name        = v.name
-    max_edge    = v.max_edge
-    format      = v.format
-    quality     = v.quality
-    webp_method = v.webp_method
-  }]
+  upload_objects_arn = "${var.buckets.upload.arn}/${var.buckets.upload_prefix}*"
 }
 
 resource "aws_lambda_layer_version" "pillow" {
   layer_name               = "${var.name}-pillow"
-  description              = "Pillow for python3.12 (${var.architecture})"
+  description              = "Pillow for python3.12 (${var.function_settings.architecture})"
   filename                 = var.layer_package_path
   source_code_hash         = filebase64sha256(var.layer_package_path)
   compatible_runtimes      = ["python3.12"]
-  compatible_architectures = [var.architecture]
+  compatible_architectures = [var.function_settings.architecture]
 }
 
 resource "aws_sqs_queue" "dlq" {
@@ -24,7 +16,7 @@ resource "aws_sqs_queue" "dlq" {
   message_retention_seconds = var.dlq_message_retention_seconds
   sqs_managed_sse_enabled   = true
 
-  tags = var.tags
+  tags = var.function_settings.tags
 }
 
 data "aws_iam_policy_document" "function" {
@@ -41,14 +33,14 @@ data "aws_iam_policy_document" "function" {
     sid       = "DistinguishMissingOriginals"
     effect    = "Allow"
     actions   = ["s3:ListBucket"]
-    resources = [var.upload_bucket_arn]
+    resources = [var.buckets.upload.arn]
   }
 
   statement {
     sid       = "WriteVariantsAndManifests"
     effect    = "Allow"
     actions   = ["s3:PutObject"]
-    resources = ["${var.output_bucket_arn}/*"]
+    resources = ["${var.buckets.output.arn}/*"]
   }
 
   # The upload record moves only through conditional updates (common/records.py); it is read
@@ -57,7 +49,7 @@ data "aws_iam_policy_document" "function" {
     sid       = "UpdateUploadRecords"
     effect    = "Allow"
     actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
-    resources = [var.uploads_table_arn]
+    resources = [var.uploads_table.arn]
   }
 
   # With deletes (sign-in): an upload deleted while an attempt worked, or PUT after its delete
@@ -69,7 +61,7 @@ data "aws_iam_policy_document" "function" {
       sid       = "EraseDeletedUploads"
       effect    = "Allow"
       actions   = ["s3:DeleteObject"]
-      resources = [local.upload_objects_arn, "${var.output_bucket_arn}/*"]
+      resources = [local.upload_objects_arn, "${var.buckets.output.arn}/*"]
     }
   }
 
@@ -82,7 +74,7 @@ data "aws_iam_policy_document" "function" {
   }
 
   dynamic "statement" {
-    for_each = var.kms_key_arn == null ? [] : [var.kms_key_arn]
+    for_each = var.buckets.kms_key_arn == null ? [] : [var.buckets.kms_key_arn]
 
     content {
       sid       = "UseBucketKmsKey"
@@ -102,39 +94,30 @@ module "function" {
   role_name                      = var.role_name
   description                    = "Resizes uploaded images into variants"
   package_path                   = var.package_path
-  architecture                   = var.architecture
   memory_size                    = var.memory_size
   timeout                        = var.timeout
   reserved_concurrent_executions = var.reserved_concurrent_executions
-  log_retention_days             = var.log_retention_days
-  layers                         = concat(var.shared_layer_arns, [aws_lambda_layer_version.pillow.arn])
+  layers                         = [aws_lambda_layer_version.pillow.arn]
+  settings                       = var.function_settings
 
   attach_policy_json = true
   policy_json        = data.aws_iam_policy_document.function.json
 
-  region                 = var.region
-  vpc_subnet_ids         = var.vpc_subnet_ids
-  vpc_security_group_ids = var.vpc_security_group_ids
-  tracing_enabled        = var.tracing_enabled
-
-  environment_variables = merge(var.extra_environment_variables, {
-    OUTPUT_BUCKET    = var.output_bucket_id
-    UPLOAD_PREFIX    = var.upload_prefix
+  environment_variables = {
+    OUTPUT_BUCKET    = var.buckets.output.id
+    UPLOAD_PREFIX    = var.buckets.upload_prefix
     MAX_UPLOAD_BYTES = tostring(var.max_upload_bytes)
     MAX_PIXELS       = tostring(var.max_pixels)
     ALLOWED_FORMATS  = join(",", var.allowed_formats)
-    VARIANTS         = jsonencode(local.variants)
-    LOG_LEVEL        = var.log_level
+    VARIANTS         = jsonencode(var.variants)
 
-    UPLOADS_TABLE         = var.uploads_table_name
+    UPLOADS_TABLE         = var.uploads_table.name
     PROCESSING_ATTEMPTS   = tostring(var.processing_attempts)
-    RECORD_RETENTION_DAYS = var.record_retention_days == null ? "" : tostring(var.record_retention_days)
+    RECORD_RETENTION_DAYS = var.uploads_table.record_retention_days == null ? "" : tostring(var.uploads_table.record_retention_days)
 
     METRICS_NAMESPACE = var.metrics_namespace == null ? "" : var.metrics_namespace
     METRICS_SERVICE   = var.metrics_service
-  })
-
-  tags = var.tags
+  }
 }
 
 resource "aws_lambda_function_event_invoke_config" "this" {
@@ -154,20 +137,20 @@ resource "aws_lambda_permission" "s3" {
   action        = "lambda:InvokeFunction"
   function_name = module.function.function_name
   principal     = "s3.amazonaws.com"
-  source_arn    = var.upload_bucket_arn
+  source_arn    = var.buckets.upload.arn
   # Bucket ARNs carry no account: without this, a bucket of the same name in another account
   # (after this one is deleted) could invoke the function. The account is the function's own.
   source_account = split(":", module.function.function_arn)[4]
 }
 
 resource "aws_s3_bucket_notification" "this" {
-  bucket = var.upload_bucket_id
+  bucket = var.buckets.upload.id
 
   lambda_function {
     id                  = "process-originals"
     lambda_function_arn = module.function.function_arn
     events              = ["s3:ObjectCreated:*"]
-    filter_prefix       = var.upload_prefix
+    filter_prefix       = var.buckets.upload_prefix
   }
 
   # S3 test-invokes the target while saving the configuration.

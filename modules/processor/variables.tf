@@ -24,12 +24,6 @@ variable "layer_package_path" {
   type        = string
 }
 
-variable "architecture" {
-  description = "Instruction set of the function and its layer. Allowed: x86_64, arm64."
-  type        = string
-  default     = "x86_64"
-}
-
 variable "memory_size" {
   description = "Memory of the processor in MB (128-10240). CPU scales with memory: 1024+ keeps resizing fast."
   type        = number
@@ -45,50 +39,6 @@ variable "timeout" {
 variable "reserved_concurrent_executions" {
   description = "Reserved concurrency of the processor (caps parallel resizes and cost); null (default): unreserved."
   type        = number
-  default     = null
-}
-
-variable "log_retention_days" {
-  description = "Retention of the function's log group. Allowed: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
-  type        = number
-  default     = 14
-}
-
-variable "log_level" {
-  description = "LOG_LEVEL of the function. Allowed: DEBUG, INFO, WARNING, ERROR."
-  type        = string
-  default     = "INFO"
-}
-
-variable "upload_bucket_id" {
-  description = "Name of the upload bucket whose ObjectCreated events trigger the processor."
-  type        = string
-}
-
-variable "upload_bucket_arn" {
-  description = "ARN of the upload bucket."
-  type        = string
-}
-
-variable "output_bucket_id" {
-  description = "Name of the output bucket (OUTPUT_BUCKET)."
-  type        = string
-}
-
-variable "output_bucket_arn" {
-  description = "ARN of the output bucket."
-  type        = string
-}
-
-variable "upload_prefix" {
-  description = "Key prefix of originals; only objects under it trigger the processor. Ends with '/'."
-  type        = string
-  default     = "uploads/"
-}
-
-variable "kms_key_arn" {
-  description = "KMS key ARN of the buckets' SSE-KMS encryption, if any (grants kms:Decrypt/GenerateDataKey to the function)."
-  type        = string
   default     = null
 }
 
@@ -143,67 +93,10 @@ variable "dlq_message_retention_seconds" {
   }
 }
 
-variable "tags" {
-  description = "Extra tags for the function, layer, queue, role and log group."
-  type        = map(string)
-  default     = {}
-}
-
-variable "shared_layer_arns" {
-  description = "Layers the function loads before its own (the pinned AWS SDK both functions ship)."
-  type        = list(string)
-  default     = []
-}
-
-variable "uploads_table_name" {
-  description = "Name of the DynamoDB table with one record per upload."
-  type        = string
-}
-
-variable "uploads_table_arn" {
-  description = "ARN of the uploads table."
-  type        = string
-}
-
-variable "record_retention_days" {
-  description = "Days after which an upload's record expires (the table's TTL); null keeps records."
-  type        = number
-  default     = null
-}
-
-variable "extra_environment_variables" {
-  description = "More environment variables for the function (the local emulator's endpoint overrides)."
-  type        = map(string)
-  default     = {}
-}
-
 variable "processing_attempts" {
   description = "Attempts Lambda makes per upload (1 + maximum_retry_attempts): after the last failed one the record says failed."
   type        = number
   default     = 3
-}
-
-variable "region" {
-  description = "Region of the function (its network-interface permissions name it)."
-  type        = string
-}
-
-variable "vpc_subnet_ids" {
-  description = "Subnets the function is attached to; null (default): no VPC."
-  type        = list(string)
-  default     = null
-}
-
-variable "vpc_security_group_ids" {
-  description = "Security groups of the function's network interfaces (with vpc_subnet_ids)."
-  type        = list(string)
-  default     = []
-}
-
-variable "tracing_enabled" {
-  description = "X-Ray active tracing of the function."
-  type        = bool
-  default     = false
 }
 
 variable "metrics_namespace" {
@@ -222,4 +115,44 @@ variable "erase_deleted_uploads" {
   description = "Whether uploads can be deleted (sign-in): the processor may then delete the original and the outputs of an upload deleted while it worked (a tombstone in the record)."
   type        = bool
   default     = false
+}
+
+variable "function_settings" {
+  description = "Settings both functions share, built once in the root (main.tf local.function_settings) and passed to modules/lambda_function as its settings (described and validated there): region, architecture, log_level, log_retention_days, tracing_enabled, shared_layer_arns, vpc (null: no VPC), extra_environment_variables and extra tags. Here also: architecture of the Pillow layer, tags of the layer and the dead-letter queue."
+  type = object({
+    region                      = string
+    architecture                = optional(string, "x86_64")
+    log_level                   = optional(string, "INFO")
+    log_retention_days          = optional(number, 14)
+    tracing_enabled             = optional(bool, false)
+    shared_layer_arns           = optional(list(string), [])
+    vpc                         = optional(object({ subnet_ids = list(string), security_group_ids = list(string) }))
+    extra_environment_variables = optional(map(string), {})
+    tags                        = optional(map(string), {})
+  })
+}
+
+variable "buckets" {
+  description = "The stack's buckets (modules/storage): upload and output, each by id (name) and ARN; upload_prefix, the key prefix of originals in the upload bucket (ends with '/'); kms_key_arn of their SSE-KMS encryption, if any (null: SSE-S3). ObjectCreated events of originals under upload_prefix trigger the processor, which writes variants to the output bucket (OUTPUT_BUCKET, UPLOAD_PREFIX)."
+  type = object({
+    upload        = object({ id = string, arn = string })
+    output        = object({ id = string, arn = string })
+    upload_prefix = optional(string, "uploads/")
+    kms_key_arn   = optional(string)
+  })
+
+  validation {
+    condition     = endswith(var.buckets.upload_prefix, "/")
+    error_message = "buckets.upload_prefix must end with '/'."
+  }
+}
+
+variable "uploads_table" {
+  description = "The DynamoDB table with one record per upload (modules/uploads_table): name, arn, owner_index_arn (its owner index), record_retention_days (after which a record expires, the table's TTL; null keeps records). The processor moves the records through conditional updates (UPLOADS_TABLE, RECORD_RETENTION_DAYS); owner_index_arn is not used."
+  type = object({
+    name                  = string
+    arn                   = string
+    owner_index_arn       = optional(string)
+    record_retention_days = optional(number)
+  })
 }

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import hcl2
 import pytest
 import tftest
 
@@ -189,6 +190,16 @@ class Plan:
 
     def output(self, name: str) -> Any:
         return self.outputs[name].get("value")
+
+
+@pytest.fixture(scope="session")
+def root_local() -> Any:
+    """``root_local(name)``: a local value of the root's main.tf as written (python-hcl2). Where
+    a plan's configuration shows only ``local.<name>``, this is what it is built from."""
+    with (REPO / "main.tf").open() as handle:
+        blocks = hcl2.load(handle)["locals"]
+    values = {name: value for block in blocks for name, value in block.items()}
+    return values.__getitem__
 
 
 def normalise(text: str) -> str:

@@ -143,7 +143,9 @@ def test_the_data_source_asks_for_available_plain_zones(plan_factory) -> None:
     assert zone_type["values"]["constant_value"] == ["availability-zone"]
 
 
-def test_the_functions_network_outputs_wait_for_routes_endpoints_and_egress(plan_factory) -> None:
+def test_the_functions_network_outputs_wait_for_routes_endpoints_and_egress(
+    plan_factory, root_local
+) -> None:
     """The functions' vpc_config reads these two outputs: they must depend on everything that
     gives the subnets their way to S3 and DynamoDB, or a first apply races."""
     plan = plan_factory(bucket_name_suffix="t1")
@@ -151,5 +153,6 @@ def test_the_functions_network_outputs_wait_for_routes_endpoints_and_egress(plan
     for name in ("private_subnet_ids", "function_security_group_id"):
         assert set(network["outputs"][name].get("depends_on", [])) >= NETWORK_READY, name
     main = plan.raw["configuration"]["root_module"]
-    subnets_expr = json.dumps(main["module_calls"]["api"]["expressions"]["vpc_subnet_ids"])
-    assert "local.function_vpc_subnet_ids" in subnets_expr
+    settings = main["module_calls"]["api"]["expressions"]["function_settings"]
+    assert "local.function_settings" in settings["references"]
+    assert "local.function_vpc_subnet_ids" in root_local("function_settings")["vpc"]

@@ -64,14 +64,7 @@ def test_none_is_the_default_and_adds_nothing(anonymous) -> None:
     assert not [a for a in anonymous.resources if a.startswith("module.auth")]
     assert not anonymous.of_type("aws_api_gateway_authorizer")
     assert not anonymous.of_type("aws_cognito_user_pool")
-    assert set(methods(anonymous)) == {
-        "post_uploads",
-        "options_uploads",
-        "any_uploads",
-        "get_upload",
-        "options_upload",
-        "any_upload",
-    }
+    # Which methods: the routes of rules.json (tests/terraform/test_rule_drift.py).
     assert all(m["authorization"] == "NONE" for m in methods(anonymous).values())
     assert set(statements(anonymous)) == {
         "PresignPutOriginals",
@@ -86,19 +79,10 @@ def test_none_is_the_default_and_adds_nothing(anonymous) -> None:
 
 
 def test_every_method_but_options_needs_the_cognito_authorizer(cognito) -> None:
-    found = methods(cognito)
-    assert {k: v["http_method"] for k, v in found.items()} == {
-        "post_uploads": "POST",
-        "get_uploads": "GET",
-        "options_uploads": "OPTIONS",
-        "any_uploads": "ANY",
-        "get_upload": "GET",
-        "delete_upload": "DELETE",
-        "options_upload": "OPTIONS",
-        "any_upload": "ANY",
-    }
+    found = methods(cognito)  # which ones: tests/terraform/test_rule_drift.py
     anonymous = sorted(k for k, v in found.items() if v["authorization"] == "NONE")
     assert anonymous == ["options_upload", "options_uploads"]
+    assert {"get_uploads", "delete_upload"} <= found.keys()  # the signed_in routes
     protected = {k: v for k, v in found.items() if v["http_method"] != "OPTIONS"}
     assert {v["authorization"] for v in protected.values()} == {"COGNITO_USER_POOLS"}
     config = cognito.raw["configuration"]["root_module"]["module_calls"]["api"]["module"]

@@ -7,10 +7,14 @@ otherwise fail every invocation with ``ConfigError``) and the page's ``validate.
 their own (asserted below). Each layer must give every case the verdict written next to it, so a
 rule changed in one layer alone (a regex edited in Python, a bound in HCL, a check in JS) fails
 here; a rule changed in ``lambda_src/common/rules.json`` changes all three at once.
+
+The API's routes too: each route of the rule set is an API Gateway method in the plan and an
+entry of the function's dispatch table with a registered handler, and nothing else is.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import shutil
@@ -20,6 +24,7 @@ from typing import Any
 import pytest
 
 import cloud_settings
+from api import core as api_core
 from common import contract
 from processor import config as processor_config
 
@@ -166,3 +171,67 @@ def test_child_modules_check_no_variant_rule_of_their_own() -> None:
         block = re.search(r'variable "variants" \{(.*?)\n\}', text, re.S)
         if block:
             assert "validation" not in block.group(1), path
+
+
+# -- routes -------------------------------------------------------------------------------
+# rules.json "routes" is the route table: modules/api derives the API Gateway methods from it
+# (plus OPTIONS and ANY per path), api/core.py the function's dispatch table, naming functions
+# api/handler.py registers with @route_handler. A route added, dropped or renamed in one layer
+# alone fails here.
+
+# modules/api's resource per path template; its method keys are "<method>_<resource>".
+GATEWAY_RESOURCE = {"/uploads": "uploads", "/uploads/{id}": "upload"}
+
+
+def served_routes(signed_in: bool) -> list[dict[str, str]]:
+    return [r for r in contract.RULES["routes"] if signed_in or r["auth"] == "any"]
+
+
+def gateway_methods(signed_in: bool) -> dict[str, str]:
+    """The API Gateway methods the routes make: method key -> HTTP method."""
+    methods = {}
+    for route in served_routes(signed_in):
+        resource = GATEWAY_RESOURCE[route["path"]]
+        for method in (route["method"], "OPTIONS", "ANY"):
+            methods[f"{method.lower()}_{resource}"] = method
+    return methods
+
+
+def registered_handlers() -> set[str]:
+    """Names of the functions api/handler.py registers with @route_handler (read, not run)."""
+    tree = ast.parse((REPO / "lambda_src" / "api" / "handler.py").read_text())
+    return {
+        node.name
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef)
+        and any(isinstance(d, ast.Name) and d.id == "route_handler" for d in node.decorator_list)
+    }
+
+
+@pytest.mark.parametrize("auth", ["none", "cognito"])
+def test_every_route_is_a_gateway_method_and_handled_and_nothing_else(
+    plan_factory, auth: str
+) -> None:
+    signed_in = auth == "cognito"
+    plan = plan_factory(bucket_name_suffix="t1", **({"auth": auth} if signed_in else {}))
+    planned = {
+        address.split('"')[1]: values["http_method"]
+        for address, values in plan.of_type("aws_api_gateway_method").items()
+    }
+    assert planned == gateway_methods(signed_in)
+    call = plan.raw["configuration"]["root_module"]["module_calls"]["api"]["expressions"]
+    assert "local.rules.routes" in call["routes"]["references"]
+    assert api_core.route_table(signed_in) == {
+        (r["method"], r["path"]): r["handler"] for r in served_routes(signed_in)
+    }
+    assert api_core.route_methods(signed_in).keys() == {r["path"] for r in served_routes(signed_in)}
+    # every route's handler is registered, and every registered handler serves a route
+    assert {r["handler"] for r in contract.RULES["routes"]} == registered_handlers()
+
+
+def test_the_gateway_resources_are_the_route_paths(plan_factory) -> None:
+    plan = plan_factory(bucket_name_suffix="t1", auth="cognito")
+    parts = {v["path_part"] for v in plan.of_type("aws_api_gateway_resource").values()}
+    paths = {r["path"] for r in contract.RULES["routes"]}
+    assert parts == {segment for path in paths for segment in path.strip("/").split("/")}
+    assert paths == set(GATEWAY_RESOURCE)

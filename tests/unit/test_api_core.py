@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -220,6 +221,51 @@ def test_resolve_route(event, expected) -> None:
     assert api_core.resolve_route(event) == expected
 
 
+def test_the_routes_of_the_rule_set_without_and_with_sign_in() -> None:
+    # The 405's Allow header lists them in this order (then OPTIONS).
+    assert api_core.route_methods(False) == {"/uploads": ("POST",), "/uploads/{id}": ("GET",)}
+    assert api_core.route_methods(True) == {
+        "/uploads": ("GET", "POST"),
+        "/uploads/{id}": ("GET", "DELETE"),
+    }
+    assert api_core.route_table(False) == {
+        ("POST", "/uploads"): "create_upload",
+        ("GET", "/uploads/{id}"): "get_upload",
+    }
+    assert set(api_core.route_table(True).values()) == {
+        "create_upload",
+        "get_upload",
+        "list_uploads",
+        "delete_upload",
+    }
+    allowed = api_core.method_not_allowed("/uploads/{id}", api_core.route_methods(True))
+    assert allowed.headers == {"Allow": "GET, DELETE, OPTIONS"}
+
+
+def test_a_route_naming_a_missing_handler_fails_when_the_table_is_bound() -> None:
+    def create_upload() -> None: ...
+
+    table = {("POST", "/uploads"): "create_upload", ("GET", "/uploads/{id}"): "get_upload"}
+    with pytest.raises(RuntimeError, match="missing handlers: get_upload"):
+        api_core.bind_routes(table, {"create_upload": create_upload})
+    bound = api_core.bind_routes({("POST", "/uploads"): "create_upload"}, locals())
+    assert bound == {("POST", "/uploads"): create_upload}
+
+
+@pytest.mark.parametrize(
+    ("routes", "message"),
+    [
+        ([{"path": "/other", "method": "GET", "handler": "h", "auth": "any"}], "not resolved"),
+        ([{"path": "/uploads", "method": "FETCH", "handler": "h", "auth": "any"}], "unknown"),
+        ([{"path": "/uploads", "method": "GET", "handler": "h", "auth": "admin"}], "unknown"),
+        ([{"path": "/uploads", "method": "GET", "handler": "h", "auth": "any"}] * 2, "twice"),
+    ],
+)
+def test_the_rule_sets_routes_are_checked_at_import(routes, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        api_core._route_rules(routes)
+
+
 def test_header_lookup_is_case_insensitive() -> None:
     event = {"headers": {"ORIGIN": "https://x"}, "multiValueHeaders": None}
     assert api_core.header(event, "origin") == "https://x"
@@ -251,8 +297,9 @@ def test_valid_ids(raw: str) -> None:
 # -- status body --------------------------------------------------------------------------
 
 
-def test_status_body_signs_only_the_uploads_own_keys() -> None:
-    manifest = {
+def test_a_done_record_signs_only_the_uploads_own_keys() -> None:
+    record = {
+        "id": UPLOAD_ID,
         "status": "done",
         "variants": [
             {
@@ -264,21 +311,14 @@ def test_status_body_signs_only_the_uploads_own_keys() -> None:
                 "bytes": 5,
             }
         ],
-        "error": None,
     }
-    body = api_core.status_body(UPLOAD_ID, manifest, False, lambda key: f"signed:{key}")
+    policy = api_core.RetryPolicy(attempts=3, window_seconds=420)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    body = api_core.record_status_body(record, now, policy, 60, lambda key: f"signed:{key}")
     assert body["variants"][0]["url"] == f"signed:{UPLOAD_ID}/a.jpg"
-    manifest["variants"][0]["key"] = "other/a.jpg"
+    record["variants"][0]["key"] = "other/a.jpg"
     with pytest.raises(ValueError, match="foreign key"):
-        api_core.status_body(UPLOAD_ID, manifest, False, lambda key: key)
-
-
-def test_status_body_without_manifest() -> None:
-    processing = api_core.status_body(UPLOAD_ID, None, True, str)
-    assert processing["status"] == "processing"
-    with pytest.raises(api_core.ApiError) as caught:
-        api_core.status_body(UPLOAD_ID, None, False, str)
-    assert caught.value.status == 404
+        api_core.record_status_body(record, now, policy, 60, lambda key: key)
 
 
 # -- CORS ---------------------------------------------------------------------------------

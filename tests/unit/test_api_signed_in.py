@@ -653,3 +653,12 @@ def test_without_sign_in_the_function_never_imports_pyjwt() -> None:
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+@pytest.mark.parametrize("signed_in", [False, True])
+def test_the_dispatch_table_is_the_rule_sets_routes(load_signed_in, load_api, signed_in) -> None:
+    module = load_signed_in() if signed_in else load_api()
+    expected = module.api_core.route_table(signed_in)
+    assert {key: f.__name__ for key, f in module.ROUTES.items()} == expected
+    # every registered handler serves a route of the rule set (with sign-in, all of them)
+    assert set(module.HANDLERS) == set(module.api_core.route_table(True).values())
