@@ -20,10 +20,8 @@ from urllib.parse import urlsplit
 import pytest
 from botocore.exceptions import ClientError
 
-import cloud_settings  # local/cloud_settings.py: fake account, provider override, CLI config
-import emulator  # local/emulator.py: starts LocalStack and its moto sidecar
-import stack  # local/stack.py: prepares and applies the root stack on the emulator
-import stack_access  # tools/stack_access.py: the upload protocol, for tools and tests
+from local import cloud_settings, emulator, stack
+from tools import stack_access
 
 REPO = cloud_settings.REPO
 

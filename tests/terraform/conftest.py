@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import tftest
 
-import cloud_settings
+from local import cloud_settings
 
 REPO = cloud_settings.REPO
 

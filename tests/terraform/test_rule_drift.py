@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-import cloud_settings
 from common import contract
+from local import cloud_settings
 from processor import config as processor_config
 
 REPO = cloud_settings.REPO
