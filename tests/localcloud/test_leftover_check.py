@@ -1,9 +1,9 @@
 """The leftover check of every stack the tests stand up (tests/support/stacks.py): derived from
 the state, it names what a destroy left on the emulator, whatever its kind, and nothing else.
 
-A throwaway configuration of two resources of kinds the shared stacks also have: the bucket is
+A throwaway configuration of three resources of kinds the shared stacks also have: the bucket is
 taken out of the state before the destroy (the way a resource the provider failed to delete
-outlives it), so the destroy removes only the queue.
+outlives it), so the destroy removes only the queue and the dashboard.
 """
 
 from __future__ import annotations
@@ -29,6 +29,13 @@ resource "aws_s3_bucket" "kept" {
 
 resource "aws_sqs_queue" "destroyed" {
   name = "${var.name}-destroyed"
+}
+
+# LocalStack answers the read of a deleted dashboard with InvalidParameterValue ("does not
+# exist"), which the provider does not take for "gone": the check must still see it gone.
+resource "aws_cloudwatch_dashboard" "destroyed" {
+  dashboard_name = "${var.name}-destroyed"
+  dashboard_body = jsonencode({ widgets = [] })
 }
 """
 
