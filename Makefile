@@ -17,14 +17,14 @@ build: setup ## Build the Lambda zips and the Pillow layer into dist/
 	@./build.sh
 
 up: build ## Deploy the whole stack on the local emulator and print the page URL
-	@python3 local/emulator.py start
-	@$(PYTHON) local/stack.py up
+	@python3 -m local.emulator start
+	@$(PYTHON) -m local.stack up
 
 outputs: ## Print `terraform output -json` of the local deployment
-	@$(PYTHON) local/stack.py outputs
+	@$(PYTHON) -m local.stack outputs
 
 down: ## Stop the local emulator and remove its state and the local deployment
-	@python3 local/emulator.py stop --purge
+	@python3 -m local.emulator stop --purge
 	@rm -rf .local/stack
 
 test: build ## Run the whole test suite (starts and stops its own emulator)
@@ -54,7 +54,7 @@ bench: ## Resize benchmark (~7 min): docs/benchmarks.md, docs/benchmarks/results
 	@python3 bench/run.py
 
 emulator-start: setup ## Start only the local emulator (port 4566)
-	@python3 local/emulator.py start
+	@python3 -m local.emulator start
 
 emulator-stop: ## Stop the local emulator, keeping its state
-	@python3 local/emulator.py stop
+	@python3 -m local.emulator stop

@@ -205,7 +205,7 @@ module "auth" {
 check "sign_in_keys_reachable_from_the_vpc" {
   assert {
     condition     = !(local.create_vpc && local.signed_in && var.auth_jwks_json == null && var.auth_jwks_url == null && !local.emulator)
-    error_message = "enable_vpc with auth = \"cognito\": the API has no route to the pool's JWKS. Run `python tools/users.py jwks > jwks.json`, set auth_jwks_json = file(\"jwks.json\") and apply again."
+    error_message = "enable_vpc with auth = \"cognito\": the API has no route to the pool's JWKS. Run `python -m tools.users jwks > jwks.json`, set auth_jwks_json = file(\"jwks.json\") and apply again."
   }
 }
 

@@ -549,7 +549,7 @@ variable "auth_jwks_url" {
 }
 
 variable "auth_jwks_json" {
-  description = "With auth = \"cognito\": the pool's JWKS document itself, for an API function without internet access (a VPC without NAT): `python tools/users.py jwks > jwks.json` after the first apply, then auth_jwks_json = file(\"jwks.json\") and apply again. Cognito does not rotate a pool's keys. null (default): fetched from auth_jwks_url."
+  description = "With auth = \"cognito\": the pool's JWKS document itself, for an API function without internet access (a VPC without NAT): `python -m tools.users jwks > jwks.json` after the first apply, then auth_jwks_json = file(\"jwks.json\") and apply again. Cognito does not rotate a pool's keys. null (default): fetched from auth_jwks_url."
   type        = string
   default     = null
 

@@ -15,18 +15,16 @@ import argparse
 import io
 import json
 import statistics
-import sys
 import time
 from pathlib import Path
 
+import inputs  # bench/ is on the path as this script's folder
 import numpy as np
+import quality
 from PIL import Image
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-sys.path.insert(0, str(HERE))
-import inputs  # noqa: E402
-import quality  # noqa: E402
 
 SPEEDS = (4, 6, 8, 9, 10)
 QUALITIES = (50, 60, 70, 80)

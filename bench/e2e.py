@@ -35,8 +35,7 @@ from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-sys.path.insert(0, str(BENCH))
-sys.path.insert(0, str(REPO / "local"))
+sys.path.insert(0, str(REPO))  # the local package (local.stack); bench/ is this script's folder
 
 import inputs  # noqa: E402
 
@@ -170,7 +169,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--output", type=Path, default=REPO / "docs" / "benchmarks" / "e2e.json")
     args = parser.parse_args(argv)
 
-    import stack as local_stack
+    from local import stack as local_stack
 
     results: dict[str, Any] = {"generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     spec = inputs.FULL_CLASSES[0]

@@ -24,10 +24,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import inputs  # bench/ is on the path as this script's folder
+import run as bench_run
+
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-import inputs  # noqa: E402
-import run as bench_run  # noqa: E402
 
 REPO = HERE.parent
 

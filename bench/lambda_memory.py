@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "bench"))
 
 import inputs  # noqa: E402  (bench/inputs.py: the seeded photo-like inputs)
 

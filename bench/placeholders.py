@@ -21,8 +21,8 @@ from PIL import Image
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-sys.path[:0] = [str(HERE), str(REPO / "lambda_src")]
-import inputs  # noqa: E402
+sys.path.insert(0, str(REPO / "lambda_src"))  # the processor package, as its zip lays it out
+import inputs  # noqa: E402  (bench/ is on the path as this script's folder)
 
 from processor import imaging, placeholder  # noqa: E402
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import emulator  # local/emulator.py: where the moto sidecar listens
+from local import emulator  # where the moto sidecar listens
 
 REPO = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Start, stop and inspect LocalStack running on the host (no Docker), with its moto sidecar.
 
-    python local/emulator.py start  [--port 4566] [--sidecar-port PORT] [--state-dir .local/emulator]
-    python local/emulator.py stop   [--state-dir ...] [--purge]
-    python local/emulator.py status [--port 4566] [--state-dir ...]
+    python3 -m local.emulator start  [--port 4566] [--sidecar-port PORT] [--state-dir .local/emulator]
+    python3 -m local.emulator stop   [--state-dir ...] [--purge]
+    python3 -m local.emulator status [--port 4566] [--state-dir ...]
 
 LocalStack community has no cognito-idp, cloudfront or wafv2, so a moto server (the sidecar)
 runs beside it on the emulator port + SIDECAR_PORT_OFFSET (5566 for 4566) unless
@@ -12,7 +12,7 @@ start, stop and report together.
 
 Everything they write (state, temp files, logs, S3 objects, the pid files) stays under the
 state folder, the sidecar's under `<state-dir>/sidecar/`. Standard library only, so any
-Python 3 can run it.
+Python 3 can run it, from the repository root or as a file (`python3 local/emulator.py start`).
 """
 
 from __future__ import annotations

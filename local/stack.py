@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Deploy the root Terraform configuration onto the local emulator.
 
-    python local/stack.py up        # apply, then print the page and API URLs
-    python local/stack.py up --auth cognito   # the same with sign-in (users: tools/users.py)
-    python local/stack.py outputs   # `terraform output -json` of the local deployment
-    python local/stack.py destroy
+    python -m local.stack up        # apply, then print the page and API URLs
+    python -m local.stack up --auth cognito   # the same with sign-in (users: python -m tools.users)
+    python -m local.stack outputs   # `terraform output -json` of the local deployment
+    python -m local.stack destroy
 
 The root configuration is linked into a working folder of its own (`.local/stack` by default)
 beside a provider override that points every AWS service at the emulator with fake credentials.
@@ -24,7 +24,7 @@ from typing import Any, TextIO
 
 import tftest
 
-import cloud_settings
+from local import cloud_settings
 
 REPO = cloud_settings.REPO
 DEFAULT_WORKDIR = REPO / ".local" / "stack"
@@ -172,7 +172,9 @@ class ApplyProgress:
 
 def main() -> None:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m local.stack",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("command", choices=["up", "outputs", "destroy"])
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Push N real uploads through the stack and prove that none is lost or duplicated.
 
-    .venv/bin/python tools/load.py                       # the local stack (`make up`), 200 uploads
-    .venv/bin/python tools/load.py --count 50 --concurrency 8
-    .venv/bin/python tools/load.py --outputs-json outputs.json   # `terraform output -json > ...`
-    .venv/bin/python tools/load.py --api-url URL --no-bucket-check
+    .venv/bin/python -m tools.load                       # the local stack (`make up`), 200 uploads
+    .venv/bin/python -m tools.load --count 50 --concurrency 8
+    .venv/bin/python -m tools.load --outputs-json outputs.json   # `terraform output -json > ...`
+    .venv/bin/python -m tools.load --api-url URL --no-bucket-check
 
 Each upload is the page's protocol: ``POST /uploads``, the presigned ``PUT``, then
 ``GET /uploads/{id}`` until ``done`` or ``rejected``. The mix is deterministic (``--seed``):
@@ -44,9 +44,7 @@ from typing import Any
 
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import stack_access  # tools/stack_access.py
+from tools import stack_access
 
 EXTENSIONS = {"jpeg": "jpg", "webp": "webp", "png": "png"}
 # (share of the good uploads, base size, formats): small, medium, large
@@ -510,7 +508,9 @@ def print_report(report: dict[str, Any]) -> None:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m tools.load",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--count", type=int, default=200, help="uploads to make (default 200)")
     parser.add_argument("--concurrency", type=int, default=16, help="threads (default 16)")
@@ -523,7 +523,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--api-url", help="API base URL (default: from the stack's outputs)")
     parser.add_argument("--outputs-json", type=Path, help="`terraform output -json` of the stack")
-    parser.add_argument("--stack-workdir", type=Path, help="local/stack.py --workdir")
+    parser.add_argument("--stack-workdir", type=Path, help="python -m local.stack --workdir")
     parser.add_argument(
         "--endpoint-url", help="AWS endpoint for the bucket checks (default: the emulator's)"
     )

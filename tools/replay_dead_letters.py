@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Replay the processor's dead letters: re-invoke it with each original S3 event.
 
-    .venv/bin/python tools/replay_dead_letters.py --dry-run      # list what would be replayed
-    .venv/bin/python tools/replay_dead_letters.py                # replay everything replayable
-    .venv/bin/python tools/replay_dead_letters.py --max 10
-    .venv/bin/python tools/replay_dead_letters.py --upload-id <id> [--upload-id <id> ...]
-    .venv/bin/python tools/replay_dead_letters.py --outputs-json outputs.json   # a real AWS stack
+    .venv/bin/python -m tools.replay_dead_letters --dry-run      # list what would be replayed
+    .venv/bin/python -m tools.replay_dead_letters                # replay everything replayable
+    .venv/bin/python -m tools.replay_dead_letters --max 10
+    .venv/bin/python -m tools.replay_dead_letters --upload-id <id> [--upload-id <id> ...]
+    .venv/bin/python -m tools.replay_dead_letters --outputs-json outputs.json   # a real AWS stack
 
 An S3 event the processor failed on (S3 or permission errors, bugs: never a bad image, which
 gets a ``rejected`` manifest) is retried by Lambda (``maximum_retry_attempts``) and then sent
@@ -42,9 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import stack_access  # tools/stack_access.py
+from tools import stack_access
 
 RECEIVE_BATCH = 10
 # Received messages stay invisible for this long while the command works through the queue,
@@ -212,7 +210,9 @@ def _handle(
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m tools.replay_dead_letters",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--dry-run", action="store_true", help="list only; invoke/delete nothing")
     parser.add_argument("--max", type=int, help="act on at most this many messages")
@@ -220,7 +220,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--upload-id", action="append", dest="upload_ids", help="only this upload (repeatable)"
     )
     parser.add_argument("--outputs-json", type=Path, help="`terraform output -json` of the stack")
-    parser.add_argument("--stack-workdir", type=Path, help="local/stack.py --workdir")
+    parser.add_argument("--stack-workdir", type=Path, help="python -m local.stack --workdir")
     parser.add_argument("--queue-url", help="dead-letter queue (default: dead_letter_queue_url)")
     parser.add_argument(
         "--function-name", help="processor (default: the processor_function_name output)"

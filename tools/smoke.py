@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Smoke test of any deployment, real AWS or local: the public flow, end to end.
 
-    terraform output -json > outputs.json && python tools/smoke.py --outputs outputs.json
-    python tools/smoke.py --terraform-dir .        # runs `terraform output -json` there
-    python tools/smoke.py                          # the local deployment of `make up`
+    terraform output -json > outputs.json && python -m tools.smoke --outputs outputs.json
+    python -m tools.smoke --terraform-dir .        # runs `terraform output -json` there
+    python -m tools.smoke                          # the local deployment of `make up`
 
 It reads the stack's outputs and, as the page would, checks: the page and its config.json, a
 real JPEG through POST /uploads, the presigned PUT (a second PUT to the same URL must never
@@ -39,13 +39,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import csp_policy
 import requests
 from botocore.exceptions import BotoCoreError, ClientError
 from PIL import Image
 
-import users
-from stack_access import ApiClient, ToolError, emulator_endpoint, load_outputs, sign_in
+from tools import csp_policy, users
+from tools.stack_access import ApiClient, ToolError, emulator_endpoint, load_outputs, sign_in
 
 META_TAG = re.compile(r"<meta\b[^>]*>", re.IGNORECASE | re.DOTALL)
 CSP_EQUIV = re.compile(r"\bhttp-equiv\s*=\s*([\"']?)content-security-policy\1", re.IGNORECASE)
@@ -336,7 +335,9 @@ def terraform_outputs(folder: Path) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m tools.smoke",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--outputs", type=Path, help="a file written by `terraform output -json`")

@@ -2,7 +2,7 @@
 
 * :func:`load_outputs` reads the stack's Terraform outputs: a file written by
   ``terraform output -json`` (or any ``{"name": value}`` JSON), or, by default, the local
-  deployment through ``python local/stack.py outputs``.
+  deployment through ``python -m local.stack outputs``.
 * :func:`emulator_endpoint` recognises a stack on the local emulator from its API URL
   (``<endpoint>/_aws/execute-api/<id>/<stage>``); :func:`aws_client` then uses the emulator's
   fake credentials. For a real AWS stack the usual credential chain applies, in the stack's
@@ -56,19 +56,19 @@ def load_outputs(outputs_json: Path | None = None, stack_workdir: Path | None = 
         except (OSError, ValueError) as error:
             raise ToolError(f"cannot read outputs from {outputs_json}: {error}") from None
     else:
-        command = [sys.executable, str(REPO / "local" / "stack.py"), "outputs"]
+        command = [sys.executable, "-m", "local.stack", "outputs"]
         if stack_workdir is not None:
-            command += ["--workdir", str(stack_workdir)]
-        result = subprocess.run(command, capture_output=True, text=True, check=False)
+            command += ["--workdir", str(Path(stack_workdir).resolve())]
+        result = subprocess.run(command, capture_output=True, text=True, check=False, cwd=REPO)
         if result.returncode != 0:
             raise ToolError(
-                "`python local/stack.py outputs` failed (is the local stack up? `make up`):\n"
+                "`python -m local.stack outputs` failed (is the local stack up? `make up`):\n"
                 + result.stderr.strip()
             )
         try:
             raw = json.loads(result.stdout)
         except ValueError:
-            raise ToolError("`python local/stack.py outputs` printed no JSON") from None
+            raise ToolError("`python -m local.stack outputs` printed no JSON") from None
     if not isinstance(raw, dict):
         raise ToolError("the outputs must be a JSON object")
     # `terraform output -json` wraps each value: {"name": {"value": ..., "type": ...}}

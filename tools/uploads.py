@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """List recent uploads and rejections from the uploads table (operators, support).
 
-    python tools/uploads.py                          # the local stack of `make up`
-    python tools/uploads.py --outputs outputs.json   # any stack: `terraform output -json`
-    python tools/uploads.py --status rejected --limit 20
-    python tools/uploads.py --owner anonymous --json
+    python -m tools.uploads                          # the local stack of `make up`
+    python -m tools.uploads --outputs outputs.json   # any stack: `terraform output -json`
+    python -m tools.uploads --status rejected --limit 20
+    python -m tools.uploads --owner anonymous --json
 
 Newest first. With ``--owner`` the table's owner index is queried (one owner's uploads);
 otherwise the table is scanned (fine for an operator's look at a small table; paged, read-only)
@@ -24,7 +24,7 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
 
-from stack_access import ToolError, aws_client, load_outputs
+from tools.stack_access import ToolError, aws_client, load_outputs
 
 STATUSES = ("awaiting_upload", "processing", "done", "rejected", "failed", "deleted")
 ANONYMOUS = "anonymous"  # what --owner calls uploads without an owner attribute
@@ -93,7 +93,9 @@ def line_of(item: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m tools.uploads",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--outputs", type=Path, help="a file written by `terraform output -json`")
     parser.add_argument("--owner", help="only this owner's uploads (the owner index)")

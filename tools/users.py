@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """Operator command for the users of a deployment with sign-in (``auth = "cognito"``).
 
-    python tools/users.py create alice@example.com            # emails a temporary password
-    python tools/users.py create alice@example.com --password 'Long-enough-1!'   # permanent
-    python tools/users.py disable alice@example.com            # signs them out everywhere too
-    python tools/users.py sign-out alice@example.com           # everywhere; they may sign in again
-    python tools/users.py enable alice@example.com
-    python tools/users.py list [--json]
-    python tools/users.py jwks > jwks.json                     # the pool's public keys
+    python -m tools.users create alice@example.com            # emails a temporary password
+    python -m tools.users create alice@example.com --password 'Long-enough-1!'   # permanent
+    python -m tools.users disable alice@example.com            # signs them out everywhere too
+    python -m tools.users sign-out alice@example.com           # everywhere; they may sign in again
+    python -m tools.users enable alice@example.com
+    python -m tools.users list [--json]
+    python -m tools.users jwks > jwks.json                     # the pool's public keys
 
 The pool comes from the stack's outputs (``auth.user_pool_id``): ``--outputs FILE`` written by
 ``terraform output -json``, or by default the local deployment (``make up``), whose pool lives
@@ -35,7 +35,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from stack_access import (
+from tools.stack_access import (
     EMULATOR_CREDENTIALS,
     ToolError,
     aws_client,
@@ -177,7 +177,9 @@ def print_table(users: list[dict[str, Any]]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m tools.users",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--outputs", type=Path, help="terraform output -json of the stack")
     commands = parser.add_subparsers(dest="command", required=True)

@@ -1,7 +1,7 @@
 """Fixtures for the browser tests of the upload page (Playwright, Debian's Chromium).
 
 The tests target the real stack applied on the local emulator through the session fixture
-``local_stack_outputs`` (tests/conftest.py). Mode: that stack has enable_cdn = true, but the
+``local_stack_outputs`` (tests/support/stacks.py). Mode: that stack has enable_cdn = true, but the
 page is loaded path-style from the emulator's S3 (output ``web_delivery = "emulator"``; moto's
 CloudFront serves no traffic). So that Chromium enforces the production policy anyway, every
 page is delivered with the Content-Security-Policy header of the stack's own CloudFront
@@ -39,6 +39,11 @@ CHROMIUM_ARGS = [
 
 
 # ---- the target ------------------------------------------------------------------------
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The emulator and the stacks (tests/support/stacks.py): this tier's shared fixtures."""
+    config.pluginmanager.import_plugin("support.stacks")  # once per run, whichever tier is first
 
 
 @pytest.fixture(scope="session")

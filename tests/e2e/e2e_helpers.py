@@ -7,7 +7,7 @@ from typing import Any
 
 import boto3
 
-import cloud_settings
+from local import cloud_settings
 from support import images
 
 # How long a file may take from choosing to a final state on the emulator (cold starts included);

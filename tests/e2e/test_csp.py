@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import csp_policy
 import pytest
 from e2e_helpers import SETTLE_TIMEOUT_MS, make_image, row_for, wait_for_row_status
+
+from tools import csp_policy
 
 pytestmark = pytest.mark.e2e
 

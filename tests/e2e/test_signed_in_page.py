@@ -1,4 +1,4 @@
-"""The page with sign-in (auth = "cognito", the second stack of tests/conftest.py): sign in,
+"""The page with sign-in (auth = "cognito", the second stack of tests/support/stacks.py): sign in,
 upload, see the image in "My images", delete it, sign out; errors are clear; axe passes."""
 
 from __future__ import annotations

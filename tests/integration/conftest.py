@@ -1,4 +1,4 @@
-"""Fixtures of the integration tier: the one stack tests/conftest.py applies per run.
+"""Fixtures of the integration tier: the stacks tests/support/stacks.py applies per run.
 
 Every test here runs against the real stack on the local emulator (``local_stack_outputs``):
 the pipeline end to end, hostile uploads and images, duplicate delivery, dead letters, load.
@@ -12,6 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The emulator and the stacks (tests/support/stacks.py): this tier's shared fixtures."""
+    config.pluginmanager.import_plugin("support.stacks")  # once per run, whichever tier is first
 
 
 @pytest.fixture(scope="session")

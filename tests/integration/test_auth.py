@@ -1,4 +1,4 @@
-"""Sign-in on the applied stack with auth = "cognito" (tests/conftest.py auth_stack_deployment):
+"""Sign-in on the applied stack with auth = "cognito" (tests/support/stacks.py auth_stack_deployment):
 the user pool in the moto sidecar, real tokens, and the API function checking them itself
 (LocalStack does not enforce API Gateway authorizers, so this is the check that holds here)."""
 
@@ -11,10 +11,10 @@ import boto3
 import pytest
 import requests
 
-import stack_access
 from common.table import deserialise
 from support import images, second_plan
 from support.tokens import TokenFactory
+from tools import stack_access
 
 TIMEOUT = 90
 # variables.tf's default variants (the stack under test keeps them)
@@ -239,7 +239,7 @@ def refresh(auth: dict[str, Any], tokens: dict[str, Any]) -> requests.Response:
 
 
 def test_signing_out_everywhere_stops_the_earlier_id_token(make_user, outputs, tmp_path):
-    import users
+    from tools import users
 
     path = tmp_path / "outputs.json"
     path.write_text(json.dumps(outputs))
@@ -264,7 +264,7 @@ def test_signing_out_everywhere_stops_the_earlier_id_token(make_user, outputs, t
 
 
 def test_the_operator_tool_creates_disables_and_lists_users(outputs, tmp_path, capsys) -> None:
-    import users
+    from tools import users
 
     path = tmp_path / "outputs.json"
     path.write_text(json.dumps(outputs))

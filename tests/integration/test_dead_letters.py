@@ -19,10 +19,10 @@ import json
 from typing import Any
 
 import pytest
-import replay_dead_letters
 from PIL import Image
 
 from support.pipeline import new_upload_id, wait_until
+from tools import replay_dead_letters
 
 pytestmark = pytest.mark.integration
 

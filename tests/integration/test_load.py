@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 
-import load
 import pytest
+
+from tools import load
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""The operations options on the shared stack (tests/conftest.py turns them on): the private
+"""The operations options on the shared stack (tests/support/stacks.py turns them on): the private
 network, tracing settings, alarms with their topic and dashboard, the metric the dead-letter
 alarm watches, and the ids and metrics the processor writes for an upload.
 

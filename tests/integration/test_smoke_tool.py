@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import smoke
+from tools import smoke
 
 
 def test_the_smoke_test_passes_on_the_deployed_stack(outputs_file, capsys):

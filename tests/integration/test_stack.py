@@ -1,6 +1,6 @@
 """The real stack applied with Terraform (through tftest) on the emulator, with real images.
 
-`local_stack_outputs` (tests/conftest.py) applies the root configuration once per run and
+`local_stack_outputs` (tests/support/stacks.py) applies the root configuration once per run and
 destroys it at the end, checking that nothing is left behind.
 """
 

@@ -19,7 +19,7 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-import cloud_settings
+from local import cloud_settings
 
 pytestmark = pytest.mark.integration
 

@@ -117,7 +117,7 @@ def test_concurrent_uploads_each_leave_exactly_one_matching_record(api, dynamodb
 def test_the_operator_command_lists_rejections_from_the_table(api, outputs_file, capsys):
     import json
 
-    import uploads as uploads_tool
+    from tools import uploads as uploads_tool
 
     upload_id = api.upload(b"GIF89a but not really", "image/gif", "fake.gif")
     assert api.wait_for_final(upload_id, timeout=TIMEOUT)["status"] == "rejected"

@@ -1,6 +1,6 @@
 """The local emulator itself: LocalStack on the host with the project's Lambda executor.
 
-These run against a real LocalStack started by the test run (tests/conftest.py).
+These run against a real LocalStack started by the test run (tests/support/stacks.py).
 """
 
 from __future__ import annotations

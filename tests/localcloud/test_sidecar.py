@@ -23,8 +23,7 @@ import pytest
 import requests
 import tftest
 
-import cloud_settings
-import emulator
+from local import cloud_settings, emulator
 
 pytestmark = pytest.mark.localcloud
 

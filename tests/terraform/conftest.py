@@ -20,7 +20,7 @@ import hcl2
 import pytest
 import tftest
 
-import cloud_settings
+from local import cloud_settings
 
 REPO = cloud_settings.REPO
 

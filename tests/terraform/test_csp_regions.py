@@ -32,13 +32,13 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import csp_policy
 import pytest
 from botocore import loaders
 
 from api import config as api_config
 from api import storage as api_storage
 from common import s3_client
+from tools import csp_policy
 
 pytestmark = pytest.mark.terraform
 

@@ -23,9 +23,9 @@ from typing import Any
 
 import pytest
 
-import cloud_settings
 from api import core as api_core
 from common import contract
+from local import cloud_settings
 from processor import config as processor_config
 
 REPO = cloud_settings.REPO

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 
-from stack import ApplyProgress
+from local.stack import ApplyProgress
 
 
 def message(kind: str, **fields: object) -> str:

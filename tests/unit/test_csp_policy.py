@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import csp_policy
 import pytest
+
+from tools import csp_policy
 
 PAGE = "https://d111.cloudfront.net"
 POLICY = csp_policy.parse(

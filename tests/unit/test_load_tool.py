@@ -5,9 +5,10 @@ from __future__ import annotations
 import io
 from collections import Counter
 
-import load
 import pytest
 from PIL import Image
+
+from tools import load
 
 pytestmark = pytest.mark.unit
 

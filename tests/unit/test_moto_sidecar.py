@@ -7,9 +7,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import boto3
-import moto_sidecar
 import pytest
 from moto import mock_aws
+
+from local import moto_sidecar
 
 pytestmark = pytest.mark.unit
 

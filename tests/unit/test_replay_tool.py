@@ -13,10 +13,10 @@ from typing import Any
 
 import boto3
 import pytest
-import replay_dead_letters as replay
 from moto import mock_aws
 
 from support.pipeline import new_upload_id, s3_event
+from tools import replay_dead_letters as replay
 
 pytestmark = pytest.mark.unit
 

@@ -9,7 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-import smoke
+from tools import smoke
 
 pytestmark = pytest.mark.unit
 
@@ -172,8 +172,7 @@ def test_the_throwaway_user_is_deleted_even_when_a_check_fails(
 
 
 def test_operator_tools_use_the_stacks_region_not_the_shells(monkeypatch) -> None:
-    import stack_access
-    import users
+    from tools import stack_access, users
 
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-central-1")
     monkeypatch.setenv("AWS_REGION", "eu-central-1")

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-import smoke
+from tools import smoke
 
 pytestmark = pytest.mark.unit
 

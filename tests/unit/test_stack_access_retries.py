@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-import stack_access
+from tools import stack_access
 
 
 class ScriptedSession:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-import uploads as uploads_tool
 from common import records
 from support.lambda_env import UPLOADS_TABLE
+from tools import uploads as uploads_tool
 
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-import users
 from api import auth
 from common.table import UploadsTable, make_client
 from support.lambda_env import REGION
+from tools import users
 
 QUOTA_TABLE = "sip-users-quotas-tool"
 EMAIL = "alice@example.com"
