@@ -8,14 +8,10 @@ import { startAccount } from '../../../web/js/account.js';
 import { createSession } from '../../../web/js/auth.js';
 import { createSessionScope } from '../../../web/js/session_scope.js';
 import { element, fakeEvent, installDocument, until } from './fake_dom.mjs';
+import { fakeStorage, token } from './fakes.mjs';
 
 const NOW = 1_000_000_000_000;
 const AUTH = { mode: 'cognito', endpoint: 'http://cognito.test/', clientId: 'client1', selfSignUp: true, passwordMinLength: 14 };
-
-function token(claims) {
-  const part = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
-  return `${part({ alg: 'RS256', kid: 'k' })}.${part(claims)}.sig`;
-}
 
 const signedIn = (email) => ({
   AuthenticationResult: { IdToken: token({ email, exp: NOW / 1000 + 3600 }), RefreshToken: 'r1', ExpiresIn: 3600 },
@@ -33,26 +29,12 @@ function scriptedCognito(answers) {
   return { calls, fetchImpl };
 }
 
-function memoryStorage() {
-  const data = {};
-  return {
-    data,
-    getItem: (key) => (key in data ? data[key] : null),
-    setItem: (key, value) => {
-      data[key] = String(value);
-    },
-    removeItem: (key) => {
-      delete data[key];
-    },
-  };
-}
-
 function form(document, id, inputs) {
   const fields = inputs.map((name) => element(document, 'input', { name }));
   return element(document, 'form', { id }, [...fields, element(document, 'button', { type: 'submit' })]);
 }
 
-function page(answers = {}, { auth = AUTH, storage = memoryStorage() } = {}) {
+function page(answers = {}, { auth = AUTH, storage = fakeStorage() } = {}) {
   const document = installDocument();
   const cognito = scriptedCognito(answers);
   const make = (tag) => document.createElement(tag);
@@ -122,7 +104,7 @@ test('without self sign-up there is no "Create an account"', () => {
 });
 
 test('a session kept from before the reload starts signed in and lists the images', () => {
-  const storage = memoryStorage();
+  const storage = fakeStorage();
   const idToken = token({ email: 'kept@example.com', exp: NOW / 1000 + 3600 });
   const kept = { idToken, refreshToken: 'r1', expiresAt: NOW + 3_600_000, email: 'kept@example.com' };
   storage.setItem('sip.session', JSON.stringify(kept));

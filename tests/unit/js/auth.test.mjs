@@ -4,27 +4,9 @@ import { test } from 'node:test';
 
 import { createSession, decodeClaims, friendlyError, refreshDelayMs } from '../../../web/js/auth.js';
 import { parseAuth } from '../../../web/js/validate.js';
+import { fakeStorage, token } from './fakes.mjs';
 
 const SETTINGS = { endpoint: 'http://cognito.test/', clientId: 'client1' };
-
-function fakeStorage() {
-  const data = {};
-  return {
-    data,
-    getItem: (key) => (key in data ? data[key] : null),
-    setItem: (key, value) => {
-      data[key] = String(value);
-    },
-    removeItem: (key) => {
-      delete data[key];
-    },
-  };
-}
-
-function token(claims) {
-  const part = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
-  return `${part({ alg: 'RS256', kid: 'k' })}.${part(claims)}.sig`;
-}
 
 function fakeCognito(handlers) {
   const calls = [];

@@ -8,20 +8,11 @@ import { createClient } from '../../../web/js/client.js';
 import { createGallery, galleryImage } from '../../../web/js/gallery.js';
 import { createSessionScope } from '../../../web/js/session_scope.js';
 import { installDocument, until } from './fake_dom.mjs';
+import { deferred } from './fakes.mjs';
 
 const ID1 = '11111111-1111-4111-8111-111111111111';
 const ID2 = '22222222-2222-4222-8222-222222222222';
 const ID3 = '33333333-3333-4333-8333-333333333333';
-
-function deferred() {
-  let resolve;
-  let reject;
-  const promise = new Promise((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
 
 const variant = (width) => ({ name: `w${width}`, url: `https://cdn.test/${width}.webp`, width, height: width });
 const upload = (id, fields = {}) => ({

@@ -3,17 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { createHistory } from '../../../web/js/history.js';
-
-function fakeStorage(initial = {}) {
-  const data = { ...initial };
-  return {
-    data,
-    getItem: (key) => (key in data ? data[key] : null),
-    setItem: (key, value) => {
-      data[key] = String(value);
-    },
-  };
-}
+import { fakeStorage } from './fakes.mjs';
 
 const A = { id: '3f1c2d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f', name: 'a.jpg', size: 10, contentType: 'image/jpeg', at: 1 };
 const B = { ...A, id: '9f1c2d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f', name: 'b.png', at: 2 };

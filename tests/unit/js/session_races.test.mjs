@@ -6,41 +6,13 @@ import { test } from 'node:test';
 
 import { createSession } from '../../../web/js/auth.js';
 import { createGalleryLoader, createSessionScope } from '../../../web/js/session_scope.js';
+import { deferred, fakeStorage, token } from './fakes.mjs';
 
 const SETTINGS = { endpoint: 'http://cognito.test/', clientId: 'client1' };
 const NOW = 1_000_000_000_000;
 
-function deferred() {
-  let resolve;
-  let reject;
-  const promise = new Promise((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
 /** Let every already-settled promise run its callbacks. */
 const settle = () => new Promise((resolve) => setImmediate(resolve));
-
-function fakeStorage(initial = {}) {
-  const data = { ...initial };
-  return {
-    data,
-    getItem: (key) => (key in data ? data[key] : null),
-    setItem: (key, value) => {
-      data[key] = String(value);
-    },
-    removeItem: (key) => {
-      delete data[key];
-    },
-  };
-}
-
-function token(claims) {
-  const part = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
-  return `${part({ alg: 'RS256', kid: 'k' })}.${part(claims)}.sig`;
-}
 
 /** A Cognito whose every answer waits until the test releases it: calls[i].answer(status, body). */
 function heldCognito() {

@@ -9,6 +9,7 @@ import { createHistory } from '../../../web/js/history.js';
 import { createUploads } from '../../../web/js/uploads.js';
 import { parseConfig } from '../../../web/js/validate.js';
 import { installDocument, until } from './fake_dom.mjs';
+import { fakeStorage } from './fakes.mjs';
 
 const CONFIG = parseConfig({
   apiUrl: 'http://api.test/prod/',
@@ -26,17 +27,6 @@ const ID1 = '11111111-1111-4111-8111-111111111111';
 const ID2 = '22222222-2222-4222-8222-222222222222';
 const THUMB = { name: 'thumb', url: 'https://cdn.test/thumb.webp', width: 128, height: 96, bytes: 500, contentType: 'image/webp' };
 const NO_WAIT = { wait: async () => {} };
-
-function fakeStorage() {
-  const data = {};
-  return {
-    data,
-    getItem: (key) => (key in data ? data[key] : null),
-    setItem: (key, value) => {
-      data[key] = String(value);
-    },
-  };
-}
 
 function apiError(message, fields) {
   return Object.assign(new Error(message), fields);
