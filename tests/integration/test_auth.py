@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import boto3
 import pytest
 import requests
 
@@ -42,17 +41,6 @@ def alices_upload(alice) -> dict[str, Any]:
     result = alice.api.wait_for_final(upload_id, timeout=TIMEOUT)
     assert result["status"] == "done", result
     return result
-
-
-@pytest.fixture(scope="module")
-def dynamodb(sidecar_endpoint: str) -> Any:
-    return boto3.client(
-        "dynamodb",
-        endpoint_url=sidecar_endpoint,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        region_name="us-east-1",
-    )
 
 
 def test_second_plan_of_the_signed_in_stack_shows_no_changes(auth_stack_deployment) -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import boto3
 import pytest
 
 from common.table import deserialise
@@ -33,17 +32,6 @@ ENDINGS = ("deleted_upload_erased", "upload processed")
 @pytest.fixture(scope="module")
 def outputs(auth_stack_outputs: dict[str, Any]) -> dict[str, Any]:
     return auth_stack_outputs
-
-
-@pytest.fixture(scope="module")
-def dynamodb(sidecar_endpoint: str) -> Any:
-    return boto3.client(
-        "dynamodb",
-        endpoint_url=sidecar_endpoint,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        region_name="us-east-1",
-    )
 
 
 def processor_ending(logs: Any, function: str, upload_id: str) -> str | None:

@@ -10,24 +10,12 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import boto3
 import pytest
 
 from common.table import deserialise
 from support import images
 
 TIMEOUT = 90
-
-
-@pytest.fixture(scope="module")
-def dynamodb(sidecar_endpoint: str) -> Any:
-    return boto3.client(
-        "dynamodb",
-        endpoint_url=sidecar_endpoint,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        region_name="us-east-1",
-    )
 
 
 @pytest.fixture(scope="module")

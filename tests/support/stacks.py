@@ -237,6 +237,14 @@ def sidecar_endpoint(emulator_endpoint: str) -> str:
 
 
 @pytest.fixture(scope="session")
+def dynamodb(sidecar_endpoint: str) -> Any:
+    """A DynamoDB client of the sidecar, which serves the stacks' tables on the emulator."""
+    import boto3
+
+    return boto3.client("dynamodb", endpoint_url=sidecar_endpoint, **FAKE_CREDENTIALS)
+
+
+@pytest.fixture(scope="session")
 def aws_client(emulator_endpoint: str) -> Callable[..., Any]:
     """Factory of boto3 clients bound to the emulator: ``aws_client("s3")``."""
     import boto3
