@@ -245,10 +245,33 @@ def deploy_distributions_at_once() -> None:
     )
 
 
+ITEM_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item")
+
+
+def serialise_item_writes() -> None:
+    """One lock around moto's DynamoDB writes, so a conditional write is checked and applied as
+    one step (coarser than DynamoDB's per-item guarantee: it only costs throughput here)."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.RLock()  # batch and transaction writes call the single-item ones
+
+    def atomic(write: Any) -> Any:
+        def locked(self: Any, *args: Any, **kwargs: Any) -> Any:
+            with lock:
+                return write(self, *args, **kwargs)
+
+        locked.__name__ = write.__name__
+        return locked
+
+    for name in ITEM_WRITES:
+        setattr(DynamoDBBackend, name, atomic(getattr(DynamoDBBackend, name)))
+
+
 def main(argv: list[str] | None = None) -> None:
     install()
     correct_distributions()
     deploy_distributions_at_once()
+    serialise_item_writes()
     from moto.server import main as moto_main
 
     moto_main(argv if argv is not None else sys.argv[1:])

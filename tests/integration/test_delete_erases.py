@@ -108,7 +108,12 @@ def test_concurrent_charges_on_the_stacks_quota_table_never_pass_the_limit(
     make_user, outputs, aws_client, dynamodb
 ) -> None:
     """The deployed function and the emulator's table: more requests at once than the day
-    allows get exactly the limit's worth of URLs, and the counter says so."""
+    allows never get more than the limit's worth of URLs, the counter says exactly how many
+    were given, and the day then ends at the limit exactly.
+
+    A request the emulator itself throttles or fails under load (its own 429 or a 5xx, not
+    the function's ``quota_exceeded``) never reached the charge or was refunded; it is sent
+    again one at a time after the burst, so the run ends in the same place either way."""
     from concurrent.futures import ThreadPoolExecutor
     from datetime import UTC, datetime
 
@@ -118,26 +123,46 @@ def test_concurrent_charges_on_the_stacks_quota_table_never_pass_the_limit(
     per_day = int(config["Environment"]["Variables"]["QUOTA_UPLOADS_PER_DAY"])
     user = make_user("burst")
     user.api.attempts = 1  # a 429 is an answer here, not something to retry
+    user.api.timeout = 120.0
     day = datetime.now(UTC).date().isoformat()
 
-    with ThreadPoolExecutor(max_workers=6) as pool:
-        answers = list(
-            pool.map(lambda _: user.api.create_upload("image/jpeg", 1000), range(per_day + 4))
-        )
+    def outcome(answer) -> str:
+        if answer.status_code == 201:
+            return "url"
+        if answer.status_code == 429 and '"quota_exceeded"' in answer.text:
+            return "quota_exceeded"
+        return f"emulator_{answer.status_code}"
 
-    statuses = sorted(answer.status_code for answer in answers)
-    days = {day, datetime.now(UTC).date().isoformat()}  # a burst across midnight: both days
-    counted = [0, 0]
-    for each in days:
-        item = dynamodb.get_item(
-            TableName=outputs["auth"]["quota_table"],
-            Key={"id": {"S": f"{user.sub}#{each}"}},
-            ConsistentRead=True,
-        ).get("Item")
-        if item:
-            counted[0] += int(item["uploads"]["N"])
-            counted[1] += int(item["bytes"]["N"])
-    assert statuses.count(201) == counted[0]
-    assert counted[1] == counted[0] * 1000
-    if len(days) == 1:
-        assert statuses == [201] * per_day + [429] * 4
+    def counted() -> tuple[int, int]:
+        days = {day, datetime.now(UTC).date().isoformat()}  # a burst across midnight
+        totals = [0, 0]
+        for each in days:
+            item = dynamodb.get_item(
+                TableName=outputs["auth"]["quota_table"],
+                Key={"id": {"S": f"{user.sub}#{each}"}},
+                ConsistentRead=True,
+            ).get("Item")
+            if item:
+                totals[0] += int(item["uploads"]["N"])
+                totals[1] += int(item["bytes"]["N"])
+        return totals[0], totals[1]
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        burst = [
+            outcome(answer)
+            for answer in pool.map(
+                lambda _: user.api.create_upload("image/jpeg", 1000), range(per_day + 4)
+            )
+        ]
+
+    urls = burst.count("url")
+    assert urls <= per_day, burst
+    assert counted() == (urls, urls * 1000), burst
+    retried = [each for each in burst if each.startswith("emulator_")]
+    for _ in retried:
+        if outcome(user.api.create_upload("image/jpeg", 1000)) == "url":
+            urls += 1
+    assert urls <= per_day, burst
+    assert outcome(user.api.create_upload("image/jpeg", 1000)) == "quota_exceeded"
+    if day == datetime.now(UTC).date().isoformat():
+        assert (urls, counted()) == (per_day, (per_day, per_day * 1000)), burst
