@@ -326,7 +326,7 @@ module "web_site" {
     variants = [for v in var.variants : {
       name    = v.name
       maxEdge = v.max_edge
-      format  = v.format
+      formats = [for f in v.formats : f.format]
     }]
     # Sign-in: the page talks to Cognito itself (USER_PASSWORD_AUTH with the public client).
     # Shape: docs/architecture.md; every key but mode is null with auth = "none".
@@ -345,6 +345,7 @@ module "web_site" {
       maxEdge     = local.rules.variant.max_edge
       formats     = keys(local.rules.output_formats)
       count       = local.rules.variant.count
+      perVariant  = local.rules.variant.formats
     }
   }
 }

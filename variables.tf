@@ -219,19 +219,20 @@ variable "max_pixels" {
 }
 
 variable "variants" {
-  description = "Variants produced for every upload (rules in lambda_src/common/rules.json, shared with both functions and the page): 1-10 entries of name (^[a-z0-9][a-z0-9_-]{0,31}$, unique), max_edge (16-8192 px, longest edge), format (jpeg, webp, png or avif), quality (1-100, default 85; ignored for png; for avif 70 matches jpeg 85, docs/formats.md), webp_method (0-6, default 4)."
+  description = "Variants produced for every upload (rules in lambda_src/common/rules.json, shared with both functions and the page): 1-10 sizes of name (^[a-z0-9][a-z0-9_-]{0,31}$, unique), max_edge (16-8192 px, longest edge) and formats, an ordered list (preference order, the last one the fallback every browser reads) of 1-4 distinct formats (jpeg, webp, png, avif), each with an optional quality (1-100; default jpeg 85, webp 80, avif 70; png has none) and effort (encoder work, higher is slower and smaller: webp 0-6, default 4; avif 0-10, default 1; jpeg and png have none). Defaults chosen by measurement in docs/benchmarks.md."
   type = list(object({
-    name        = string
-    max_edge    = number
-    format      = string
-    quality     = optional(number, 85)
-    webp_method = optional(number, 4)
+    name     = string
+    max_edge = number
+    formats = list(object({
+      format  = string
+      quality = optional(number)
+      effort  = optional(number)
+    }))
   }))
   default = [
-    { name = "large", max_edge = 1024, format = "jpeg" },
-    { name = "medium", max_edge = 512, format = "jpeg" },
-    { name = "thumb", max_edge = 128, format = "webp", quality = 80 },
-    { name = "large-avif", max_edge = 1024, format = "avif", quality = 70 },
+    { name = "large", max_edge = 1024, formats = [{ format = "avif" }, { format = "jpeg" }] },
+    { name = "medium", max_edge = 512, formats = [{ format = "avif" }, { format = "jpeg" }] },
+    { name = "thumb", max_edge = 128, formats = [{ format = "webp" }, { format = "jpeg" }] },
   ]
 
   validation {
@@ -255,18 +256,23 @@ variable "variants" {
   }
 
   validation {
-    condition     = alltrue([for v in var.variants : contains(keys(local.rules.output_formats), v.format)])
+    condition     = alltrue([for v in var.variants : length(v.formats) >= local.rules.variant.formats.min && length(v.formats) <= local.rules.variant.formats.max && length(distinct([for f in v.formats : f.format])) == length(v.formats)])
+    error_message = "Each variant needs ${local.rules.variant.formats.min} to ${local.rules.variant.formats.max} formats, each at most once."
+  }
+
+  validation {
+    condition     = alltrue(flatten([for v in var.variants : [for f in v.formats : contains(keys(local.rules.output_formats), f.format)]]))
     error_message = "Each variant format must be one of: ${join(", ", keys(local.rules.output_formats))}."
   }
 
   validation {
-    condition     = alltrue([for v in var.variants : v.quality >= local.rules.variant.quality.min && v.quality <= local.rules.variant.quality.max && floor(v.quality) == v.quality])
-    error_message = "Each variant quality must be an integer between ${local.rules.variant.quality.min} and ${local.rules.variant.quality.max}."
+    condition     = alltrue(flatten([for v in var.variants : [for f in v.formats : f.quality == null || try(local.rules.output_formats[f.format].quality != null && f.quality >= local.rules.variant.quality.min && f.quality <= local.rules.variant.quality.max && floor(f.quality) == f.quality, false)]]))
+    error_message = "Each format's quality must be null or an integer between ${local.rules.variant.quality.min} and ${local.rules.variant.quality.max}, and png has none."
   }
 
   validation {
-    condition     = alltrue([for v in var.variants : v.webp_method >= local.rules.variant.webp_method.min && v.webp_method <= local.rules.variant.webp_method.max && floor(v.webp_method) == v.webp_method])
-    error_message = "Each variant webp_method must be an integer between ${local.rules.variant.webp_method.min} and ${local.rules.variant.webp_method.max}."
+    condition     = alltrue(flatten([for v in var.variants : [for f in v.formats : f.effort == null || try(f.effort >= local.rules.output_formats[f.format].effort.min && f.effort <= local.rules.output_formats[f.format].effort.max && floor(f.effort) == f.effort, false)]]))
+    error_message = "Each format's effort must be null or an integer in its format's range (webp 0-6, avif 0-10; jpeg and png have none)."
   }
 }
 

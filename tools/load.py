@@ -246,7 +246,15 @@ def run_one(client: stack_access.ApiClient, item: PlannedUpload, timeout: float)
     result.status = body.get("status")
     result.error_code = (body.get("error") or {}).get("code")
     result.variants = [
-        {key: variant.get(key) for key in ("name", "width", "height", "contentType", "bytes")}
+        {
+            "name": variant.get("name"),
+            "width": variant.get("width"),
+            "height": variant.get("height"),
+            "sources": [
+                {key: source.get(key) for key in ("type", "bytes")}
+                for source in variant.get("sources") or []
+            ],
+        }
         for variant in body.get("variants") or []
     ]
     result.latency_s = round(seen - put_end, 4)
@@ -381,7 +389,8 @@ def check_buckets(
                 f"{item.width}x{item.height} (another upload's result?)"
             )
         for variant in manifest.get("variants") or []:
-            expected[variant["key"]] = variant["bytes"]
+            for stored in variant.get("sources") or []:
+                expected[stored["key"]] = stored["bytes"]
     missing = sorted(set(expected) - set(new))
     extra = sorted(set(new) - set(expected))
     wrong_size = sorted(

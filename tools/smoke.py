@@ -46,6 +46,10 @@ from PIL import Image
 from tools import csp_policy, users
 from tools.stack_access import ApiClient, ToolError, emulator_endpoint, load_outputs, sign_in
 
+# What the processor stores every output with (lambda_src/common/contract.py OUTPUT_CACHE_CONTROL):
+# its key holds a fingerprint of what made its bytes, so they never change.
+IMMUTABLE_OUTPUT = "public, max-age=31536000, immutable"
+
 META_TAG = re.compile(r"<meta\b[^>]*>", re.IGNORECASE | re.DOTALL)
 CSP_EQUIV = re.compile(r"\bhttp-equiv\s*=\s*([\"']?)content-security-policy\1", re.IGNORECASE)
 CONTENT = re.compile(r"\bcontent\s*=\s*([\"'])(.*?)\1", re.IGNORECASE | re.DOTALL)
@@ -210,18 +214,29 @@ class Smoke:
         expected = sorted(variant["name"] for variant in config.get("variants", []))
         expect(names == expected, f"variants {names}, configured {expected}")
         for variant in body["variants"]:
-            self.handed.append(("img-src", variant["url"]))
-            response = requests.get(variant["url"], timeout=30)
-            expect(response.status_code == 200, f"GET {variant['name']}: {response.status_code}")
-            image = Image.open(io.BytesIO(response.content))
-            image.load()
-            expect(
-                image.size == (variant["width"], variant["height"]),
-                f"{variant['name']} is {image.size}, declared {variant['width']}x{variant['height']}",
-            )
-            expect(not image.getexif(), f"{variant['name']} still carries EXIF")
-        sizes = ", ".join(f"{v['name']} {v['width']}x{v['height']}" for v in body["variants"])
-        return f"{sizes}; each downloaded, decoded, metadata-free"
+            for source in variant["sources"]:
+                label = f"{variant['name']} {source['format']}"
+                self.handed.append(("img-src", source["url"]))
+                response = requests.get(source["url"], timeout=30)
+                expect(response.status_code == 200, f"GET {label}: {response.status_code}")
+                expect(
+                    response.headers.get("Content-Type") == source["type"]
+                    and response.headers.get("Cache-Control") == IMMUTABLE_OUTPUT,
+                    f"{label}: {response.headers.get('Content-Type')}, "
+                    f"Cache-Control {response.headers.get('Cache-Control')!r}",
+                )
+                image = Image.open(io.BytesIO(response.content))
+                image.load()
+                expect(
+                    image.size == (variant["width"], variant["height"]),
+                    f"{label} is {image.size}, declared {variant['width']}x{variant['height']}",
+                )
+                expect(not image.getexif(), f"{label} still carries EXIF")
+        sizes = ", ".join(
+            f"{v['name']} {v['width']}x{v['height']} ({'/'.join(s['format'] for s in v['sources'])})"
+            for v in body["variants"]
+        )
+        return f"{sizes}; each downloaded, decoded, metadata-free, immutable"
 
     # -- refusals ------------------------------------------------------------------------------
 

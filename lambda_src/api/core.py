@@ -8,7 +8,8 @@ No AWS here: the handler passes in what it read from S3 and a URL-signing callab
 * :func:`parse_upload_id` accepts only canonical lower-case UUID4 strings.
 * :func:`route_table` and :func:`route_methods` derive the dispatch table and the 405's
   ``Allow`` header from the routes of ``common/rules.json``.
-* :func:`record_status_body` builds the ``GET /uploads/{id}`` answer from the upload's record.
+* :func:`record_status_body` builds the ``GET /uploads/{id}`` answer from the upload's record:
+  per size its sources (one per format, with URLs from the delivery seam).
 """
 
 from __future__ import annotations
@@ -393,16 +394,50 @@ def _outcome_body(
 def _public_variant(
     upload_id: str, item: Mapping[str, Any], sign_url: Callable[[str], str]
 ) -> dict[str, Any]:
-    key = item["key"]
-    if not isinstance(key, str) or not contract.is_key_of(upload_id, key):
-        raise ValueError(f"record of {upload_id} names a foreign key {key!r}")
+    """One size of the record: its width, height and one source per format (preference
+    order), each with the URL the delivery seam gives its key."""
     return {
         "name": item["name"],
         "width": item["width"],
         "height": item["height"],
-        "contentType": item["contentType"],
-        "bytes": item["bytes"],
+        "sources": [
+            _public_source(upload_id, source, sign_url) for source in _stored_sources(item)
+        ],
+    }
+
+
+def _stored_sources(item: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """A size's stored sources; a record written before sizes had formats held one output
+    per variant (``key``, ``contentType``, ``bytes``): that is a size with one source."""
+    if "sources" in item:
+        return list(item["sources"])
+    content_type = item["contentType"]
+    formats = [
+        name
+        for name, spec in contract.OUTPUT_FORMATS.items()
+        if spec["content_type"] == content_type
+    ]
+    return [
+        {
+            "format": formats[0] if formats else None,
+            "type": content_type,
+            "key": item["key"],
+            "bytes": item["bytes"],
+        }
+    ]
+
+
+def _public_source(
+    upload_id: str, source: Mapping[str, Any], sign_url: Callable[[str], str]
+) -> dict[str, Any]:
+    key = source["key"]
+    if not isinstance(key, str) or not contract.is_key_of(upload_id, key):
+        raise ValueError(f"record of {upload_id} names a foreign key {key!r}")
+    return {
+        "format": source["format"],
+        "type": source["type"],
         "url": sign_url(key),
+        "bytes": source["bytes"],
     }
 
 

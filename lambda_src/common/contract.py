@@ -9,15 +9,22 @@ object keys, status values and error codes.
 Output layout (docs/architecture.md)::
 
     <upload bucket>/<UPLOAD_PREFIX><id>        the original, written once by a presigned PUT
-    <output bucket>/<id>/<variant>.<ext>       one object per variant
-    <output bucket>/<id>/manifest.json         written last: done or rejected
+    <output bucket>/<id>/<size>.<fingerprint>.<ext>   one object per size and format
+    <output bucket>/<id>/manifest.json                written last: done or rejected
+
+A variant is a size (``name``, ``max_edge``) with an ordered list of formats (the order is the
+preference: a ``<picture>`` offers them in that order). Each stored output's key embeds its
+:func:`output_fingerprint`, a hash of everything that decides its bytes, so bytes at a key never
+change: a rule change that could alter an output gives it a new key (docs/architecture.md).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -33,6 +40,17 @@ CONTENT_TYPE_FORMATS: Mapping[str, str] = RULES["content_types"]
 OUTPUT_FORMATS: Mapping[str, Mapping[str, str]] = RULES["output_formats"]
 VARIANT_RULES: Mapping[str, Any] = RULES["variant"]
 VARIANT_NAME_PATTERN = re.compile(VARIANT_RULES["name_pattern"])
+
+# Part of every output's fingerprint. Bump OUTPUT_CODE_VERSION whenever processor code changes
+# the bytes of any output for the same rule (resize, colour, encoder settings);
+# tests/unit/test_fingerprint.py pins the bytes of a reference set to it. ENCODER_LIBRARIES is
+# the Pillow layer's pin (its libjpeg-turbo, libwebp and libavif make the bytes): the same test
+# fails until it matches lambda_src/requirements-pillow-layer.txt.
+OUTPUT_CODE_VERSION = "1"
+ENCODER_LIBRARIES = "Pillow==13.0.0"
+FINGERPRINT_HEX_DIGITS = 12
+# Immutable outputs (the fingerprint is in the key): every cache may keep them for a year.
+OUTPUT_CACHE_CONTROL = "public, max-age=31536000, immutable"
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_CONTENT_TYPE = "application/json"
@@ -97,9 +115,10 @@ def upload_id_from_key(key: str, prefix: str) -> str | None:
     return candidate if is_upload_id(candidate) else None
 
 
-def variant_key(upload_id: str, name: str, variant_format: str) -> str:
-    """Key of one variant in the output bucket."""
-    return f"{upload_id}/{name}.{OUTPUT_FORMATS[variant_format]['extension']}"
+def output_key(upload_id: str, size: str, fingerprint: str, variant_format: str) -> str:
+    """Key of one output (a size in one format) in the output bucket."""
+    extension = OUTPUT_FORMATS[variant_format]["extension"]
+    return f"{upload_id}/{size}.{fingerprint}.{extension}"
 
 
 def manifest_key(upload_id: str) -> str:
@@ -112,8 +131,113 @@ def is_key_of(upload_id: str, key: str) -> bool:
     return key.startswith(f"{upload_id}/")
 
 
+@dataclass(frozen=True)
+class FormatRule:
+    """One format of a size, its settings resolved (a default filled in, ``None`` where the
+    encoder has no such setting)."""
+
+    format: str
+    quality: int | None
+    effort: int | None
+
+    @property
+    def content_type(self) -> str:
+        return OUTPUT_FORMATS[self.format]["content_type"]
+
+
+@dataclass(frozen=True)
+class SizeRule:
+    """A variant: a size and its formats in preference order."""
+
+    name: str
+    max_edge: int
+    formats: tuple[FormatRule, ...]
+
+
+@dataclass(frozen=True)
+class OutputRule:
+    """One object every upload gets: a size in one format, with its fingerprint."""
+
+    size: str
+    max_edge: int
+    rule: FormatRule
+    fingerprint: str
+
+    @property
+    def format(self) -> str:
+        return self.rule.format
+
+    def key(self, upload_id: str) -> str:
+        return output_key(upload_id, self.size, self.fingerprint, self.rule.format)
+
+
+def output_fingerprint(
+    max_edge: int,
+    rule: FormatRule,
+    sizes: Sequence[SizeRule],
+    code_version: str = OUTPUT_CODE_VERSION,
+) -> str:
+    """A short stable hash of everything that decides one output's bytes.
+
+    That is its own size and format settings, the code version and encoder libraries, and the
+    pixel pipeline every output shares: the JPEG decode scale and the resize cascade follow
+    from the whole set's edges and formats (not from their qualities or efforts), so those
+    are in too. Equal fingerprints mean equal bytes for the same original; a change that could
+    alter an output changes its fingerprint (a quality change only that output's).
+    """
+    pipeline = sorted([size.max_edge, sorted({f.format for f in size.formats})] for size in sizes)
+    document = {
+        "code": code_version,
+        "libraries": ENCODER_LIBRARIES,
+        "max_edge": max_edge,
+        "format": rule.format,
+        "quality": rule.quality,
+        "effort": rule.effort,
+        "pipeline": pipeline,
+    }
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()[:FINGERPRINT_HEX_DIGITS]
+
+
+def output_rules(sizes: Sequence[SizeRule]) -> tuple[OutputRule, ...]:
+    """Every output of ``sizes``: size by size, each size's formats in preference order."""
+    return tuple(
+        OutputRule(size.name, size.max_edge, rule, output_fingerprint(size.max_edge, rule, sizes))
+        for size in sizes
+        for rule in size.formats
+    )
+
+
+def size_rules(items: Any) -> tuple[SizeRule, ...]:
+    """The ``VARIANTS`` list as rules with defaults filled in; ``ValueError`` lists every
+    problem (:func:`variant_list_problems`)."""
+    problems = variant_list_problems(items)
+    if problems:
+        raise ValueError("; ".join(problems))
+    return tuple(
+        SizeRule(
+            item["name"],
+            item["max_edge"],
+            tuple(_format_rule(entry) for entry in item["formats"]),
+        )
+        for item in items
+    )
+
+
+def _format_rule(entry: Mapping[str, Any]) -> FormatRule:
+    spec = OUTPUT_FORMATS[entry["format"]]
+    resolved = {}
+    for setting in ("quality", "effort"):
+        value = entry.get(setting)
+        rules = spec.get(setting)
+        resolved[setting] = (
+            None if rules is None else (rules["default"] if value is None else value)
+        )
+    return FormatRule(entry["format"], resolved["quality"], resolved["effort"])
+
+
 def variant_problems(index: int, item: Any) -> list[str]:
-    """What is wrong with one variant object of ``VARIANTS`` (empty when it is valid)."""
+    """What is wrong with one size object of ``VARIANTS`` (empty when it is valid)."""
     where = f"item {index}"
     if not isinstance(item, Mapping):
         return [f"{where} must be an object"]
@@ -121,15 +245,46 @@ def variant_problems(index: int, item: Any) -> list[str]:
     name = item.get("name")
     if not isinstance(name, str) or not VARIANT_NAME_PATTERN.fullmatch(name):
         problems.append(f"{where}: 'name' must match {VARIANT_NAME_PATTERN.pattern}")
-    if item.get("format") not in OUTPUT_FORMATS:
-        problems.append(f"{where}: 'format' must be one of {sorted(OUTPUT_FORMATS)}")
-    for field in ("max_edge", "quality", "webp_method"):
-        value = item.get(field)
-        if value is None:  # absent or null: the default (max_edge has none)
-            value = VARIANT_RULES[field].get("default")
-        if not _is_int_in(value, VARIANT_RULES[field]):
-            low, high = VARIANT_RULES[field]["min"], VARIANT_RULES[field]["max"]
-            problems.append(f"{where}: {field!r} must be an integer in {low}..{high}")
+    if not _is_int_in(item.get("max_edge"), VARIANT_RULES["max_edge"]):
+        low, high = VARIANT_RULES["max_edge"]["min"], VARIANT_RULES["max_edge"]["max"]
+        problems.append(f"{where}: 'max_edge' must be an integer in {low}..{high}")
+    formats = item.get("formats")
+    bounds = VARIANT_RULES["formats"]
+    if not isinstance(formats, list) or not bounds["min"] <= len(formats) <= bounds["max"]:
+        problems.append(f"{where}: 'formats' must be a list of {bounds['min']} to {bounds['max']}")
+        return problems
+    for position, entry in enumerate(formats):
+        problems.extend(format_problems(f"{where} format {position}", entry))
+    names = [entry.get("format") for entry in formats if isinstance(entry, Mapping)]
+    if len(set(map(str, names))) != len(names):
+        problems.append(f"{where}: a format may appear once per size, got {names}")
+    return problems
+
+
+def format_problems(where: str, entry: Any) -> list[str]:
+    """What is wrong with one ``{format, quality, effort}`` entry of a size."""
+    if not isinstance(entry, Mapping):
+        return [f"{where} must be an object"]
+    unknown = sorted(set(entry) - {"format", "quality", "effort"})
+    if unknown:
+        return [f"{where}: unknown settings {unknown}"]
+    spec = OUTPUT_FORMATS.get(entry.get("format"))  # type: ignore[arg-type]
+    if spec is None:
+        return [f"{where}: 'format' must be one of {sorted(OUTPUT_FORMATS)}"]
+    problems = []
+    for setting, bounds in (
+        ("quality", VARIANT_RULES["quality"] if spec.get("quality") else None),
+        ("effort", spec.get("effort")),
+    ):
+        value = entry.get(setting)
+        if value is None:  # absent or null: the format's default
+            continue
+        if bounds is None:
+            problems.append(f"{where}: {entry['format']} has no {setting!r} setting")
+        elif not _is_int_in(value, bounds):
+            problems.append(
+                f"{where}: {setting!r} must be an integer in {bounds['min']}..{bounds['max']}"
+            )
     return problems
 
 

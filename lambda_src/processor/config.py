@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from functools import cached_property
 
 from common import contract, env_config
 from processor import imaging
@@ -37,13 +37,23 @@ class ProcessorConfig:
     max_upload_bytes: int
     max_pixels: int
     allowed_formats: tuple[str, ...]
-    variants: tuple[imaging.VariantSpec, ...]
+    sizes: tuple[contract.SizeRule, ...]
     log_level: str
     uploads_table: str = ""
     processing_attempts: int = 3
     record_retention_days: int | None = None
     metrics_namespace: str = ""  # empty: no EMF metric lines (processor/metrics.py)
     metrics_service: str = "image-pipeline"
+
+    @cached_property
+    def outputs(self) -> tuple[contract.OutputRule, ...]:
+        """Every object an upload gets (a size in one format), with its fingerprint."""
+        return contract.output_rules(self.sizes)
+
+    @cached_property
+    def variants(self) -> tuple[imaging.VariantSpec, ...]:
+        """What the image core encodes: one spec per output, in the same order."""
+        return tuple(variant_spec(output) for output in self.outputs)
 
     @property
     def limits(self) -> imaging.Limits:
@@ -63,7 +73,7 @@ def load_config(environ: Mapping[str, str]) -> ProcessorConfig:
         max_upload_bytes=env_config.parse_int("MAX_UPLOAD_BYTES", env["MAX_UPLOAD_BYTES"]),
         max_pixels=env_config.parse_int("MAX_PIXELS", env["MAX_PIXELS"]),
         allowed_formats=parse_formats("ALLOWED_FORMATS", env["ALLOWED_FORMATS"]),
-        variants=parse_variants("VARIANTS", env_config.required(env, "VARIANTS")),
+        sizes=parse_variants("VARIANTS", env_config.required(env, "VARIANTS")),
         log_level=env_config.parse_log_level("LOG_LEVEL", env["LOG_LEVEL"]),
         uploads_table=env_config.required(env, "UPLOADS_TABLE"),
         processing_attempts=env_config.parse_int(
@@ -89,29 +99,27 @@ def parse_formats(name: str, raw: str) -> tuple[str, ...]:
     return formats
 
 
-def parse_variants(name: str, raw: str) -> tuple[imaging.VariantSpec, ...]:
-    """The ``VARIANTS`` JSON list, checked against the contract's variant rules."""
+def parse_variants(name: str, raw: str) -> tuple[contract.SizeRule, ...]:
+    """The ``VARIANTS`` JSON list of sizes, checked against the contract's variant rules."""
     try:
         items = json.loads(raw)
     except ValueError as error:
         raise ConfigError(name, f"is not valid JSON ({error})") from None
-    problems = contract.variant_list_problems(items)
-    if problems:
-        raise ConfigError(name, "; ".join(problems))
-    return tuple(_variant_spec(item) for item in items)
+    try:
+        return contract.size_rules(items)
+    except ValueError as error:
+        raise ConfigError(name, str(error)) from None
 
 
-def _variant_spec(item: Mapping[str, Any]) -> imaging.VariantSpec:
-    rules = contract.VARIANT_RULES
-
-    def field(key: str) -> int:
-        value = item.get(key)
-        return rules[key]["default"] if value is None else value
-
-    return imaging.VariantSpec(
-        name=item["name"],
-        max_edge=item["max_edge"],
-        format=item["format"],
-        quality=field("quality"),
-        webp_method=field("webp_method"),
-    )
+def variant_spec(output: contract.OutputRule) -> imaging.VariantSpec:
+    """The image core's spec of one output: effort is libwebp's method, and for AVIF
+    ``imaging.AVIF_MAX_SPEED - effort`` (rules.json: higher effort, slower and smaller)."""
+    rule = output.rule
+    spec = imaging.VariantSpec(output.size, output.max_edge, rule.format)
+    if rule.quality is not None:
+        spec = replace(spec, quality=rule.quality)
+    if rule.format == "webp" and rule.effort is not None:
+        spec = replace(spec, webp_method=rule.effort)
+    if rule.format == "avif" and rule.effort is not None:
+        spec = replace(spec, avif_speed=imaging.AVIF_MAX_SPEED - rule.effort)
+    return spec

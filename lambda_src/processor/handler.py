@@ -120,7 +120,7 @@ def begin(upload_id: str) -> uploads_table.Answer:
 
 def erase_deleted(upload: s3_events.UploadRef, refused_at: str, **fields: Any) -> Outcome:
     """The owner deleted this upload: erase the original and every output, then succeed."""
-    keys = STORE.erase(upload.bucket, upload.key, upload.upload_id, CONFIG.variants)
+    keys = STORE.erase(upload.bucket, upload.key, upload.upload_id, CONFIG.outputs)
     LOG.info(
         "upload deleted while processing; original and outputs erased",
         event="deleted_upload_erased",
@@ -167,8 +167,10 @@ def _process(upload: s3_events.UploadRef, remaining: Callable[[], float]) -> Out
             rejection = error
     with watch.stage("put"):
         if processed is not None:
-            STORE.store_variants(upload.upload_id, processed)
-            document = manifest.done_manifest(upload.upload_id, upload.key, size, processed)
+            STORE.store_variants(upload.upload_id, processed, CONFIG.outputs)
+            document = manifest.done_manifest(
+                upload.upload_id, upload.key, size, processed, CONFIG.outputs
+            )
         else:
             assert rejection is not None
             document = manifest.rejected_manifest(upload.upload_id, upload.key, size, rejection)
@@ -241,7 +243,7 @@ def log_outcome(
         source_format=processed.source.format,
         source_width=processed.source.width,
         source_height=processed.source.height,
-        output_bytes={variant.name: variant.size for variant in processed.variants},
+        output_bytes={f"{v.name}.{v.format}": v.size for v in processed.variants},
         placeholder_bytes=len(processed.placeholder.thumbhash) if processed.placeholder else 0,
         timings_ms=timings,
     )

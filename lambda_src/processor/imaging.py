@@ -4,9 +4,10 @@ Public API (stable, used by the handler and by benchmarks)::
 
     process_image(data: bytes, variants: Sequence[VariantSpec], limits: Limits) -> ProcessedImage
 
-* ``VariantSpec(name, max_edge, format, quality=85, webp_method=4)``: ``format`` is
-  ``"jpeg"``, ``"webp"``, ``"png"`` or ``"avif"``; the output fits in ``max_edge`` x
-  ``max_edge`` and is never upscaled.
+* ``VariantSpec(name, max_edge, format, quality=85, webp_method=4, avif_speed=9)``:
+  ``format`` is ``"jpeg"``, ``"webp"``, ``"png"`` or ``"avif"``; the output fits in
+  ``max_edge`` x ``max_edge`` and is never upscaled. Specs sharing a ``name`` (one size in
+  several formats) share one resize.
 * ``Limits(max_pixels=40_000_000, allowed_formats=("JPEG", "PNG", "WEBP", "GIF"),
   max_bytes=None)``: ``allowed_formats`` are Pillow format names.
 * ``ProcessedImage.source`` is a ``SourceInfo(format, width, height)`` (upright size, after
@@ -96,6 +97,7 @@ REDUCING_GAP: dict[str, float] = {"jpeg": 1.45, "webp": 3.0, "png": 3.0, "avif":
 # AVIF encoder (libaom through Pillow) speed, 0 (slowest, smallest) to 10: chosen by measurement
 # (bench/avif_tuning.py, docs/formats.md). One thread: Lambda's vCPU share, deterministic bytes.
 AVIF_SPEED = 9
+AVIF_MAX_SPEED = 10  # libaom's fastest; rules.json's AVIF effort is AVIF_MAX_SPEED - speed
 # Formats decoded by a library that already applies the container's irot/imir (libheif): their
 # EXIF orientation is informational and must not be applied a second time.
 _TRANSFORMED_BY_DECODER = frozenset({"HEIF"})
@@ -123,6 +125,7 @@ class VariantSpec:
     format: str
     quality: int = 85
     webp_method: int = 4
+    avif_speed: int = AVIF_SPEED
 
     @property
     def content_type(self) -> str:
@@ -224,7 +227,11 @@ def resize_all(
     """
     resized: dict[str, Image.Image] = {}
     current = image
-    ordered = sorted(variants, key=lambda spec: spec.max_edge, reverse=True)
+    # Of one size's formats, the one needing the gentlest resize goes first and the others
+    # share its result: the pixels never depend on the order formats are listed in.
+    ordered = sorted(
+        variants, key=lambda spec: (spec.max_edge, REDUCING_GAP[spec.format]), reverse=True
+    )
     for position, spec in enumerate(ordered):
         size = target_size(*source_size, spec.max_edge)
         current = resize_to(current, size, spec.format)
@@ -609,7 +616,7 @@ def encode(image: Image.Image, spec: VariantSpec) -> EncodedVariant:
             buffer,
             pillow_format,
             quality=spec.quality,
-            speed=AVIF_SPEED,
+            speed=spec.avif_speed,
             subsampling="4:2:0",
             max_threads=1,
         )

@@ -4,34 +4,63 @@ Shape (docs/architecture.md)::
 
     {"id", "status": "done"|"rejected",
      "source": {"key", "bytes", "format", "width", "height"},
-     "variants": [{"name", "key", "width", "height", "contentType", "bytes"}],
+     "variants": [{"name", "width", "height",
+                   "sources": [{"format", "type", "key", "bytes", "fingerprint"}]}],
      "placeholder": {"thumbhash", "color", "aspectRatio"} | null,
      "error": {"code", "message"} | null}
 
+``variants`` are the sizes in the rule set's order, each with its formats in preference order;
+``fingerprint`` (common/contract.py ``output_fingerprint``) is also in the output's key.
 Serialisation is deterministic (no timestamps), so reprocessing writes identical bytes.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from common import contract
 from processor import imaging
 
-# Variants are written once per upload id and never change, but they are private objects
-# delivered through short-lived presigned URLs: caches may keep them, shared caches must not.
-VARIANT_CACHE_CONTROL = "private, max-age=31536000, immutable"
+# Outputs never change at a key (the fingerprint is in it): public, immutable, for a year.
+VARIANT_CACHE_CONTROL = contract.OUTPUT_CACHE_CONTROL
 MANIFEST_CACHE_CONTROL = "no-cache"
 
 
-def variant_key(upload_id: str, variant: imaging.EncodedVariant) -> str:
-    return contract.variant_key(upload_id, variant.name, variant.format)
+def stored_outputs(
+    upload_id: str, processed: imaging.ProcessedImage, outputs: Sequence[contract.OutputRule]
+) -> list[tuple[imaging.EncodedVariant, contract.OutputRule]]:
+    """Each encoded output with the rule it was made from (both in the rule set's order)."""
+    pairs = list(zip(processed.variants, outputs, strict=True))
+    for variant, output in pairs:
+        if (variant.name, variant.format) != (output.size, output.format):
+            raise ValueError(f"{upload_id}: output {variant.name}/{variant.format} out of order")
+    return pairs
 
 
 def done_manifest(
-    upload_id: str, source_key: str, source_bytes: int, processed: imaging.ProcessedImage
+    upload_id: str,
+    source_key: str,
+    source_bytes: int,
+    processed: imaging.ProcessedImage,
+    outputs: Sequence[contract.OutputRule],
 ) -> dict[str, Any]:
+    sizes: dict[str, dict[str, Any]] = {}
+    for variant, output in stored_outputs(upload_id, processed, outputs):
+        size = sizes.setdefault(
+            variant.name,
+            {"name": variant.name, "width": variant.width, "height": variant.height, "sources": []},
+        )
+        size["sources"].append(
+            {
+                "format": variant.format,
+                "type": variant.content_type,
+                "key": output.key(upload_id),
+                "bytes": variant.size,
+                "fingerprint": output.fingerprint,
+            }
+        )
     return {
         "id": upload_id,
         "status": contract.Status.DONE.value,
@@ -42,17 +71,7 @@ def done_manifest(
             "width": processed.source.width,
             "height": processed.source.height,
         },
-        "variants": [
-            {
-                "name": variant.name,
-                "key": variant_key(upload_id, variant),
-                "width": variant.width,
-                "height": variant.height,
-                "contentType": variant.content_type,
-                "bytes": variant.size,
-            }
-            for variant in processed.variants
-        ],
+        "variants": list(sizes.values()),
         "placeholder": processed.placeholder.as_json() if processed.placeholder else None,
         "error": None,
     }

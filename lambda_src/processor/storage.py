@@ -7,7 +7,7 @@ mixed up with the one the event announced. Nothing is deleted but for a tombston
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -36,11 +36,16 @@ class S3Storage:
         response = self._s3.get_object(Bucket=bucket, Key=key, IfMatch=etag)
         return response["Body"].read()
 
-    def store_variants(self, upload_id: str, processed: imaging.ProcessedImage) -> None:
-        for variant in processed.variants:
+    def store_variants(
+        self,
+        upload_id: str,
+        processed: imaging.ProcessedImage,
+        outputs: Sequence[contract.OutputRule],
+    ) -> None:
+        for variant, output in manifest.stored_outputs(upload_id, processed, outputs):
             self._s3.put_object(
                 Bucket=self._output_bucket,
-                Key=manifest.variant_key(upload_id, variant),
+                Key=output.key(upload_id),
                 Body=variant.data,
                 ContentType=variant.content_type,
                 CacheControl=manifest.VARIANT_CACHE_CONTROL,
@@ -56,13 +61,13 @@ class S3Storage:
         )
 
     def erase(
-        self, bucket: str, key: str, upload_id: str, variants: Iterable[imaging.VariantSpec]
+        self, bucket: str, key: str, upload_id: str, outputs: Iterable[contract.OutputRule]
     ) -> list[str]:
         """Delete the original and every object this deployment writes for ``upload_id`` (the
         configured variants' keys and the manifest: known, so nothing is listed). Missing
         objects are no error. Returns the output keys asked to go."""
         self._s3.delete_object(Bucket=bucket, Key=key)
-        keys = [contract.variant_key(upload_id, spec.name, spec.format) for spec in variants]
+        keys = [output.key(upload_id) for output in outputs]
         keys.append(contract.manifest_key(upload_id))
         answer = self._s3.delete_objects(
             Bucket=self._output_bucket,

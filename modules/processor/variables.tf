@@ -62,11 +62,13 @@ variable "allowed_formats" {
 variable "variants" {
   description = "Variants to produce (VARIANTS); see the root module's variable of the same name."
   type = list(object({
-    name        = string
-    max_edge    = number
-    format      = string
-    quality     = optional(number, 85)
-    webp_method = optional(number, 4)
+    name     = string
+    max_edge = number
+    formats = list(object({
+      format  = string
+      quality = optional(number)
+      effort  = optional(number)
+    }))
   }))
 }
 

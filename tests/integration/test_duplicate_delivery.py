@@ -66,7 +66,9 @@ def test_the_first_delivery_wrote_variants_and_a_manifest(processed):
     keys = set(processed["outputs"])
     manifest = json.loads(processed["outputs"][f"{processed['id']}/manifest.json"]["body"])
 
-    assert keys == {f"{processed['id']}/manifest.json"} | {v["key"] for v in manifest["variants"]}
+    assert keys == {f"{processed['id']}/manifest.json"} | {
+        s["key"] for v in manifest["variants"] for s in v["sources"]
+    }
     assert manifest["status"] == "done"
 
 

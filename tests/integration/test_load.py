@@ -16,7 +16,9 @@ from tools import load
 
 pytestmark = pytest.mark.integration
 
-DEFAULT_VARIANTS = ("large", "medium", "thumb", "large-avif")
+# how many objects variables.tf's default sizes make: large and medium in AVIF and
+# JPEG, thumb in WebP and JPEG
+DEFAULT_OUTPUTS = 6
 
 
 def test_short_load_run_loses_and_duplicates_nothing(outputs_file, emulator_endpoint, tmp_path):
@@ -47,9 +49,9 @@ def test_short_load_run_loses_and_duplicates_nothing(outputs_file, emulator_endp
     assert report["bad"] == 6
     rejected_codes = {key for key in report["outcomes"] if key.startswith("rejected/")}
     assert rejected_codes == {f"rejected/{kind}" for kind in load.BAD_KINDS}
-    # every done upload: its manifest and a variant per configured size; a rejected one: its
-    # manifest only (the default sizes of variables.tf: large, medium, thumb, large-avif)
-    expected_objects = report["good"] * (len(DEFAULT_VARIANTS) + 1) + report["bad"]
+    # every done upload: its manifest and an object per configured size and format; a rejected
+    # one: its manifest only
+    expected_objects = report["good"] * (DEFAULT_OUTPUTS + 1) + report["bad"]
     assert report["bucket_check"] == {
         "new_output_objects": expected_objects,
         "expected_output_objects": expected_objects,

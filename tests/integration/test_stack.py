@@ -68,15 +68,18 @@ def test_a_jpeg_goes_through_the_whole_pipeline(api, configured_variants):
     assert set(by_name) == {variant["name"] for variant in configured_variants}
     for configured in configured_variants:
         variant = by_name[configured["name"]]
-        downloaded = requests.get(variant["url"], timeout=30)
-        assert downloaded.status_code == 200
-        assert len(downloaded.content) == variant["bytes"]
-        image = Image.open(io.BytesIO(downloaded.content))
-        image.load()
-        expected_long_edge = min(configured["maxEdge"], 2400)
-        assert image.size == (expected_long_edge, round(expected_long_edge * 1600 / 2400))
-        assert (variant["width"], variant["height"]) == image.size
-        assert downloaded.headers["Content-Type"] == variant["contentType"]
+        assert [s["format"] for s in variant["sources"]] == configured["formats"]
+        for source in variant["sources"]:
+            downloaded = requests.get(source["url"], timeout=30)
+            assert downloaded.status_code == 200
+            assert len(downloaded.content) == source["bytes"]
+            image = Image.open(io.BytesIO(downloaded.content))
+            image.load()
+            expected_long_edge = min(configured["maxEdge"], 2400)
+            assert image.size == (expected_long_edge, round(expected_long_edge * 1600 / 2400))
+            assert (variant["width"], variant["height"]) == image.size
+            assert downloaded.headers["Content-Type"] == source["type"]
+            assert image.format.lower() == source["format"]
 
 
 def test_a_non_image_is_rejected(api):
@@ -119,5 +122,5 @@ def test_the_manifest_is_written_last_and_lists_every_output(aws_client, local_s
     }
 
     assert listed == {f"{upload_id}/manifest.json"} | {
-        variant["key"] for variant in manifest["variants"]
+        source["key"] for variant in manifest["variants"] for source in variant["sources"]
     }

@@ -8,9 +8,9 @@ UPLOADS_TABLE = "sip-uploads-test"
 REGION = "us-east-1"
 ALLOWED_ORIGIN = "https://app.example.com"
 VARIANTS_JSON = (
-    '[{"name": "large", "max_edge": 1024, "format": "jpeg", "quality": 85},'
-    ' {"name": "medium", "max_edge": 512, "format": "jpeg", "quality": 85},'
-    ' {"name": "thumb", "max_edge": 128, "format": "webp", "quality": 80}]'
+    '[{"name": "large", "max_edge": 1024, "formats": [{"format": "jpeg", "quality": 85}]},'
+    ' {"name": "medium", "max_edge": 512, "formats": [{"format": "jpeg"}]},'
+    ' {"name": "thumb", "max_edge": 128, "formats": [{"format": "webp"}, {"format": "jpeg"}]}]'
 )
 API_ENV = {
     "UPLOAD_BUCKET": UPLOAD_BUCKET,

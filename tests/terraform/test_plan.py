@@ -52,7 +52,7 @@ def custom_plan(plan_factory):
         upload_retention_days=3,
         force_destroy_buckets=True,
         allowed_content_types=["image/jpeg", "image/png"],
-        variants=[{"name": "small", "max_edge": 256, "format": "png"}],
+        variants=[{"name": "small", "max_edge": 256, "formats": [{"format": "png"}]}],
     )
 
 
@@ -556,10 +556,16 @@ def test_processor_function_environment_and_sizing(plan) -> None:
     assert env["MAX_PIXELS"] == "40000000"
     assert env["ALLOWED_FORMATS"] == "JPEG,PNG,WEBP,GIF,HEIF,AVIF"  # heic and heif: one format
     assert json.loads(env["VARIANTS"]) == [
-        {"name": "large", "max_edge": 1024, "format": "jpeg", "quality": 85, "webp_method": 4},
-        {"name": "medium", "max_edge": 512, "format": "jpeg", "quality": 85, "webp_method": 4},
-        {"name": "thumb", "max_edge": 128, "format": "webp", "quality": 80, "webp_method": 4},
-        {"name": "large-avif", "max_edge": 1024, "format": "avif", "quality": 70, "webp_method": 4},
+        {
+            "name": name,
+            "max_edge": edge,
+            "formats": [{"format": f, "quality": None, "effort": None} for f in formats],
+        }
+        for name, edge, formats in (
+            ("large", 1024, ("avif", "jpeg")),
+            ("medium", 512, ("avif", "jpeg")),
+            ("thumb", 128, ("webp", "jpeg")),
+        )
     ]
 
 
@@ -681,7 +687,11 @@ def test_custom_sizing_architecture_and_kms(custom_plan) -> None:
     env = env_of(custom_plan, "processor")
     assert env["ALLOWED_FORMATS"] == "JPEG,PNG"
     assert json.loads(env["VARIANTS"]) == [
-        {"name": "small", "max_edge": 256, "format": "png", "quality": 85, "webp_method": 4}
+        {
+            "name": "small",
+            "max_edge": 256,
+            "formats": [{"format": "png", "quality": None, "effort": None}],
+        }
     ]
     # (the API function's environment holds the website origin: unknown until apply)
     assert custom_plan.unknown("module.api.module.function.aws_lambda_function.this")[

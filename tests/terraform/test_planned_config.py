@@ -29,8 +29,17 @@ VARIABLE_SETS = {
     },
     "variants at the rules' edges": {
         "variants": [
-            {"name": "a" * 32, "max_edge": 8192, "format": "png"},
-            {"name": "0", "max_edge": 16, "format": "webp", "quality": 1, "webp_method": 6},
+            {"name": "a" * 32, "max_edge": 8192, "formats": [{"format": "png"}]},
+            {
+                "name": "0",
+                "max_edge": 16,
+                "formats": [
+                    {"format": "avif", "quality": 100, "effort": 10},
+                    {"format": "webp", "quality": 1, "effort": 6},
+                    {"format": "jpeg", "quality": 1},
+                    {"format": "png"},
+                ],
+            },
         ],
         "allowed_origins": ["https://a.example", "http://localhost:3000"],
     },

@@ -31,13 +31,25 @@ from processor import config as processor_config
 REPO = cloud_settings.REPO
 
 
+def fmt(name: str = "jpeg", **settings: Any) -> dict[str, Any]:
+    return {"format": name, **settings}
+
+
 def variant(**overrides: Any) -> dict[str, Any]:
-    return {"name": "large", "max_edge": 1024, "format": "jpeg", **overrides}
+    return {"name": "large", "max_edge": 1024, "formats": [fmt("avif"), fmt("jpeg")], **overrides}
+
+
+def formats(*entries: dict[str, Any]) -> list[dict[str, Any]]:
+    return [variant(formats=list(entries))]
 
 
 # (case, variants, accepted?)
 CASES: list[tuple[str, list[dict[str, Any]], bool]] = [
-    ("defaults-like", [variant(), variant(name="thumb", max_edge=128, format="webp")], True),
+    (
+        "defaults-like",
+        [variant(), variant(name="thumb", max_edge=128, formats=[fmt("webp")])],
+        True,
+    ),
     ("leading underscore name", [variant(name="_thumb")], False),
     ("leading dash name", [variant(name="-thumb")], False),
     ("upper-case name", [variant(name="Large")], False),
@@ -45,20 +57,37 @@ CASES: list[tuple[str, list[dict[str, Any]], bool]] = [
     ("33-character name", [variant(name="a" * 33)], False),
     ("digits and separators", [variant(name="2x_thumb-b")], True),
     ("path in name", [variant(name="../x")], False),
+    ("dot in name", [variant(name="a.b")], False),
     ("smallest edge", [variant(max_edge=16)], True),
     ("edge below minimum", [variant(max_edge=15)], False),
     ("largest edge", [variant(max_edge=8192)], True),
     ("edge above maximum", [variant(max_edge=8193)], False),
     ("fractional edge", [variant(max_edge=100.5)], False),
-    ("png format", [variant(format="png")], True),
-    ("avif format", [variant(format="avif", quality=70)], True),
-    ("heif is no output format", [variant(format="heif")], False),
-    ("gif format", [variant(format="gif")], False),
-    ("quality 1 and 100", [variant(quality=1), variant(name="b", quality=100)], True),
-    ("quality 0", [variant(quality=0)], False),
-    ("quality 101", [variant(quality=101)], False),
-    ("webp_method 6", [variant(format="webp", webp_method=6)], True),
-    ("webp_method 7", [variant(format="webp", webp_method=7)], False),
+    ("png format", formats(fmt("png")), True),
+    ("every format once", formats(fmt("avif"), fmt("webp"), fmt("png"), fmt("jpeg")), True),
+    ("no formats", formats(), False),
+    ("a format twice", formats(fmt("jpeg"), fmt("webp"), fmt("jpeg")), False),
+    ("heif is no output format", formats(fmt("heif")), False),
+    ("gif format", formats(fmt("jpeg"), fmt("gif")), False),
+    ("quality 1 and 100", formats(fmt("jpeg", quality=1), fmt("avif", quality=100)), True),
+    ("quality 0", formats(fmt(quality=0)), False),
+    ("quality 101", formats(fmt("webp", quality=101)), False),
+    ("fractional quality", formats(fmt("avif", quality=70.5)), False),
+    ("png has no quality", formats(fmt("png", quality=90)), False),
+    (
+        "webp effort 0 and 6",
+        [
+            variant(formats=[fmt("webp", effort=0)]),
+            variant(name="b", formats=[fmt("webp", effort=6)]),
+        ],
+        True,
+    ),
+    ("webp effort 7", formats(fmt("webp", effort=7)), False),
+    ("avif effort 10", formats(fmt("avif", effort=10)), True),
+    ("avif effort 11", formats(fmt("avif", effort=11)), False),
+    ("avif effort -1", formats(fmt("avif", effort=-1)), False),
+    ("jpeg has no effort", formats(fmt("jpeg", effort=1)), False),
+    ("png has no effort", formats(fmt("png", effort=0)), False),
     ("no variants", [], False),
     ("ten variants", [variant(name=f"v{i}") for i in range(10)], True),
     ("eleven variants", [variant(name=f"v{i}") for i in range(11)], False),
@@ -104,14 +133,19 @@ def page_verdicts() -> dict[str, bool]:
         "maxEdge": {"min": rules["max_edge"]["min"], "max": rules["max_edge"]["max"]},
         "formats": sorted(contract.OUTPUT_FORMATS),
         "count": {"min": rules["count"]["min"], "max": rules["count"]["max"]},
+        "perVariant": {"min": rules["formats"]["min"], "max": rules["formats"]["max"]},
     }
     configs = {
         case: {
             "apiUrl": "https://api.example.com/v1",
             "maxBytes": 1,
             "allowedTypes": ["image/jpeg"],
-            "variants": [
-                {"name": v["name"], "maxEdge": v["max_edge"], "format": v["format"]}
+            "variants": [  # the shape of main.tf's config.variants
+                {
+                    "name": v["name"],
+                    "maxEdge": v["max_edge"],
+                    "formats": [f["format"] for f in v["formats"]],
+                }
                 for v in variants
             ],
             "variantRules": variant_rules,
@@ -148,10 +182,10 @@ def test_every_layer_gives_the_same_verdict(
     verdicts = {
         "variables.tf": terraform_verdict(variants),
         "processor config": python_verdict(variants),
-        # the page sees no quality or webp_method (config.json carries name, maxEdge, format)
+        # the page sees no quality or effort (config.json carries name, maxEdge, formats)
         "validate.js": page_verdicts[case],
     }
-    if any(key in v for v in variants for key in ("quality", "webp_method")):
+    if any(key in f for v in variants for f in v["formats"] for key in ("quality", "effort")):
         verdicts.pop("validate.js")
     assert verdicts == dict.fromkeys(verdicts, accepted), verdicts
 
@@ -160,7 +194,11 @@ def test_main_tf_gives_the_page_the_shared_rules() -> None:
     text = (REPO / "main.tf").read_text()
     block = re.search(r"variantRules = \{(.*?)\n    \}", text, re.S)
     assert block, "main.tf no longer puts variantRules into config.json"
-    for source in ("local.rules.variant.name_pattern", "local.rules.variant.max_edge"):
+    for source in (
+        "local.rules.variant.name_pattern",
+        "local.rules.variant.max_edge",
+        "local.rules.variant.formats",
+    ):
         assert source in block.group(1)
 
 

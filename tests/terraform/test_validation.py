@@ -13,7 +13,7 @@ import pytest
 
 pytestmark = pytest.mark.terraform
 
-GOOD_VARIANT = {"name": "large", "max_edge": 1024, "format": "jpeg"}
+GOOD_VARIANT = {"name": "large", "max_edge": 1024, "formats": [{"format": "jpeg"}]}
 
 # (case id, variable, bad value, expected error message)
 CASES: list[tuple[str, str, Any, str]] = [
@@ -33,7 +33,7 @@ CASES: list[tuple[str, str, Any, str]] = [
     (
         "bad variant format",
         "variants",
-        [{"name": "x", "max_edge": 100, "format": "gif"}],
+        [{"name": "x", "max_edge": 100, "formats": [{"format": "gif"}]}],
         "Each variant format must be one of: avif, jpeg, png, webp.",
     ),
     (
@@ -57,8 +57,20 @@ CASES: list[tuple[str, str, Any, str]] = [
     (
         "variant quality 0",
         "variants",
-        [{**GOOD_VARIANT, "quality": 0}],
-        "Each variant quality must be an integer between 1 and 100.",
+        [{**GOOD_VARIANT, "formats": [{"format": "jpeg", "quality": 0}]}],
+        "Each format's quality must be null or an integer between 1 and 100, and png has none.",
+    ),
+    (
+        "a format twice in a size",
+        "variants",
+        [{**GOOD_VARIANT, "formats": [{"format": "jpeg"}, {"format": "jpeg"}]}],
+        "Each variant needs 1 to 4 formats, each at most once.",
+    ),
+    (
+        "avif effort out of range",
+        "variants",
+        [{**GOOD_VARIANT, "formats": [{"format": "avif", "effort": 11}]}],
+        "Each format's effort must be null or an integer in its format's range",
     ),
     ("no variants", "variants", [], "variants must contain between 1 and 10 entries."),
     (

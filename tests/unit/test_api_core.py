@@ -297,7 +297,8 @@ def test_valid_ids(raw: str) -> None:
 # -- status body --------------------------------------------------------------------------
 
 
-def test_a_done_record_signs_only_the_uploads_own_keys() -> None:
+def test_a_record_from_before_formats_reads_as_sizes_with_one_source() -> None:
+    """Records written before a size had formats (one output per variant) still answer."""
     record = {
         "id": UPLOAD_ID,
         "status": "done",
@@ -315,7 +316,9 @@ def test_a_done_record_signs_only_the_uploads_own_keys() -> None:
     policy = api_core.RetryPolicy(attempts=3, window_seconds=420)
     now = datetime(2026, 1, 1, tzinfo=UTC)
     body = api_core.record_status_body(record, now, policy, 60, lambda key: f"signed:{key}")
-    assert body["variants"][0]["url"] == f"signed:{UPLOAD_ID}/a.jpg"
+    assert body["variants"][0]["sources"] == [
+        {"format": "jpeg", "type": "image/jpeg", "url": f"signed:{UPLOAD_ID}/a.jpg", "bytes": 5}
+    ]
     record["variants"][0]["key"] = "other/a.jpg"
     with pytest.raises(ValueError, match="foreign key"):
         api_core.record_status_body(record, now, policy, 60, lambda key: key)

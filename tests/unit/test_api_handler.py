@@ -325,19 +325,31 @@ def done_record(upload_id: str) -> dict[str, Any]:
         "variants": [
             {
                 "name": "large",
-                "key": f"{upload_id}/large.jpg",
                 "width": 4,
                 "height": 2,
-                "contentType": "image/jpeg",
-                "bytes": 321,
+                "sources": [
+                    {
+                        "format": "jpeg",
+                        "type": "image/jpeg",
+                        "key": f"{upload_id}/large.0123456789ab.jpg",
+                        "bytes": 321,
+                        "fingerprint": "0123456789ab",
+                    }
+                ],
             },
             {
                 "name": "thumb",
-                "key": f"{upload_id}/thumb.webp",
                 "width": 2,
                 "height": 1,
-                "contentType": "image/webp",
-                "bytes": 99,
+                "sources": [
+                    {
+                        "format": "webp",
+                        "type": "image/webp",
+                        "key": f"{upload_id}/thumb.ba9876543210.webp",
+                        "bytes": 99,
+                        "fingerprint": "ba9876543210",
+                    }
+                ],
             },
         ],
         "error": None,
@@ -355,14 +367,14 @@ def test_done_upload_lists_variants_with_presigned_urls(api, uploads, lambda_con
     assert body["id"] == upload_id
     assert body["status"] == "done"
     assert body["error"] is None
-    assert [set(v) for v in body["variants"]] == [
-        {"name", "width", "height", "contentType", "bytes", "url"}
-    ] * 2
+    assert [set(v) for v in body["variants"]] == [{"name", "width", "height", "sources"}] * 2
     large, thumb = body["variants"]
-    assert (large["name"], large["width"], large["height"], large["bytes"]) == ("large", 4, 2, 321)
-    assert thumb["contentType"] == "image/webp"
-    for variant, suffix in ((large, "large.jpg"), (thumb, "thumb.webp")):
-        url = variant["url"]
+    assert (large["name"], large["width"], large["height"]) == ("large", 4, 2)
+    assert [set(s) for s in large["sources"]] == [{"format", "type", "url", "bytes"}]
+    assert large["sources"][0]["bytes"] == 321
+    assert thumb["sources"][0]["type"] == "image/webp"
+    for variant, suffix in ((large, "large.0123456789ab.jpg"), (thumb, "thumb.ba9876543210.webp")):
+        url = variant["sources"][0]["url"]
         assert OUTPUT_BUCKET in url
         assert urlsplit(url).path.endswith(f"/{upload_id}/{suffix}")
         assert query(url)["X-Amz-Expires"] == "300"
@@ -402,7 +414,7 @@ def test_a_corrupt_record_is_a_logged_500_with_cors(
     upload_id = str(uuid.uuid4())
     document = done_record(upload_id)
     if fault == "foreign-key":
-        document["variants"][0]["key"] = "someone-else/large.jpg"
+        document["variants"][0]["sources"][0]["key"] = "someone-else/large.jpg"
     else:
         document["status"] = "weird"
     put_record(uploads, id=upload_id, **document)

@@ -165,7 +165,8 @@ def test_a_retry_after_a_killed_late_writer_erases_its_outputs(
     behind; the retry finds the original gone and the tombstone, and erases the rest."""
     upload_id = granted_and_put(api, s3, lambda_context)
     delete(api, lambda_context, upload_id)
-    s3.put_object(Bucket=OUTPUT_BUCKET, Key=f"{upload_id}/large.jpg", Body=b"late")
+    late_key = processor.CONFIG.outputs[0].key(upload_id)  # the key that attempt wrote
+    s3.put_object(Bucket=OUTPUT_BUCKET, Key=late_key, Body=b"late")
 
     result = processor.handler(s3_event(f"uploads/{upload_id}"), lambda_context)
 

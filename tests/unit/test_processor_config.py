@@ -47,16 +47,25 @@ def test_defaults_for_optional_variables() -> None:
         ("VARIANTS", "not json"),
         ("VARIANTS", "[]"),
         ("VARIANTS", '{"name": "x"}'),
-        ("VARIANTS", '[{"name": "x", "max_edge": 10, "format": "gif"}]'),
-        ("VARIANTS", '[{"name": "x", "max_edge": 0, "format": "png"}]'),
-        ("VARIANTS", '[{"name": "x", "max_edge": true, "format": "png"}]'),
-        ("VARIANTS", '[{"name": "x", "max_edge": 10, "format": "jpeg", "quality": 101}]'),
-        ("VARIANTS", '[{"name": "x", "max_edge": 10, "format": "webp", "webp_method": 7}]'),
-        ("VARIANTS", '[{"name": "../x", "max_edge": 10, "format": "png"}]'),
+        ("VARIANTS", '[{"name": "x", "max_edge": 16, "format": "jpeg"}]'),  # no formats list
+        ("VARIANTS", '[{"name": "x", "max_edge": 16, "formats": [{"format": "gif"}]}]'),
+        ("VARIANTS", '[{"name": "x", "max_edge": 0, "formats": [{"format": "png"}]}]'),
+        ("VARIANTS", '[{"name": "x", "max_edge": true, "formats": [{"format": "png"}]}]'),
+        ("VARIANTS", '[{"name": "x", "max_edge": 16, "formats": ["jpeg"]}]'),
+        ("VARIANTS", '[{"name": "x", "max_edge": 16, "formats": [{"format": "jpeg", "q": 1}]}]'),
         (
             "VARIANTS",
-            '[{"name": "x", "max_edge": 10, "format": "png"},'
-            ' {"name": "x", "max_edge": 5, "format": "png"}]',
+            '[{"name": "x", "max_edge": 16, "formats": [{"format": "jpeg", "quality": 101}]}]',
+        ),
+        (
+            "VARIANTS",
+            '[{"name": "x", "max_edge": 16, "formats": [{"format": "webp", "effort": 7}]}]',
+        ),
+        ("VARIANTS", '[{"name": "../x", "max_edge": 16, "formats": [{"format": "png"}]}]'),
+        (
+            "VARIANTS",
+            '[{"name": "x", "max_edge": 16, "formats": [{"format": "png"}]},'
+            ' {"name": "x", "max_edge": 20, "formats": [{"format": "png"}]}]',
         ),
         ("MAX_PIXELS", "-1"),
         ("MAX_PIXELS", "lots"),
@@ -74,12 +83,47 @@ def test_invalid_values_name_the_variable(variable: str, value: str) -> None:
     assert variable in str(caught.value)
 
 
-def test_optional_variant_fields_may_be_null() -> None:
-    variants = (
-        '[{"name": "x", "max_edge": 16, "format": "webp", "quality": null, "webp_method": null}]'
+def test_optional_format_settings_may_be_null_and_take_each_formats_default() -> None:
+    """Terraform sends ``null`` for an optional setting it was not given."""
+    variants = json.dumps(
+        [
+            {
+                "name": "x",
+                "max_edge": 16,
+                "formats": [
+                    {"format": f, "quality": None, "effort": None}
+                    for f in ("avif", "webp", "png", "jpeg")
+                ],
+            }
+        ]
     )
     config = processor_config.load_config({**PROCESSOR_ENV, "VARIANTS": variants})
-    assert config.variants == (imaging.VariantSpec("x", 16, "webp", 85, 4),)
+    assert config.variants == (
+        imaging.VariantSpec("x", 16, "avif", 70, avif_speed=imaging.AVIF_SPEED),
+        imaging.VariantSpec("x", 16, "webp", 80, webp_method=4),
+        imaging.VariantSpec("x", 16, "png"),
+        imaging.VariantSpec("x", 16, "jpeg", 85),
+    )
+    assert [output.rule.quality for output in config.outputs] == [70, 80, None, 85]
+    assert [output.rule.effort for output in config.outputs] == [1, 4, None, None]
+
+
+def test_effort_is_the_encoders_setting() -> None:
+    """Higher effort is slower and smaller: libwebp's method, libavif's speed counted down."""
+    variants = json.dumps(
+        [
+            {
+                "name": "x",
+                "max_edge": 16,
+                "formats": [{"format": "webp", "effort": 6}, {"format": "avif", "effort": 4}],
+            }
+        ]
+    )
+    config = processor_config.load_config({**PROCESSOR_ENV, "VARIANTS": variants})
+    assert [(spec.webp_method, spec.avif_speed) for spec in config.variants] == [
+        (6, imaging.AVIF_SPEED),
+        (4, 6),
+    ]
 
 
 def test_allowed_formats_are_normalised() -> None:
@@ -139,7 +183,10 @@ def test_manifest_shapes_and_deterministic_bytes() -> None:
         {"decode": 1.0},
         placeholder=Placeholder("AAAAAAAA", "#102030", 2.0),
     )
-    done = manifest.done_manifest(UPLOAD_ID, f"uploads/{UPLOAD_ID}", 99, processed)
+    (output,) = contract.output_rules(
+        (contract.SizeRule("thumb", 4, (contract.FormatRule("webp", 80, 4),)),)
+    )
+    done = manifest.done_manifest(UPLOAD_ID, f"uploads/{UPLOAD_ID}", 99, processed, [output])
     assert done == {
         "id": UPLOAD_ID,
         "status": "done",
@@ -153,11 +200,17 @@ def test_manifest_shapes_and_deterministic_bytes() -> None:
         "variants": [
             {
                 "name": "thumb",
-                "key": f"{UPLOAD_ID}/thumb.webp",
                 "width": 4,
                 "height": 2,
-                "contentType": "image/webp",
-                "bytes": 4,
+                "sources": [
+                    {
+                        "format": "webp",
+                        "type": "image/webp",
+                        "key": f"{UPLOAD_ID}/thumb.{output.fingerprint}.webp",
+                        "bytes": 4,
+                        "fingerprint": output.fingerprint,
+                    }
+                ],
             }
         ],
         "placeholder": {"thumbhash": "AAAAAAAA", "color": "#102030", "aspectRatio": 2.0},

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from PIL import Image
 
 from processor.storage import S3Storage
 from support import images as factory
 from support.lambda_env import OUTPUT_BUCKET, UPLOAD_BUCKET
 from support.lambda_events import s3_event
 
-IMMUTABLE = "private, max-age=31536000, immutable"
+IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 def new_id() -> str:
@@ -67,9 +69,15 @@ def test_image_produces_variants_then_manifest(s3, processor, lambda_context, ca
     result = processor.handler(s3_event(f"uploads/{upload_id}"), lambda_context)
 
     assert result["processed"] == [{"upload_id": upload_id, "status": "done", "error_code": None}]
+    # <id>/<size>.<fingerprint>.<ext>: the fingerprint of the rule that made the bytes
     assert output_keys(s3) == sorted(
-        f"{upload_id}/{name}" for name in ("large.jpg", "medium.jpg", "thumb.webp", "manifest.json")
+        [output.key(upload_id) for output in processor.CONFIG.outputs]
+        + [f"{upload_id}/manifest.json"]
     )
+    assert [
+        re.fullmatch(rf"{upload_id}/([a-z]+)\.[0-9a-f]{{12}}\.([a-z]+)", key).groups()  # type: ignore[union-attr]
+        for key in (output.key(upload_id) for output in processor.CONFIG.outputs)
+    ] == [("large", "jpg"), ("medium", "jpg"), ("thumb", "webp"), ("thumb", "jpg")]
     puts = [kwargs["Key"] for name, kwargs in recorder.calls if name == "put_object"]
     assert puts[-1] == f"{upload_id}/manifest.json", "manifest must be written last"
     assert all(
@@ -88,22 +96,25 @@ def test_image_produces_variants_then_manifest(s3, processor, lambda_context, ca
         "height": 1500,
     }
     expected = {
-        "large": (1024, 768, "image/jpeg"),
-        "medium": (512, 384, "image/jpeg"),
-        "thumb": (128, 96, "image/webp"),
+        "large": (1024, 768, ["image/jpeg"]),
+        "medium": (512, 384, ["image/jpeg"]),
+        "thumb": (128, 96, ["image/webp", "image/jpeg"]),  # preference order
     }
     assert [variant["name"] for variant in manifest["variants"]] == ["large", "medium", "thumb"]
+    fingerprints = {(o.size, o.format): o.fingerprint for o in processor.CONFIG.outputs}
     for variant in manifest["variants"]:
-        width, height, content_type = expected[variant["name"]]
-        assert (variant["width"], variant["height"], variant["contentType"]) == (
-            width,
-            height,
-            content_type,
-        )
-        stored = s3.get_object(Bucket=OUTPUT_BUCKET, Key=variant["key"])
-        assert stored["ContentType"] == content_type
-        assert stored["CacheControl"] == IMMUTABLE
-        assert stored["ContentLength"] == variant["bytes"]
+        width, height, types = expected[variant["name"]]
+        assert (variant["width"], variant["height"]) == (width, height)
+        assert [source["type"] for source in variant["sources"]] == types
+        for source in variant["sources"]:
+            assert source["fingerprint"] == fingerprints[variant["name"], source["format"]]
+            assert source["fingerprint"] in source["key"]
+            stored = s3.get_object(Bucket=OUTPUT_BUCKET, Key=source["key"])
+            assert stored["ContentType"] == source["type"]
+            assert stored["CacheControl"] == IMMUTABLE
+            assert stored["ContentLength"] == source["bytes"]
+            with Image.open(stored["Body"]) as image:
+                assert image.size == (width, height)
     stored_manifest = s3.get_object(Bucket=OUTPUT_BUCKET, Key=f"{upload_id}/manifest.json")
     assert stored_manifest["ContentType"] == "application/json"
 
@@ -113,7 +124,7 @@ def test_image_produces_variants_then_manifest(s3, processor, lambda_context, ca
     assert done["request_id"] == lambda_context.aws_request_id
     assert done["upload_id"] == upload_id
     assert {"head", "get", "decode", "resize", "encode", "put"} <= set(done["timings_ms"])
-    assert set(done["output_bytes"]) == {"large", "medium", "thumb"}
+    assert set(done["output_bytes"]) == {"large.jpeg", "medium.jpeg", "thumb.webp", "thumb.jpeg"}
 
 
 @pytest.mark.parametrize(
@@ -166,10 +177,10 @@ def test_size_rejections_never_read_the_object(
 # One variant of every output format, so reprocessing is checked for each encoder.
 EVERY_FORMAT_VARIANTS = json.dumps(
     [
-        {"name": "large", "max_edge": 640, "format": "jpeg", "quality": 85},
-        {"name": "web", "max_edge": 480, "format": "webp", "quality": 80},
-        {"name": "lossless", "max_edge": 320, "format": "png"},
-        {"name": "modern", "max_edge": 400, "format": "avif", "quality": 60},
+        {"name": "large", "max_edge": 640, "formats": [{"format": "jpeg", "quality": 85}]},
+        {"name": "web", "max_edge": 480, "formats": [{"format": "webp", "quality": 80}]},
+        {"name": "lossless", "max_edge": 320, "formats": [{"format": "png"}]},
+        {"name": "modern", "max_edge": 400, "formats": [{"format": "avif", "quality": 60}]},
     ]
 )
 
@@ -202,10 +213,11 @@ def test_processing_twice_is_idempotent(s3, load_processor, lambda_context) -> N
     }
 
     assert result["processed"] == [{"upload_id": upload_id, "status": "done", "error_code": None}]
-    assert sorted(first) == [
-        f"{upload_id}/{name}"
-        for name in ("large.jpg", "lossless.png", "manifest.json", "modern.avif", "web.webp")
-    ]
+    assert sorted(first) == sorted(
+        [output.key(upload_id) for output in processor.CONFIG.outputs]
+        + [f"{upload_id}/manifest.json"]
+    )
+    assert len(first) == 5
     assert first == second
 
 
@@ -342,7 +354,8 @@ def test_never_writes_to_the_upload_bucket(s3, processor, lambda_context) -> Non
 
 def test_variants_come_from_configuration(s3, load_processor, lambda_context) -> None:
     processor = load_processor(
-        VARIANTS='[{"name": "only", "max_edge": 64, "format": "png"}]', ALLOWED_FORMATS="PNG"
+        VARIANTS='[{"name": "only", "max_edge": 64, "formats": [{"format": "png"}]}]',
+        ALLOWED_FORMATS="PNG",
     )
     good = upload(s3, factory.greyscale_png((300, 100)))
     jpeg = upload(s3, factory.jpeg((300, 100)))

@@ -83,7 +83,7 @@ export function parseConfig(raw) {
     variants = raw.variants.map((v) => ({
       name: v && typeof v.name === 'string' ? v.name : '',
       maxEdge: v ? v.maxEdge : undefined,
-      format: v && typeof v.format === 'string' ? v.format : '',
+      formats: v && Array.isArray(v.formats) ? v.formats.map((f) => (typeof f === 'string' ? f : '')) : null,
     }));
     if (rules) problems.push(...variantProblems(variants, rules));
   }
@@ -144,9 +144,10 @@ function parseVariantRules(raw, problems) {
     typeof raw.namePattern !== 'string' ||
     !isRange(raw.maxEdge) ||
     !isRange(raw.count) ||
+    !isRange(raw.perVariant) ||
     !Array.isArray(raw.formats)
   ) {
-    problems.push('"variantRules" must give namePattern, maxEdge, count and formats');
+    problems.push('"variantRules" must give namePattern, maxEdge, count, perVariant and formats');
     return null;
   }
   try {
@@ -168,9 +169,22 @@ export function variantProblems(variants, rules) {
     if (!Number.isSafeInteger(v.maxEdge) || v.maxEdge < rules.maxEdge.min || v.maxEdge > rules.maxEdge.max) {
       problems.push(`variant ${i + 1} needs a whole "maxEdge" from ${rules.maxEdge.min} to ${rules.maxEdge.max}`);
     }
-    if (!rules.formats.includes(v.format)) problems.push(`variant ${i + 1} needs a "format" of ${rules.formats.join(', ')}`);
+    problems.push(...formatProblems(v.formats, rules).map((problem) => `variant ${i + 1} ${problem}`));
   });
   if (new Set(variants.map((v) => v.name)).size !== variants.length) problems.push('variant names must be unique');
+  return problems;
+}
+
+/** Every way one variant's ordered `formats` list breaks `rules` (names only: config.json
+ * carries no quality or effort). */
+function formatProblems(formats, rules) {
+  const { min, max } = rules.perVariant;
+  if (!Array.isArray(formats) || formats.length < min || formats.length > max) {
+    return [`needs a "formats" list of ${min} to ${max} formats`];
+  }
+  const problems = [];
+  if (formats.some((f) => !rules.formats.includes(f))) problems.push(`needs "formats" from ${rules.formats.join(', ')}`);
+  if (new Set(formats).size !== formats.length) problems.push('lists a format twice');
   return problems;
 }
 

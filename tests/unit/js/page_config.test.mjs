@@ -12,14 +12,15 @@ const RAW = {
   maxBytes: 20971520,
   allowedTypes: ['image/jpeg', 'image/png'],
   variants: [
-    { name: 'large', maxEdge: 1024, format: 'jpeg' },
-    { name: 'thumb', maxEdge: 128, format: 'webp' },
+    { name: 'large', maxEdge: 1024, formats: ['avif', 'jpeg'] },
+    { name: 'thumb', maxEdge: 128, formats: ['webp'] },
   ],
   variantRules: {
     namePattern: '^[a-z0-9][a-z0-9_-]{0,31}$',
     maxEdge: { min: 16, max: 8192 },
     count: { min: 1, max: 10 },
-    formats: ['jpeg', 'png', 'webp'],
+    formats: ['jpeg', 'png', 'webp', 'avif'],
+    perVariant: { min: 1, max: 4 },
   },
 };
 

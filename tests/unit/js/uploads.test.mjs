@@ -15,12 +15,13 @@ const CONFIG = parseConfig({
   apiUrl: 'http://api.test/prod/',
   maxBytes: 1000,
   allowedTypes: ['image/jpeg', 'image/png'],
-  variants: [{ name: 'thumb', maxEdge: 128, format: 'webp' }],
+  variants: [{ name: 'thumb', maxEdge: 128, formats: ['webp'] }],
   variantRules: {
     namePattern: '^[a-z0-9][a-z0-9_-]{0,31}$',
     maxEdge: { min: 16, max: 8192 },
     count: { min: 1, max: 10 },
-    formats: ['jpeg', 'png', 'webp'],
+    formats: ['jpeg', 'png', 'webp', 'avif'],
+    perVariant: { min: 1, max: 4 },
   },
 });
 const ID1 = '11111111-1111-4111-8111-111111111111';

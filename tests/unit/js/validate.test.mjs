@@ -9,14 +9,15 @@ const RAW = {
   maxBytes: 20971520,
   allowedTypes: ['image/jpeg', 'image/png', 'image/webp', 'image/gif'],
   variants: [
-    { name: 'large', maxEdge: 1024, format: 'jpeg' },
-    { name: 'thumb', maxEdge: 128, format: 'webp' },
+    { name: 'large', maxEdge: 1024, formats: ['avif', 'jpeg'] },
+    { name: 'thumb', maxEdge: 128, formats: ['webp'] },
   ],
   variantRules: {
     namePattern: '^[a-z0-9][a-z0-9_-]{0,31}$',
     maxEdge: { min: 16, max: 8192 },
     count: { min: 1, max: 10 },
-    formats: ['jpeg', 'png', 'webp'],
+    formats: ['jpeg', 'png', 'webp', 'avif'],
+    perVariant: { min: 1, max: 4 },
   },
 };
 const config = parseConfig(RAW);
@@ -80,8 +81,11 @@ test('checkFile refuses too large, empty and wrong-type files with a reason', ()
 });
 
 test('parseConfig checks variants with the rules config.json carries', () => {
-  assert.throws(() => parseConfig({ ...RAW, variants: [{ name: '_thumb', maxEdge: 128, format: 'webp' }] }), /name/);
-  assert.throws(() => parseConfig({ ...RAW, variants: [{ name: 'x', maxEdge: 8193, format: 'webp' }] }), /maxEdge/);
-  assert.throws(() => parseConfig({ ...RAW, variants: [{ name: 'x', maxEdge: 64, format: 'gif' }] }), /format/);
+  assert.throws(() => parseConfig({ ...RAW, variants: [{ name: '_thumb', maxEdge: 128, formats: ['webp'] }] }), /name/);
+  assert.throws(() => parseConfig({ ...RAW, variants: [{ name: 'x', maxEdge: 8193, formats: ['webp'] }] }), /maxEdge/);
+  assert.throws(() => parseConfig({ ...RAW, variants: [{ name: 'x', maxEdge: 64, formats: ['gif'] }] }), /formats/);
+  assert.throws(() => parseConfig({ ...RAW, variants: [{ name: 'x', maxEdge: 64, formats: [] }] }), /formats/);
+  assert.throws(() => parseConfig({ ...RAW, variants: [{ name: 'x', maxEdge: 64, formats: ['jpeg', 'jpeg'] }] }), /twice/);
+  assert.throws(() => parseConfig({ ...RAW, variants: [{ name: 'x', maxEdge: 64, format: 'jpeg' }] }), /formats/);
   assert.throws(() => parseConfig({ ...RAW, variantRules: undefined }), /variantRules/);
 });
