@@ -118,7 +118,44 @@ locals {
     name                  = module.uploads_table.name
     arn                   = module.uploads_table.arn
     owner_index_arn       = module.uploads_table.owner_index_arn
-    record_retention_days = var.output_retention_days
+    record_retention_days = local.output_retention_days
+  }
+
+  # Outputs' lifetime by mode (variables.tf output_retention_days): null = never expire.
+  output_retention_days = (var.output_retention_days == null
+    ? (local.signed_in ? null : 30)
+    : (var.output_retention_days == 0 ? null : var.output_retention_days)
+  )
+
+  # How the API hands out variant URLs (lambda_src/api/delivery.py, docs/cdn.md): presigned S3
+  # GETs without the CDN; with it, the distribution's URL, public or CloudFront-signed. The
+  # emulator serves the same paths from its S3 (moto's CloudFront serves nothing); it refuses
+  # CloudFront's query signature (an incomplete SigV2 query to LocalStack), so there "signed"
+  # hands out its time-limited stand-in, presigned S3 GETs.
+  image_access    = coalesce(var.image_access, local.signed_in ? "signed" : "public")
+  signed_images   = var.enable_cdn && local.image_access == "signed"
+  image_key_names = sort(keys(var.image_signing_public_keys))
+  image_signing_key = (length(local.image_key_names) == 0 ? null
+    : coalesce(var.image_signing_key, local.image_key_names[0])
+  )
+  image_signing_parameter = local.image_signing_key == null ? null : "/${var.name_prefix}/image-signing/${local.image_signing_key}"
+  delivery_mode = (!var.enable_cdn ? "presigned"
+    : local.emulator && local.signed_images ? "presigned"
+    : local.image_access
+  )
+  delivery = {
+    mode = local.delivery_mode
+    base_url = (local.delivery_mode == "presigned" ? null
+      : local.emulator ? "${var.emulator_endpoint}/${module.storage.output_bucket_id}"
+      : module.cdn[0].origin
+    )
+    ttl_seconds           = local.delivery_mode == "signed" ? var.image_url_ttl_seconds : (local.delivery_mode == "presigned" ? var.download_url_ttl_seconds : null)
+    key_pair_id           = local.delivery_mode == "signed" ? module.cdn[0].image_public_key_ids[local.image_signing_key] : null
+    private_key_parameter = local.delivery_mode == "signed" ? local.image_signing_parameter : null
+    private_key_parameter_arn = (local.delivery_mode == "signed"
+      ? "arn:${data.aws_partition.current.partition}:ssm:${var.region}:*:parameter${local.image_signing_parameter}"
+      : null
+    )
   }
 
   api_stage_arn = "arn:${data.aws_partition.current.partition}:apigateway:${var.region}::/restapis/${module.api.rest_api_id}/stages/${module.api.stage_name}"
@@ -135,9 +172,11 @@ module "storage" {
   upload_cors_allowed_origins = local.allowed_origins
   output_cors_allowed_origins = local.allowed_origins
   upload_retention_days       = var.upload_retention_days
-  output_expiration_days      = var.output_retention_days
+  output_expiration_days      = local.output_retention_days
   kms_key_arn                 = var.kms_key_arn
-  force_destroy               = var.force_destroy_buckets || local.emulator
+  # Behind the distribution (enable_cdn): only it reads outputs, through origin access control.
+  output_cloudfront_reader = var.enable_cdn ? { distribution_arn = module.cdn[0].distribution_arn } : null
+  force_destroy            = var.force_destroy_buckets || local.emulator
 }
 
 module "uploads_table" {
@@ -235,6 +274,7 @@ module "api" {
   upload_url_ttl_seconds   = var.upload_url_ttl_seconds
   download_url_ttl_seconds = var.download_url_ttl_seconds
   allowed_origins          = local.allowed_origins
+  delivery                 = local.delivery
 
   stage_name                    = var.api_stage_name
   throttling_burst_limit        = var.api_throttle_burst_limit
@@ -339,6 +379,11 @@ module "web_site" {
       selfSignUp        = local.signed_in ? var.auth_self_sign_up : null
       passwordMinLength = local.signed_in ? var.auth_password_minimum_length : null
     }
+    # What the variant links are (the page's footer): docs/cdn.md.
+    delivery = {
+      mode        = local.delivery.mode
+      ttl_seconds = local.delivery.ttl_seconds
+    }
     # The page checks the variants above with the same rules as Terraform and the functions.
     variantRules = {
       namePattern = local.rules.variant.name_pattern
@@ -364,12 +409,35 @@ module "cdn" {
   name                        = "${var.name_prefix}-web-${var.region}"
   bucket_regional_domain_name = module.web_site.bucket_regional_domain_name
   content_security_policy     = local.content_security_policy
-  price_class                 = var.cdn_price_class
-  domain_name                 = var.domain_name
-  hosted_zone_id              = var.hosted_zone_id
-  web_acl_arn                 = try(module.waf_cdn[0].web_acl_arn, null)
+  # The processed images: the output bucket as a second origin, signed or public (docs/cdn.md).
+  images                    = { bucket_regional_domain_name = module.storage.output_bucket_regional_domain_name }
+  image_signing_public_keys = local.signed_images ? var.image_signing_public_keys : {}
+  price_class               = var.cdn_price_class
+  domain_name               = var.domain_name
+  hosted_zone_id            = var.hosted_zone_id
+  web_acl_arn               = try(module.waf_cdn[0].web_acl_arn, null)
   # The emulator's distribution "deploys" for ~30 s and serves nothing: do not wait for it.
   wait_for_deployment = !local.emulator
+}
+
+# Deletion reaches the edge (sign-in only: the only deletes are DELETE /uploads/{id} and the
+# processor's erasure of late writes): docs/cdn.md.
+module "edge_purge" {
+  source = "./modules/edge_purge"
+  count  = var.enable_cdn && local.signed_in ? 1 : 0
+
+  name         = "${var.name_prefix}-edge-purge"
+  role_name    = "${var.name_prefix}-edge-purge-${var.region}"
+  package_path = "${local.artifacts_dir}/api.zip"
+  # On the emulator CloudFront is the moto sidecar's.
+  function_settings = merge(local.function_settings, {
+    extra_environment_variables = merge(local.emulator_environment, var.emulator_sidecar_endpoint == null ? {} : {
+      AWS_ENDPOINT_URL_CLOUDFRONT = var.emulator_sidecar_endpoint
+    })
+  })
+  output_bucket    = local.buckets.output
+  distribution_id  = module.cdn[0].distribution_id
+  distribution_arn = module.cdn[0].distribution_arn
 }
 
 # Per-IP rate limits in front of the API stage (REGIONAL) and the distribution (CLOUDFRONT,

@@ -137,3 +137,12 @@ output "auth" {
     quota_table      = try(module.auth[0].quota_table_name, null)
   }
 }
+
+output "image_delivery" {
+  description = "How the API hands out variant URLs (docs/cdn.md): mode (presigned, public or signed), ttl_seconds (null: permanent) and, when signed, signing_key_parameter, the SSM SecureString parameter the operator puts the private key in."
+  value = {
+    mode                  = local.delivery.mode
+    ttl_seconds           = local.delivery.ttl_seconds
+    signing_key_parameter = local.delivery.private_key_parameter
+  }
+}

@@ -164,13 +164,13 @@ variable "upload_retention_days" {
 }
 
 variable "output_retention_days" {
-  description = "Days after which variants and manifests expire from the output bucket (default 30: the page's links and ids are short-lived, so old outputs only cost storage); null keeps them for ever."
+  description = "Days after which variants and manifests expire from the output bucket (and the upload records from the table), 1-36500; 0 keeps them until deleted. null (default): by mode, 30 days for anonymous uploads (auth = \"none\": nobody can delete them, so they must not pile up) and never with sign-in (auth = \"cognito\": each user's images stay until they delete them). Cost per 1,000 uploads kept: docs/cost.md."
   type        = number
-  default     = 30
+  default     = null
 
   validation {
-    condition     = var.output_retention_days == null || try(var.output_retention_days >= 1 && var.output_retention_days <= 36500 && floor(var.output_retention_days) == var.output_retention_days, false)
-    error_message = "output_retention_days must be null or an integer between 1 and 36500."
+    condition     = var.output_retention_days == null || try(var.output_retention_days >= 0 && var.output_retention_days <= 36500 && floor(var.output_retention_days) == var.output_retention_days, false)
+    error_message = "output_retention_days must be null, 0 (never expire) or an integer between 1 and 36500."
   }
 }
 
@@ -462,6 +462,63 @@ variable "hosted_zone_id" {
   validation {
     condition     = var.hosted_zone_id == null || can(regex("^Z[A-Z0-9]{1,31}$", var.hosted_zone_id))
     error_message = "hosted_zone_id must be null or a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ."
+  }
+}
+
+variable "image_access" {
+  description = "Who may view the processed images served through the distribution (enable_cdn = true; docs/cdn.md). \"public\": anyone holding the URL (ids are unguessable UUIDs, the URLs permanent); \"signed\": only a viewer the API signed a CloudFront URL for (with sign-in, only the owner), valid image_url_ttl_seconds. null (default): \"signed\" with auth = \"cognito\", else \"public\". enable_cdn = false ignores it: presigned S3 GETs (download_url_ttl_seconds)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.image_access == null || contains(["public", "signed"], coalesce(var.image_access, "public"))
+    error_message = "image_access must be null, \"public\" or \"signed\"."
+  }
+
+  # The stack's own VPC has no route to SSM (gateway endpoints for S3 and DynamoDB only), where
+  # the API reads its signing key: docs/cdn.md, "Where the private key lives".
+  validation {
+    condition     = !(var.enable_cdn && var.enable_vpc && length(var.vpc_subnet_ids) == 0 && var.emulator_endpoint == null && coalesce(var.image_access, var.auth == "cognito" ? "signed" : "public") == "signed")
+    error_message = "image_access \"signed\" with the stack's own VPC (enable_vpc without vpc_subnet_ids): the API could not reach SSM for its signing key. Give vpc_subnet_ids with a route to SSM (an interface endpoint or NAT), or set image_access = \"public\"."
+  }
+}
+
+variable "image_url_ttl_seconds" {
+  description = "Lifetime of a signed image URL (image_access = \"signed\"), 60-604800 seconds (default one hour); the API rounds each expiry up to the next minute so a polling page gets the same URL back."
+  type        = number
+  default     = 3600
+
+  validation {
+    condition     = var.image_url_ttl_seconds >= 60 && var.image_url_ttl_seconds <= 604800 && floor(var.image_url_ttl_seconds) == var.image_url_ttl_seconds
+    error_message = "image_url_ttl_seconds must be an integer between 60 and 604800 (7 days)."
+  }
+}
+
+variable "image_signing_public_keys" {
+  description = "image_access = \"signed\": PEM RSA-2048 public keys of the distribution's trusted key group, by a short name; one, or two while rotating (docs/cdn.md, \"Key rotation\"). The private key of the one that signs (image_signing_key) lives in the SSM SecureString parameter /<name_prefix>/image-signing/<name>, created by the operator: never in this repository or the Terraform state."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = length(var.image_signing_public_keys) <= 2 && alltrue([for name, pem in var.image_signing_public_keys : can(regex("^[A-Za-z0-9_-]{1,32}$", name)) && startswith(trimspace(pem), "-----BEGIN PUBLIC KEY-----")])
+    error_message = "image_signing_public_keys holds at most two PEM public keys (\"-----BEGIN PUBLIC KEY-----\"), named by 1-32 letters, digits, '-' or '_'."
+  }
+
+  # Signed delivery on AWS needs a key in the group (the emulator serves no CloudFront traffic).
+  validation {
+    condition     = !(var.enable_cdn && var.emulator_endpoint == null && coalesce(var.image_access, var.auth == "cognito" ? "signed" : "public") == "signed") || length(var.image_signing_public_keys) > 0
+    error_message = "image_access \"signed\" (the default with auth = \"cognito\") needs image_signing_public_keys: make a key pair (docs/cdn.md, \"Signing keys\"), store the private key in SSM and pass the public one; or set image_access = \"public\"."
+  }
+}
+
+variable "image_signing_key" {
+  description = "Name (in image_signing_public_keys) of the key the API signs with; null (default): the only key. Required while two keys are listed (rotation)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.image_signing_key == null ? length(var.image_signing_public_keys) < 2 : contains(keys(var.image_signing_public_keys), coalesce(var.image_signing_key, "-"))
+    error_message = "image_signing_key must name one of image_signing_public_keys, and is required when two keys are listed."
   }
 }
 

@@ -16,6 +16,13 @@ stack handed out (the API, the presigned PUT, each variant, Cognito) must be adm
 page's Content-Security-Policy (the CloudFront header and the page's meta tag), as a browser
 would enforce it (``tools/csp_policy.py``).
 
+When variants come through the distribution (output ``image_delivery.mode`` ``public`` or
+``signed``, on AWS) it checks each is 200 there with its declared type and a ``max-age``
+``Cache-Control``, that the same key read straight from the output bucket is 403, and in
+``signed`` mode that the URL without its signature, or with its expiry moved, is 403. With
+sign-in it then deletes the upload and polls its URL until the edge stops serving it
+(invalidation, docs/cdn.md), within ``--timeout``.
+
 With sign-in (output ``auth.mode = "cognito"``) it first checks that the API refuses a request
 without a token, then creates a throwaway user with your AWS credentials (``AdminCreateUser``,
 no email sent, a random permanent password), signs in as the page does (``USER_PASSWORD_AUTH``)
@@ -33,6 +40,7 @@ import re
 import secrets
 import subprocess
 import sys
+import time
 import urllib.parse
 import uuid
 from collections.abc import Callable
@@ -81,6 +89,8 @@ class Smoke:
         self.handed: list[tuple[str, str]] = [("connect-src", f"{self.api.api_url}/uploads")]
         self.auth = outputs.get("auth") or {}
         self.throwaway: str | None = None
+        self.done_id: str | None = None
+        self.done_variants: list[dict[str, Any]] = []
 
     def check(self, what: str, step: Callable[[], str]) -> None:
         try:
@@ -113,6 +123,15 @@ class Smoke:
         upload_id, grant = self.upload_photo()
         self.check("a second PUT to the same URL is refused", lambda: self.no_overwrite(grant))
         self.check("the photo ends done", lambda: self.ends_done(upload_id, config))
+        mode = (self.outputs.get("image_delivery") or {}).get("mode")
+        on_aws = emulator_endpoint(self.outputs["api_url"]) is None
+        if mode in ("public", "signed") and on_aws:
+            self.check("variants come through the distribution", self.variants_on_the_edge)
+            self.check("the output bucket refuses direct reads", self.outputs_are_private)
+            if mode == "signed":
+                self.check("unsigned or re-dated image URLs get 403", self.refuses_unsigned)
+            if self.auth.get("mode") == "cognito":
+                self.check("after DELETE the edge stops serving", self.stops_after_delete)
         self.check("an unaccepted content type gets 415", self.refuses_type)
         self.check("a non-image ends rejected", self.rejects_non_image)
         self.check("an unknown id gets 404", self.unknown_is_404)
@@ -236,7 +255,58 @@ class Smoke:
             f"{v['name']} {v['width']}x{v['height']} ({'/'.join(s['format'] for s in v['sources'])})"
             for v in body["variants"]
         )
+        self.done_id, self.done_variants = upload_id, body["variants"]
         return f"{sizes}; each downloaded, decoded, metadata-free, immutable"
+
+    # -- processed images through the distribution ------------------------------------------------
+
+    def variants_on_the_edge(self) -> str:
+        edge = urllib.parse.urlsplit(self.outputs["web_url"]).netloc
+        sources = [source for variant in self.done_variants for source in variant["sources"]]
+        for source in sources:
+            url = source["url"]
+            expect(urllib.parse.urlsplit(url).netloc == edge, f"{url} is not on {edge}")
+            response = requests.get(url, timeout=30)
+            expect(response.status_code == 200, f"GET {url}: {response.status_code}")
+            kind = response.headers.get("Content-Type", "")
+            expect(kind == source["type"], f"{url}: Content-Type {kind!r}")
+            cache = response.headers.get("Cache-Control", "")
+            expect(cache == IMMUTABLE_OUTPUT, f"{url}: Cache-Control {cache!r}")
+            expect("cloudfront" in response.headers.get("Via", "").lower(), f"{url}: no Via")
+        return f"{len(sources)} images from {edge} with type and immutable Cache-Control"
+
+    def outputs_are_private(self) -> str:
+        region = self.outputs.get("region")
+        key = urllib.parse.urlsplit(self.done_variants[0]["sources"][0]["url"]).path.lstrip("/")
+        url = f"https://{self.outputs['output_bucket']}.s3.{region}.amazonaws.com/{key}"
+        response = requests.get(url, timeout=30)
+        expect(response.status_code == 403, f"anonymous GET {url}: {response.status_code}")
+        return f"anonymous GET {url}: 403"
+
+    def refuses_unsigned(self) -> str:
+        url = self.done_variants[0]["sources"][0]["url"]
+        bare = url.split("?", 1)[0]
+        expires = re.search(r"Expires=(\d+)", url)
+        expect(expires is not None, f"{url} carries no Expires")
+        assert expires is not None
+        moved = url.replace(expires.group(0), f"Expires={int(expires.group(1)) + 86_400}")
+        expired = url.replace(expires.group(0), "Expires=1")
+        answers = [requests.get(u, timeout=30).status_code for u in (bare, moved, expired)]
+        expect(answers == [403, 403, 403], f"unsigned, later, past expiry answered {answers}")
+        return "unsigned 403, expiry moved 403, expiry in the past 403"
+
+    def stops_after_delete(self) -> str:
+        assert self.done_id is not None
+        url = self.done_variants[0]["sources"][0]["url"]
+        response = self.api.delete(self.done_id)
+        expect(response.status_code == 204, f"DELETE answered {response.status_code}")
+        deadline = time.monotonic() + self.timeout
+        while True:  # an invalidation takes seconds to minutes on AWS: poll, do not guess
+            status = requests.get(url, timeout=30).status_code
+            if status in (403, 404):
+                return f"{url.split('?', 1)[0]} answers {status} after DELETE"
+            expect(time.monotonic() < deadline, f"still {status} after {self.timeout:.0f} s")
+            time.sleep(10)
 
     # -- refusals ------------------------------------------------------------------------------
 

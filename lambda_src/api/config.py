@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from api.accounts import Quota
 from api.core import RetryPolicy
+from api.delivery import MODES as DELIVERY_MODES
+from api.delivery import DeliverySettings
 from common import contract, env_config
 
 ConfigError = env_config.ConfigError  # re-exported: load_config raises it
@@ -31,8 +33,11 @@ DEFAULTS = {
     "AUTH_MODE": "none",
     "QUOTA_UPLOADS_PER_DAY": "",  # blank: no limit
     "QUOTA_BYTES_PER_DAY": "",
+    "DELIVERY_MODE": "presigned",  # enable_cdn = false: today's presigned S3 GETs
+    "DELIVERY_TTL_SECONDS": "3600",
 }
 AUTH_MODES = ("none", "cognito")
+PRESIGNED_DELIVERY = DeliverySettings(mode="presigned", ttl_seconds=300)
 NO_QUOTA = Quota(uploads_per_day=None, bytes_per_day=None)
 DEFAULT_RETRIES = RetryPolicy(attempts=3, window_seconds=420)
 MAX_URL_TTL_SECONDS: int = contract.RULES["url_ttl_seconds"]["max"]
@@ -68,6 +73,7 @@ class ApiConfig:
     auth: AuthSettings | None = None  # None: anonymous uploads (auth = "none")
     quota: Quota = NO_QUOTA
     quota_table: str = ""
+    delivery: DeliverySettings = PRESIGNED_DELIVERY
 
     @property
     def signed_in(self) -> bool:
@@ -118,6 +124,7 @@ def load_config(environ: Mapping[str, str]) -> ApiConfig:
             ),
         ),
         quota_table=env.get("QUOTA_TABLE", ""),
+        delivery=parse_delivery(env),
         retries=RetryPolicy(
             attempts=env_config.parse_int("PROCESSING_ATTEMPTS", env["PROCESSING_ATTEMPTS"], 1, 3),
             window_seconds=env_config.parse_int(
@@ -157,6 +164,39 @@ def parse_auth(env: Mapping[str, str]) -> AuthSettings | None:
         client_id=env_config.required(env, "AUTH_CLIENT_ID"),
         jwks_url=url,
         jwks_document=document,
+    )
+
+
+MAX_SIGNATURE_TTL_SECONDS = 7 * 86_400
+
+
+def parse_delivery(env: Mapping[str, str]) -> DeliverySettings:
+    """``DELIVERY_MODE`` (api/delivery.py) and what it needs: the distribution's URL
+    (``DELIVERY_BASE_URL``) for ``public`` and ``signed``; the signature lifetime, the public
+    key's id and the SSM parameter of its private key for ``signed``."""
+    mode = env["DELIVERY_MODE"].lower()
+    if mode not in DELIVERY_MODES:
+        raise ConfigError(
+            "DELIVERY_MODE", f"must be one of {', '.join(DELIVERY_MODES)}, got {mode!r}"
+        )
+    if mode == "presigned":
+        ttl = env_config.parse_int(
+            "DOWNLOAD_URL_TTL_SECONDS", env["DOWNLOAD_URL_TTL_SECONDS"], 1, MAX_URL_TTL_SECONDS
+        )
+        return DeliverySettings(mode=mode, ttl_seconds=ttl)
+    base_url = env_config.required(env, "DELIVERY_BASE_URL").rstrip("/")
+    if not base_url.startswith(("https://", "http://")):
+        raise ConfigError("DELIVERY_BASE_URL", f"must be an http(s) URL, got {base_url!r}")
+    if mode == "public":
+        return DeliverySettings(mode=mode, ttl_seconds=None, base_url=base_url)
+    return DeliverySettings(
+        mode=mode,
+        ttl_seconds=env_config.parse_int(
+            "DELIVERY_TTL_SECONDS", env["DELIVERY_TTL_SECONDS"], 60, MAX_SIGNATURE_TTL_SECONDS
+        ),
+        base_url=base_url,
+        key_pair_id=env_config.required(env, "DELIVERY_KEY_PAIR_ID"),
+        private_key_parameter=env_config.required(env, "DELIVERY_PRIVATE_KEY_PARAMETER"),
     )
 
 

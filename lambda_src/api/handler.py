@@ -34,6 +34,7 @@ from api import accounts, cors
 from api import auth as api_auth
 from api import config as api_config
 from api import core as api_core
+from api import delivery as api_delivery
 from api.storage import S3Storage
 from common import jsonlog, records, s3_client, tracing
 from common import table as uploads_table
@@ -46,6 +47,20 @@ DYNAMODB = uploads_table.make_client()
 TABLE = uploads_table.UploadsTable(DYNAMODB, CONFIG.uploads_table)
 QUOTAS = uploads_table.UploadsTable(DYNAMODB, CONFIG.quota_table) if CONFIG.quota_table else None
 METHODS = api_core.route_methods(CONFIG.signed_in)
+
+
+def load_signing_key() -> api_delivery.Signer:
+    """The CloudFront signing key (signed mode), read once per container from its SSM
+    SecureString parameter (docs/cdn.md: never in the repository, the state or the code)."""
+    import boto3
+
+    name = CONFIG.delivery.private_key_parameter
+    answer = boto3.client("ssm").get_parameter(Name=name, WithDecryption=True)
+    LOG.info("signing key loaded", parameter=name)
+    return api_delivery.rsa_sha1_signer(answer["Parameter"]["Value"].encode())
+
+
+DELIVERY = api_delivery.Delivery(CONFIG.delivery, STORE.presign_download, load_signing_key)
 
 
 def _verifier(settings: api_config.AuthSettings | None) -> api_auth.TokenVerifier | None:
@@ -285,7 +300,7 @@ def get_upload(route: api_core.Route, _event: dict[str, Any], owner: str | None)
             datetime.now(UTC),
             CONFIG.retries,
             CONFIG.upload_url_ttl_seconds,
-            STORE.presign_download,
+            DELIVERY.signer(item, owner),
         )
     LOG.info("upload status", status=body["status"], timings_ms=watch.timings_ms)
     return 200, body, {}
@@ -302,7 +317,11 @@ def list_uploads(_route: api_core.Route, event: dict[str, Any], owner: str | Non
     for item in items:
         try:
             status = api_core.record_status_body(
-                item, now, CONFIG.retries, CONFIG.upload_url_ttl_seconds, STORE.presign_download
+                item,
+                now,
+                CONFIG.retries,
+                CONFIG.upload_url_ttl_seconds,
+                DELIVERY.signer(item, owner),
             )
         except api_core.ApiError:
             continue  # a URL handed out long ago and never used: nothing to show

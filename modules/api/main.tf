@@ -70,6 +70,8 @@ data "aws_iam_policy_document" "function" {
   }
 
   # Variants are delivered through presigned GETs, which carry this role's rights.
+  # (Kept in every mode: GET /uploads/{id} can fall back to them, and a mode change needs no
+  # role change. Behind the distribution nothing presigns them.)
   statement {
     sid       = "PresignGetVariants"
     effect    = "Allow"
@@ -91,6 +93,18 @@ data "aws_iam_policy_document" "function" {
     effect    = "Allow"
     actions   = ["dynamodb:Query"]
     resources = [var.uploads_table.owner_index_arn]
+  }
+
+  # Signed image URLs: the CloudFront signing key, read once per container (docs/cdn.md).
+  dynamic "statement" {
+    for_each = var.delivery.mode == "signed" ? [var.delivery.private_key_parameter_arn] : []
+
+    content {
+      sid       = "ReadImageSigningKey"
+      effect    = "Allow"
+      actions   = ["ssm:GetParameter"]
+      resources = [statement.value]
+    }
   }
 
   # Right to erasure (sign-in only): DELETE /uploads/{id} removes the original, every object
@@ -204,6 +218,12 @@ module "function" {
     PROCESSING_WINDOW_SECONDS = tostring(var.processing_window_seconds)
     UPLOADS_TABLE             = var.uploads_table.name
     RECORD_RETENTION_DAYS     = var.uploads_table.record_retention_days == null ? "" : tostring(var.uploads_table.record_retention_days)
+    # Where variant URLs point (lambda_src/api/delivery.py).
+    DELIVERY_MODE                  = var.delivery.mode
+    DELIVERY_BASE_URL              = var.delivery.base_url == null ? "" : var.delivery.base_url
+    DELIVERY_TTL_SECONDS           = var.delivery.ttl_seconds == null ? "" : tostring(var.delivery.ttl_seconds)
+    DELIVERY_KEY_PAIR_ID           = var.delivery.key_pair_id == null ? "" : var.delivery.key_pair_id
+    DELIVERY_PRIVATE_KEY_PARAMETER = var.delivery.private_key_parameter == null ? "" : var.delivery.private_key_parameter
     }, local.signed_in ? {
     # How the function checks ID tokens itself (lambda_src/api/auth.py) and counts quotas.
     AUTH_MODE             = "cognito"

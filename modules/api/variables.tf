@@ -53,6 +53,34 @@ variable "download_url_ttl_seconds" {
   default     = 300
 }
 
+variable "delivery" {
+  description = "How the function hands out variant URLs (lambda_src/api/delivery.py; DELIVERY_* variables): mode presigned (S3 GETs, download_url_ttl_seconds), public (base_url + key on the distribution) or signed (CloudFront signed URLs valid ttl_seconds, with key_pair_id, the public key's id, and the SSM SecureString parameter holding its private key: its name and ARN, which the role may read)."
+  type = object({
+    mode                      = string
+    base_url                  = optional(string)
+    ttl_seconds               = optional(number)
+    key_pair_id               = optional(string)
+    private_key_parameter     = optional(string)
+    private_key_parameter_arn = optional(string)
+  })
+  default = { mode = "presigned" }
+
+  validation {
+    condition     = contains(["presigned", "public", "signed"], var.delivery.mode)
+    error_message = "delivery.mode must be one of: presigned, public, signed."
+  }
+
+  validation {
+    condition     = var.delivery.mode == "presigned" || var.delivery.base_url != null
+    error_message = "delivery.base_url is required with mode public or signed."
+  }
+
+  validation {
+    condition     = var.delivery.mode != "signed" || (var.delivery.ttl_seconds != null && var.delivery.key_pair_id != null && var.delivery.private_key_parameter != null && var.delivery.private_key_parameter_arn != null)
+    error_message = "delivery mode signed needs ttl_seconds, key_pair_id, private_key_parameter and private_key_parameter_arn."
+  }
+}
+
 variable "allowed_origins" {
   description = "Exact origins (or \"*\") the function answers CORS for (ALLOWED_ORIGINS)."
   type        = list(string)

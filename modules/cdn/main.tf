@@ -5,6 +5,12 @@ locals {
   # AWS managed cache policy (by id: plans need no API call). CachingDisabled: TTL 0, every
   # request goes to the origin.
   caching_disabled_policy_id = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+
+  # The processed images (var.images): a second S3 origin, the output bucket, read with the
+  # same origin access control; "signed" when the behaviour trusts a key group.
+  image_origin_id = "images"
+  serve_images    = var.images != null
+  signed_images   = local.serve_images && length(var.image_signing_public_keys) > 0
 }
 
 resource "aws_cloudfront_origin_access_control" "this" {
@@ -38,6 +44,54 @@ resource "aws_cloudfront_cache_policy" "this" {
       query_string_behavior = "none"
     }
   }
+}
+
+# Processed images: keys never change meaning, so the origin's Cache-Control (the processor
+# writes "public, max-age=31536000, immutable") is honoured up to a year; without one, a day.
+# No query string, cookie or header is in the cache key or forwarded: a signed URL's
+# Expires/Signature/Key-Pair-Id are checked at the edge and then ignored, so every viewer's
+# signature hits the same cached object.
+resource "aws_cloudfront_cache_policy" "images" {
+  count = local.serve_images ? 1 : 0
+
+  name        = "${var.name}-images"
+  comment     = "Processed images: the origin's Cache-Control (immutable keys), no query string in the key"
+  min_ttl     = 0
+  default_ttl = 86400
+  max_ttl     = 31536000
+
+  parameters_in_cache_key_and_forwarded_to_origin {
+    enable_accept_encoding_gzip   = false
+    enable_accept_encoding_brotli = false
+
+    cookies_config {
+      cookie_behavior = "none"
+    }
+    headers_config {
+      header_behavior = "none"
+    }
+    query_strings_config {
+      query_string_behavior = "none"
+    }
+  }
+}
+
+# Signed images: the public halves of the API's signing keys (one, or two while rotating:
+# docs/cdn.md). The private keys never pass through Terraform.
+resource "aws_cloudfront_public_key" "images" {
+  for_each = local.serve_images ? var.image_signing_public_keys : {}
+
+  name        = "${var.name}-${each.key}"
+  comment     = "Signs image URLs of ${var.name} (key ${each.key})"
+  encoded_key = each.value
+}
+
+resource "aws_cloudfront_key_group" "images" {
+  count = local.signed_images ? 1 : 0
+
+  name    = "${var.name}-images"
+  comment = "Keys whose signatures the image behaviour of ${var.name} accepts"
+  items   = [for name in sort(keys(aws_cloudfront_public_key.images)) : aws_cloudfront_public_key.images[name].id]
 }
 
 resource "aws_cloudfront_response_headers_policy" "this" {
@@ -76,7 +130,7 @@ resource "aws_cloudfront_response_headers_policy" "this" {
 
 resource "aws_cloudfront_distribution" "this" {
   #checkov:skip=CKV_AWS_86:no access-log bucket by default (cost); the page is static and its API has its own logs
-  #checkov:skip=CKV_AWS_310:one S3 origin: S3 is regional and multi-AZ, a failover origin would need a replica bucket
+  #checkov:skip=CKV_AWS_310:S3 origins only (page, images): S3 is regional and multi-AZ, a failover origin would need a replica bucket
   #checkov:skip=CKV_AWS_374:the page is meant for everyone: no geographic restriction
   #checkov:skip=CKV2_AWS_47:the web ACL is optional (enable_waf) and there is no Java behind it: log4j rules do not apply
   #checkov:skip=CKV_AWS_68:the web ACL is optional (enable_waf, off by default for cost); the page is static files
@@ -98,6 +152,16 @@ resource "aws_cloudfront_distribution" "this" {
     origin_access_control_id = aws_cloudfront_origin_access_control.this.id
   }
 
+  dynamic "origin" {
+    for_each = local.serve_images ? [var.images] : []
+
+    content {
+      origin_id                = local.image_origin_id
+      domain_name              = origin.value.bucket_regional_domain_name
+      origin_access_control_id = aws_cloudfront_origin_access_control.this.id
+    }
+  }
+
   default_cache_behavior {
     target_origin_id           = local.origin_id
     viewer_protocol_policy     = "redirect-to-https"
@@ -106,6 +170,23 @@ resource "aws_cloudfront_distribution" "this" {
     compress                   = true
     cache_policy_id            = aws_cloudfront_cache_policy.this.id
     response_headers_policy_id = aws_cloudfront_response_headers_policy.this.id
+  }
+
+  # Processed images first: their keys are "<upload id>/...", a path no page file has.
+  dynamic "ordered_cache_behavior" {
+    for_each = local.serve_images ? [var.images.path_pattern] : []
+
+    content {
+      path_pattern               = ordered_cache_behavior.value
+      target_origin_id           = local.image_origin_id
+      viewer_protocol_policy     = "redirect-to-https"
+      allowed_methods            = ["GET", "HEAD"]
+      cached_methods             = ["GET", "HEAD"]
+      compress                   = false # AVIF, WebP and JPEG are compressed already
+      cache_policy_id            = aws_cloudfront_cache_policy.images[0].id
+      response_headers_policy_id = aws_cloudfront_response_headers_policy.this.id
+      trusted_key_groups         = local.signed_images ? [aws_cloudfront_key_group.images[0].id] : null
+    }
   }
 
   dynamic "ordered_cache_behavior" {

@@ -42,3 +42,18 @@ output "certificate_arn" {
   description = "ARN of the validated ACM certificate of domain_name (us-east-1); null without a custom domain."
   value       = try(aws_acm_certificate_validation.this[0].certificate_arn, null)
 }
+
+output "image_cache_policy_id" {
+  description = "ID of the processed images' cache policy (origin Cache-Control, no query string in the key); null without images."
+  value       = try(aws_cloudfront_cache_policy.images[0].id, null)
+}
+
+output "image_key_group_id" {
+  description = "ID of the trusted key group of the image behaviour; null when images are public (or not served)."
+  value       = try(aws_cloudfront_key_group.images[0].id, null)
+}
+
+output "image_public_key_ids" {
+  description = "CloudFront ids (the signed URLs' Key-Pair-Id) of the image signing public keys, by name."
+  value       = { for name, key in aws_cloudfront_public_key.images : name => key.id }
+}

@@ -101,6 +101,31 @@ variable "hosted_zone_id" {
   }
 }
 
+variable "images" {
+  description = "Processed images served from a second private S3 bucket (origin access control, like the page's): its regional domain name and the path pattern of its keys. null (default): the distribution serves the page only."
+  type = object({
+    bucket_regional_domain_name = string
+    path_pattern                = optional(string, "/????????-????-4???-????-????????????/*")
+  })
+  default = null
+
+  validation {
+    condition     = var.images == null || try(startswith(var.images.path_pattern, "/") && length(var.images.path_pattern) <= 255, false)
+    error_message = "images.path_pattern must start with '/' and be at most 255 characters."
+  }
+}
+
+variable "image_signing_public_keys" {
+  description = "PEM public keys (RSA 2048) whose signatures the image behaviour requires, by a short name: one, or two while rotating (docs/cdn.md). Empty (default): images are public to whoever holds the URL."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = length(var.image_signing_public_keys) <= 2 && alltrue([for name, pem in var.image_signing_public_keys : can(regex("^[A-Za-z0-9_-]{1,32}$", name)) && startswith(trimspace(pem), "-----BEGIN PUBLIC KEY-----")])
+    error_message = "image_signing_public_keys holds at most two PEM public keys (\"-----BEGIN PUBLIC KEY-----\"), named by 1-32 letters, digits, '-' or '_'."
+  }
+}
+
 variable "web_acl_arn" {
   description = "Optional ARN of a CLOUDFRONT-scope WAFv2 web ACL (created in us-east-1) attached to the distribution; null: none."
   type        = string

@@ -81,6 +81,31 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
 data "aws_iam_policy_document" "tls_only" {
   for_each = aws_s3_bucket.this
 
+  # The output bucket behind CloudFront: only that distribution (the service principal with
+  # aws:SourceArn, never "*") may read, through origin access control. Block Public Access
+  # stays fully on: a service principal with a SourceArn condition is not "public".
+  dynamic "statement" {
+    for_each = each.key == "output" && var.output_cloudfront_reader != null ? [var.output_cloudfront_reader.distribution_arn] : []
+
+    content {
+      sid       = "CloudFrontReadsVariants"
+      effect    = "Allow"
+      actions   = ["s3:GetObject"]
+      resources = ["${local.bucket_arns[each.key]}/*"]
+
+      principals {
+        type        = "Service"
+        identifiers = ["cloudfront.amazonaws.com"]
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "aws:SourceArn"
+        values   = [statement.value]
+      }
+    }
+  }
+
   statement {
     sid       = "DenyInsecureTransport"
     effect    = "Deny"

@@ -27,3 +27,8 @@ output "upload_bucket_regional_domain_name" {
   description = "Regional domain name of the upload bucket (presigned URLs point here)."
   value       = aws_s3_bucket.this["upload"].bucket_regional_domain_name
 }
+
+output "output_bucket_regional_domain_name" {
+  description = "Regional domain name of the output bucket (<bucket>.s3.<region>.amazonaws.com): the distribution's image origin."
+  value       = aws_s3_bucket.this["output"].bucket_regional_domain_name
+}

@@ -56,6 +56,14 @@ variable "output_expiration_days" {
   default     = null
 }
 
+variable "output_cloudfront_reader" {
+  description = "The CloudFront distribution that serves the output bucket through origin access control, as { distribution_arn }: the bucket policy lets only it read objects. null (default): no reader but the stack's roles (presigned GETs). An object, so whether it is set is known at plan time even while the ARN is not."
+  type = object({
+    distribution_arn = string
+  })
+  default = null
+}
+
 variable "kms_key_arn" {
   description = "Optional customer-managed KMS key ARN for default encryption (SSE-KMS with an S3 Bucket Key). null (default) uses SSE-S3 (AES256)."
   type        = string

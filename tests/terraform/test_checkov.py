@@ -98,6 +98,7 @@ def test_every_resource_is_scanned(scan):
         "api",
         "auth",
         "cdn",
+        "edge_purge",
         "lambda_function",
         "lambda_layer",
         "network",

@@ -84,6 +84,7 @@ EVERY_OPTION = {
     "alarm_email": "ops@example.com",
     "enable_vpc": True,
     "auth": "cognito",
+    "image_access": "public",
 }
 
 

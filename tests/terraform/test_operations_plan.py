@@ -485,7 +485,11 @@ def check_status(planned, name: str) -> str | None:
 
 def test_sign_in_in_the_vpc_widens_the_endpoints_and_warns_without_keys(plan, plan_factory):
     signed_in = plan_factory(
-        bucket_name_suffix=SUFFIX, enable_vpc=True, vpc_availability_zones=ZONES, auth="cognito"
+        bucket_name_suffix=SUFFIX,
+        enable_vpc=True,
+        vpc_availability_zones=ZONES,
+        auth="cognito",
+        image_access="public",
     )
     s3 = signed_in.statements('module.network[0].data.aws_iam_policy_document.endpoint["s3"]')
     assert "s3:DeleteObject" in s3["StackObjects"]["actions"]

@@ -164,7 +164,19 @@ def test_private_bucket_kms_encryption_when_key_given(custom_plan, key: str) -> 
 
 @pytest.mark.parametrize("key", sorted(PRIVATE))
 def test_private_bucket_policy_denies_insecure_transport(plan, key: str) -> None:
-    statements = plan.statements(f'module.storage.data.aws_iam_policy_document.tls_only["{key}"]')
+    document = plan.data(f'module.storage.data.aws_iam_policy_document.tls_only["{key}"]')
+    # (the output bucket also admits the distribution: tests/terraform/test_plan_images.py)
+    deny = [st for st in document["statement"] if st["sid"] == "DenyInsecureTransport"]
+    statements = {
+        st["sid"]: {
+            "effect": st["effect"],
+            "actions": st["actions"],
+            "resources": sorted(st["resources"]),
+            "condition": [(c["test"], c["variable"], c["values"]) for c in st["condition"]],
+            "principals": [(p["type"], p["identifiers"]) for p in st["principals"]],
+        }
+        for st in deny
+    }
     arn = f"arn:aws:s3:::{PRIVATE[key]}"
     assert statements == {
         "DenyInsecureTransport": {
@@ -511,6 +523,11 @@ def test_api_function_environment(emulator_plan) -> None:
         "PROCESSING_WINDOW_SECONDS",
         "UPLOADS_TABLE",
         "RECORD_RETENTION_DAYS",
+        "DELIVERY_MODE",
+        "DELIVERY_BASE_URL",
+        "DELIVERY_TTL_SECONDS",
+        "DELIVERY_KEY_PAIR_ID",
+        "DELIVERY_PRIVATE_KEY_PARAMETER",
     }
     assert env["UPLOADS_TABLE"] == "sip-uploads"
     assert env["RECORD_RETENTION_DAYS"] == "30"  # the records live as long as the outputs

@@ -24,7 +24,8 @@ def anonymous(plan_factory):
 
 @pytest.fixture(scope="module")
 def cognito(plan_factory):
-    return plan_factory(bucket_name_suffix=SUFFIX, auth="cognito")
+    # (image_access "signed", sign-in's default, needs a signing key: test_plan_images.py)
+    return plan_factory(bucket_name_suffix=SUFFIX, auth="cognito", image_access="public")
 
 
 @pytest.fixture(scope="module")
@@ -142,6 +143,7 @@ def test_an_ses_identity_sends_the_pools_emails(plan_factory) -> None:
     plan = plan_factory(
         bucket_name_suffix=SUFFIX,
         auth="cognito",
+        image_access="public",
         auth_email_sender={
             "ses_identity_arn": SES_IDENTITY,
             "from_address": "Images <no-reply@mail.example.com>",
@@ -231,7 +233,9 @@ def test_the_quota_table_is_encrypted_and_expires_old_days(cognito) -> None:
 
 def test_the_quota_table_uses_the_key_given(plan_factory) -> None:
     key = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-    plan = plan_factory(bucket_name_suffix=SUFFIX, auth="cognito", kms_key_arn=key)
+    plan = plan_factory(
+        bucket_name_suffix=SUFFIX, auth="cognito", image_access="public", kms_key_arn=key
+    )
     table = plan.values("module.auth[0].aws_dynamodb_table.quotas")
     assert table["server_side_encryption"] == [{"enabled": True, "kms_key_arn": key}]
 

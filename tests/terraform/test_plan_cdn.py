@@ -198,7 +198,8 @@ def test_every_viewer_is_redirected_to_https_and_only_reads(cdn_plan) -> None:
     for behaviour in behaviours(values):
         assert behaviour["viewer_protocol_policy"] == "redirect-to-https"
         assert behaviour["allowed_methods"] == ["GET", "HEAD"]
-        assert behaviour["compress"] is True
+        # Page files are compressed; processed images (AVIF, WebP, JPEG) already are.
+        assert behaviour["compress"] is (behaviour["target_origin_id"] == "web")
 
 
 def test_the_security_headers_policy_is_on_every_behaviour(cdn_plan) -> None:
@@ -229,7 +230,7 @@ def test_the_security_headers_policy_is_on_every_behaviour(cdn_plan) -> None:
         module_text.count(
             "response_headers_policy_id = aws_cloudfront_response_headers_policy.this.id"
         )
-        == 2
+        == 3  # the default, the page's uncached paths, the processed images
     )
 
 
@@ -269,7 +270,11 @@ def test_the_header_csp_is_the_pages_meta_csp_narrowed_to_the_stacks_origins(
 
 def test_the_page_and_its_settings_are_never_cached(cdn_plan) -> None:
     values = cdn_plan.values(DISTRIBUTION)
-    never = {b["path_pattern"]: b["cache_policy_id"] for b in values["ordered_cache_behavior"]}
+    never = {
+        b["path_pattern"]: b["cache_policy_id"]
+        for b in values["ordered_cache_behavior"]
+        if b["target_origin_id"] == "web"  # (images: tests/terraform/test_plan_images.py)
+    }
     assert never == {"/index.html": CACHING_DISABLED, "/config.json": CACHING_DISABLED}
     # "/" is answered with index.html by the default behaviour, whose policy lets the origin's
     # Cache-Control (no-cache for index.html and config.json) win.

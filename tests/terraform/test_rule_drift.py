@@ -268,7 +268,7 @@ def test_every_route_is_a_gateway_method_and_handled_and_nothing_else(
 
 
 def test_the_gateway_resources_are_the_route_paths(plan_factory) -> None:
-    plan = plan_factory(bucket_name_suffix="t1", auth="cognito")
+    plan = plan_factory(bucket_name_suffix="t1", auth="cognito", image_access="public")
     parts = {v["path_part"] for v in plan.of_type("aws_api_gateway_resource").values()}
     paths = {r["path"] for r in contract.RULES["routes"]}
     assert parts == {segment for path in paths for segment in path.strip("/").split("/")}
