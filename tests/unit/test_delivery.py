@@ -330,7 +330,7 @@ def test_the_handler_answers_public_distribution_urls(load_api, uploads, lambda_
     upload_id = str(uuid.uuid4())
     _done(uploads, upload_id, None)
     body = _status(api, lambda_context, upload_id)
-    assert [v["url"] for v in body["variants"]] == [f"{BASE}/{upload_id}/large.jpg"]
+    assert [v["sources"][0]["url"] for v in body["variants"]] == [f"{BASE}/{upload_id}/large.jpg"]
 
 
 def test_the_handler_signs_with_the_key_from_ssm(
@@ -353,7 +353,7 @@ def test_the_handler_signs_with_the_key_from_ssm(
 
     (variant,) = _status(api, lambda_context, upload_id)["variants"]
 
-    expires = int(parse_qs(urlsplit(variant["url"]).query)["Expires"][0])
-    assert verify_as_cloudfront(variant["url"], private_key.public_key(), expires - 600) == (
-        f"{BASE}/{upload_id}/large.jpg"
-    )
+    expires = int(parse_qs(urlsplit(variant["sources"][0]["url"]).query)["Expires"][0])
+    assert verify_as_cloudfront(
+        variant["sources"][0]["url"], private_key.public_key(), expires - 600
+    ) == (f"{BASE}/{upload_id}/large.jpg")

@@ -51,7 +51,14 @@ def answering(monkeypatch: pytest.MonkeyPatch, answers: dict[str, Answer]) -> li
 def smoke_with_a_done_upload(url: str = SIGNED) -> smoke.Smoke:
     check = smoke.Smoke(OUTPUTS, timeout=1)
     check.done_id = UPLOAD
-    check.done_variants = [{"name": "large", "contentType": "image/jpeg", "url": url}]
+    check.done_variants = [
+        {
+            "name": "large",
+            "width": 4,
+            "height": 2,
+            "sources": [{"format": "jpeg", "type": "image/jpeg", "url": url, "bytes": 321}],
+        }
+    ]
     return check
 
 
