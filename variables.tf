@@ -219,13 +219,14 @@ variable "max_pixels" {
 }
 
 variable "variants" {
-  description = "Variants produced for every upload (rules in lambda_src/common/rules.json, shared with both functions and the page): 1-10 entries of name (^[a-z0-9][a-z0-9_-]{0,31}$, unique), max_edge (16-8192 px, longest edge), format (jpeg, webp, png or avif), quality (1-100, default 85; ignored for png; for avif 70 matches jpeg 85, docs/formats.md), webp_method (0-6, default 4)."
+  description = "Variants produced for every upload (rules in lambda_src/common/rules.json, shared with both functions and the page): 1-10 entries of name (^[a-z0-9][a-z0-9_-]{0,31}$, unique), max_edge (16-8192 px, longest edge), format (jpeg, webp, png or avif), quality (1-100, default 85; ignored for png; for avif 70 matches jpeg 85, docs/formats.md), webp_method (0-6, default 4), animate (default true: an animated upload gives an animated webp or avif variant; jpeg and png always get the first frame, docs/formats.md)."
   type = list(object({
     name        = string
     max_edge    = number
     format      = string
     quality     = optional(number, 85)
     webp_method = optional(number, 4)
+    animate     = optional(bool, true)
   }))
   default = [
     { name = "large", max_edge = 1024, format = "jpeg" },

@@ -387,6 +387,7 @@ def _outcome_body(
     }
     if status == contract.Status.DONE:  # what a page shows while the variants load
         body["placeholder"] = _public_placeholder(record.get("placeholder"))
+        body["animation"] = _public_animation(record.get("source"))
     return body
 
 
@@ -402,8 +403,17 @@ def _public_variant(
         "height": item["height"],
         "contentType": item["contentType"],
         "bytes": item["bytes"],
+        "animated": int(item.get("frames") or 1) > 1,
         "url": sign_url(key),
     }
+
+
+def _public_animation(source: Any) -> dict[str, int] | None:
+    """``{frames, durationMs, loop}`` of an animated upload, else None (and for older records)."""
+    animation = source.get("animation") if isinstance(source, Mapping) else None
+    if not isinstance(animation, Mapping):
+        return None
+    return {key: int(animation[key]) for key in ("frames", "durationMs", "loop")}
 
 
 def _public_placeholder(placeholder: Any) -> dict[str, Any] | None:

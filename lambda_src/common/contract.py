@@ -29,7 +29,7 @@ UPLOAD_ID_PATTERN = re.compile(RULES["upload_id_pattern"])
 
 # MIME type the API presigns -> Pillow format name the processor opens it as.
 CONTENT_TYPE_FORMATS: Mapping[str, str] = RULES["content_types"]
-# Variant format -> {"content_type", "extension", "pillow"}.
+# Variant format -> {"content_type", "extension", "pillow", "animates"}.
 OUTPUT_FORMATS: Mapping[str, Mapping[str, str]] = RULES["output_formats"]
 VARIANT_RULES: Mapping[str, Any] = RULES["variant"]
 VARIANT_NAME_PATTERN = re.compile(VARIANT_RULES["name_pattern"])
@@ -65,6 +65,10 @@ WORK_CODES: tuple[str, ...] = (
     "too_many_items",
     "icc_profile_too_large",
     "decode_time_exceeded",
+    # animations (processor/animation.py, AnimationLimits); too_many_frames above as well
+    "animation_too_large",  # summed area of all frames
+    "animation_too_long",  # total playing time
+    "animation_work_exceeded",  # output frames x animated variants: the encode work
 )
 # Codes of a ``rejected`` upload: the file is not an image this service accepts.
 REJECTION_CODES: tuple[str, ...] = (
@@ -123,6 +127,8 @@ def variant_problems(index: int, item: Any) -> list[str]:
         problems.append(f"{where}: 'name' must match {VARIANT_NAME_PATTERN.pattern}")
     if item.get("format") not in OUTPUT_FORMATS:
         problems.append(f"{where}: 'format' must be one of {sorted(OUTPUT_FORMATS)}")
+    if item.get("animate") not in (None, True, False):  # absent or null: the default
+        problems.append(f"{where}: 'animate' must be true or false")
     for field in ("max_edge", "quality", "webp_method"):
         value = item.get(field)
         if value is None:  # absent or null: the default (max_edge has none)

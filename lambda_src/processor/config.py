@@ -114,4 +114,5 @@ def _variant_spec(item: Mapping[str, Any]) -> imaging.VariantSpec:
         format=item["format"],
         quality=field("quality"),
         webp_method=field("webp_method"),
+        animate=rules["animate"]["default"] if item.get("animate") is None else item["animate"],
     )

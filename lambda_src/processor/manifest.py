@@ -3,10 +3,14 @@
 Shape (docs/architecture.md)::
 
     {"id", "status": "done"|"rejected",
-     "source": {"key", "bytes", "format", "width", "height"},
-     "variants": [{"name", "key", "width", "height", "contentType", "bytes"}],
+     "source": {"key", "bytes", "format", "width", "height", "animation"},
+     "variants": [{"name", "key", "width", "height", "contentType", "bytes", "frames"}],
      "placeholder": {"thumbhash", "color", "aspectRatio"} | null,
      "error": {"code", "message"} | null}
+
+``source.animation`` is ``{"frames", "durationMs", "loop"}`` for an animated source whose
+animating variants were streamed (``loop``: plays, 0 = for ever), else ``null``; a variant's
+``frames`` is 1 for a still and the frame count of an animated variant (issue 24).
 
 Serialisation is deterministic (no timestamps), so reprocessing writes identical bytes.
 """
@@ -41,6 +45,7 @@ def done_manifest(
             "format": processed.source.format,
             "width": processed.source.width,
             "height": processed.source.height,
+            "animation": animation_json(processed),
         },
         "variants": [
             {
@@ -50,12 +55,20 @@ def done_manifest(
                 "height": variant.height,
                 "contentType": variant.content_type,
                 "bytes": variant.size,
+                "frames": variant.frames,
             }
             for variant in processed.variants
         ],
         "placeholder": processed.placeholder.as_json() if processed.placeholder else None,
         "error": None,
     }
+
+
+def animation_json(processed: imaging.ProcessedImage) -> dict[str, int] | None:
+    info = processed.animation
+    if info is None:
+        return None
+    return {"frames": info.frames, "durationMs": info.duration_ms, "loop": info.loop}
 
 
 def rejected_manifest(
@@ -70,6 +83,7 @@ def rejected_manifest(
             "format": None,
             "width": None,
             "height": None,
+            "animation": None,
         },
         "variants": [],
         "placeholder": None,

@@ -67,6 +67,7 @@ variable "variants" {
     format      = string
     quality     = optional(number, 85)
     webp_method = optional(number, 4)
+    animate     = optional(bool, true)
   }))
 }
 

@@ -356,8 +356,10 @@ def test_done_upload_lists_variants_with_presigned_urls(api, uploads, lambda_con
     assert body["status"] == "done"
     assert body["error"] is None
     assert [set(v) for v in body["variants"]] == [
-        {"name", "width", "height", "contentType", "bytes", "url"}
+        {"name", "width", "height", "contentType", "bytes", "animated", "url"}
     ] * 2
+    assert [v["animated"] for v in body["variants"]] == [False, False]  # records without frames
+    assert body["animation"] is None
     large, thumb = body["variants"]
     assert (large["name"], large["width"], large["height"], large["bytes"]) == ("large", 4, 2, 321)
     assert thumb["contentType"] == "image/webp"
@@ -367,6 +369,26 @@ def test_done_upload_lists_variants_with_presigned_urls(api, uploads, lambda_con
         assert urlsplit(url).path.endswith(f"/{upload_id}/{suffix}")
         assert query(url)["X-Amz-Expires"] == "300"
         assert query(url)["X-Amz-Algorithm"] == "AWS4-HMAC-SHA256"
+
+
+def test_animated_upload_says_so_with_frames_duration_and_loop(
+    api, uploads, lambda_context
+) -> None:
+    upload_id = str(uuid.uuid4())
+    record = done_record(upload_id)
+    record["source"]["animation"] = {"frames": 12, "durationMs": 1200, "loop": 0}
+    record["variants"][1]["frames"] = 12  # the WebP thumbnail animates, the JPEG does not
+    record["variants"][0]["frames"] = 1
+    put_record(uploads, id=upload_id, **record)
+
+    status, _, body = get(api, lambda_context, upload_id)
+
+    assert status == 200
+    assert body["animation"] == {"frames": 12, "durationMs": 1200, "loop": 0}
+    assert [(v["name"], v["animated"]) for v in body["variants"]] == [
+        ("large", False),
+        ("thumb", True),
+    ]
 
 
 def test_rejected_upload_reports_the_error(api, uploads, lambda_context) -> None:

@@ -149,6 +149,7 @@ def test_manifest_shapes_and_deterministic_bytes() -> None:
             "format": "PNG",
             "width": 10,
             "height": 5,
+            "animation": None,
         },
         "variants": [
             {
@@ -158,6 +159,7 @@ def test_manifest_shapes_and_deterministic_bytes() -> None:
                 "height": 2,
                 "contentType": "image/webp",
                 "bytes": 4,
+                "frames": 1,
             }
         ],
         "placeholder": {"thumbhash": "AAAAAAAA", "color": "#102030", "aspectRatio": 2.0},
