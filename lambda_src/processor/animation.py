@@ -336,10 +336,18 @@ def _encode_one(
     if sequence.made != stream.frames:
         raise RuntimeError(f"the encoder took {sequence.made} of {stream.frames} frames")
     notes.extend(dict.fromkeys(frame_notes))  # once each, not once per frame
+    data = buffer.getvalue()
     content_type, extension = spec.content_type, spec.extension
     return imaging.EncodedVariant(
-        spec.name, spec.format, content_type, extension, *size, buffer.getvalue(), sequence.made
+        spec.name, spec.format, content_type, extension, *size, data, encoded_frames(data)
     )
+
+
+def encoded_frames(data: bytes) -> int:
+    """Frames in an encoded WebP or AVIF (headers only). libwebp merges a frame identical to
+    the one before into it (adding its duration), so this can be below the source's count."""
+    with Image.open(io.BytesIO(data)) as encoded:
+        return frame_count(encoded)
 
 
 def prepare(frame: Image.Image) -> Image.Image:
