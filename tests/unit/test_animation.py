@@ -267,10 +267,17 @@ def tiny_frames_gif(count: int, canvas: tuple[int, int] = (4, 4)) -> bytes:
     return anim.gif(canvas, [F.fill(1, 1, index % 6, delay_cs=2) for index in range(count)])
 
 
-def test_thousands_of_tiny_frames_are_refused_before_decoding() -> None:
-    refused = rejection(tiny_frames_gif(3000))
+def test_thousands_of_tiny_frames_play_with_every_frame_and_delay() -> None:
+    result = process(tiny_frames_gif(3000), DEFAULTS)
+    assert result.animation == animation.AnimationInfo(3000, 3000 * 20, 0)  # 2 cs: 20 ms
+    thumb = by_name(result)["thumb"]
+    assert thumb.frames == 3000  # no two neighbours alike (6 colours in turn)
+
+
+def test_a_flood_of_tiny_frames_is_refused_before_decoding() -> None:
+    refused = rejection(tiny_frames_gif(6000))
     assert refused.code == "too_many_frames"
-    assert refused.detail == "3000 frames"
+    assert refused.detail == "6000 frames"
 
 
 def test_frames_reaching_far_outside_the_canvas_are_refused_before_decoding() -> None:
