@@ -61,9 +61,11 @@ class AnimationLimits:
       frames, the decode work: 150 frames of 1920x1080 are 311 MP.
     * ``max_duration_ms=600_000`` (``animation_too_long``): ten minutes of playback.
     * ``max_output_pixels=150_000_000`` (``animation_work_exceeded``): the summed area of every
-      output frame of every animated variant, the encode work. Measured (docs/benchmarks.md):
-      about 40-60 MP/s for AVIF speed 9 and WebP method 4 on one core, so 150 MP stays inside
-      the decode deadline of the default 60 s function.
+      output frame of every animated variant, the encode work. Measured (docs/benchmarks.md,
+      "Animations"): about 14 MP of output per CPU second (AVIF speed 9 and WebP method 4, both
+      decode passes included), so 150 MP is about 11 s of one core, about 19 s at the 1024 MB
+      function's 0.58 vCPU: inside the 26.5 s decode deadline of the default 60 s function,
+      which still stops anything slower frame by frame.
     """
 
     max_frames: int = 5000
