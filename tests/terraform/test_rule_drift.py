@@ -54,6 +54,8 @@ CASES: list[tuple[str, list[dict[str, Any]], bool]] = [
     ("avif format", [variant(format="avif", quality=70)], True),
     ("heif is no output format", [variant(format="heif")], False),
     ("gif format", [variant(format="gif")], False),
+    ("animate off", [variant(format="webp", animate=False)], True),
+    ("animate on for a still format", [variant(animate=True)], True),
     ("quality 1 and 100", [variant(quality=1), variant(name="b", quality=100)], True),
     ("quality 0", [variant(quality=0)], False),
     ("quality 101", [variant(quality=101)], False),
