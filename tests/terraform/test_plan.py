@@ -556,10 +556,13 @@ def test_processor_function_environment_and_sizing(plan) -> None:
     assert env["MAX_PIXELS"] == "40000000"
     assert env["ALLOWED_FORMATS"] == "JPEG,PNG,WEBP,GIF,HEIF,AVIF"  # heic and heif: one format
     assert json.loads(env["VARIANTS"]) == [
-        {"name": "large", "max_edge": 1024, "format": "jpeg", "quality": 85, "webp_method": 4},
-        {"name": "medium", "max_edge": 512, "format": "jpeg", "quality": 85, "webp_method": 4},
-        {"name": "thumb", "max_edge": 128, "format": "webp", "quality": 80, "webp_method": 4},
-        {"name": "large-avif", "max_edge": 1024, "format": "avif", "quality": 70, "webp_method": 4},
+        {"name": n, "max_edge": e, "format": f, "quality": q, "webp_method": 4, "animate": True}
+        for n, e, f, q in (
+            ("large", 1024, "jpeg", 85),
+            ("medium", 512, "jpeg", 85),
+            ("thumb", 128, "webp", 80),
+            ("large-avif", 1024, "avif", 70),
+        )
     ]
 
 
@@ -681,7 +684,14 @@ def test_custom_sizing_architecture_and_kms(custom_plan) -> None:
     env = env_of(custom_plan, "processor")
     assert env["ALLOWED_FORMATS"] == "JPEG,PNG"
     assert json.loads(env["VARIANTS"]) == [
-        {"name": "small", "max_edge": 256, "format": "png", "quality": 85, "webp_method": 4}
+        {
+            "name": "small",
+            "max_edge": 256,
+            "format": "png",
+            "quality": 85,
+            "webp_method": 4,
+            "animate": True,
+        }
     ]
     # (the API function's environment holds the website origin: unknown until apply)
     assert custom_plan.unknown("module.api.module.function.aws_lambda_function.this")[
