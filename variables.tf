@@ -219,10 +219,11 @@ variable "max_pixels" {
 }
 
 variable "variants" {
-  description = "Variants produced for every upload (rules in lambda_src/common/rules.json, shared with both functions and the page): 1-10 sizes of name (^[a-z0-9][a-z0-9_-]{0,31}$, unique), max_edge (16-8192 px, longest edge) and formats, an ordered list (preference order, the last one the fallback every browser reads) of 1-4 distinct formats (jpeg, webp, png, avif), each with an optional quality (1-100; default jpeg 85, webp 80, avif 70; png has none) and effort (encoder work, higher is slower and smaller: webp 0-6, default 4; avif 0-10, default 1; jpeg and png have none). Defaults chosen by measurement in docs/benchmarks.md."
+  description = "Variants produced for every upload (rules in lambda_src/common/rules.json, shared with both functions and the page): 1-10 sizes of name (^[a-z0-9][a-z0-9_-]{0,31}$, unique), max_edge (16-8192 px, longest edge) and formats, an ordered list (preference order, the last one the fallback every browser reads) of 1-4 distinct formats (jpeg, webp, png, avif), each with an optional quality (1-100; default jpeg 85, webp 80, avif 70; png has none) and effort (encoder work, higher is slower and smaller: webp 0-6, default 4; avif 0-10, default 1; jpeg and png have none). An optional animate (default true: an animated upload's webp and avif formats of that size animate; jpeg and png get the first frame, docs/formats.md). Defaults chosen by measurement in docs/benchmarks.md."
   type = list(object({
     name     = string
     max_edge = number
+    animate  = optional(bool)
     formats = list(object({
       format  = string
       quality = optional(number)

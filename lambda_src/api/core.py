@@ -388,6 +388,7 @@ def _outcome_body(
     }
     if status == contract.Status.DONE:  # what a page shows while the variants load
         body["placeholder"] = _public_placeholder(record.get("placeholder"))
+        body["animation"] = _public_animation(record.get("source"))
     return body
 
 
@@ -400,6 +401,7 @@ def _public_variant(
         "name": item["name"],
         "width": item["width"],
         "height": item["height"],
+        "animated": any(int(source.get("frames") or 1) > 1 for source in _stored_sources(item)),
         "sources": [
             _public_source(upload_id, source, sign_url) for source in _stored_sources(item)
         ],
@@ -436,9 +438,18 @@ def _public_source(
     return {
         "format": source["format"],
         "type": source["type"],
+        "animated": int(source.get("frames") or 1) > 1,
         "url": sign_url(key),
         "bytes": source["bytes"],
     }
+
+
+def _public_animation(source: Any) -> dict[str, int] | None:
+    """``{frames, durationMs, loop}`` of an animated upload, else None (and for older records)."""
+    animation = source.get("animation") if isinstance(source, Mapping) else None
+    if not isinstance(animation, Mapping):
+        return None
+    return {key: int(animation[key]) for key in ("frames", "durationMs", "loop")}
 
 
 def _public_placeholder(placeholder: Any) -> dict[str, Any] | None:

@@ -36,7 +36,7 @@ UPLOAD_ID_PATTERN = re.compile(RULES["upload_id_pattern"])
 
 # MIME type the API presigns -> Pillow format name the processor opens it as.
 CONTENT_TYPE_FORMATS: Mapping[str, str] = RULES["content_types"]
-# Variant format -> {"content_type", "extension", "pillow"}.
+# Variant format -> {"content_type", "extension", "pillow", "animates"}.
 OUTPUT_FORMATS: Mapping[str, Mapping[str, str]] = RULES["output_formats"]
 VARIANT_RULES: Mapping[str, Any] = RULES["variant"]
 VARIANT_NAME_PATTERN = re.compile(VARIANT_RULES["name_pattern"])
@@ -83,6 +83,10 @@ WORK_CODES: tuple[str, ...] = (
     "too_many_items",
     "icc_profile_too_large",
     "decode_time_exceeded",
+    # animations (processor/animation.py, AnimationLimits); too_many_frames above as well
+    "animation_too_large",  # summed area of all frames
+    "animation_too_long",  # total playing time
+    "animation_work_exceeded",  # output frames x animated variants: the encode work
 )
 # Codes of a ``rejected`` upload: the file is not an image this service accepts.
 REJECTION_CODES: tuple[str, ...] = (
@@ -152,6 +156,7 @@ class SizeRule:
     name: str
     max_edge: int
     formats: tuple[FormatRule, ...]
+    animate: bool = True  # an animated source's formats that can animate do (rules.json)
 
 
 @dataclass(frozen=True)
@@ -162,6 +167,7 @@ class OutputRule:
     max_edge: int
     rule: FormatRule
     fingerprint: str
+    animate: bool = True
 
     @property
     def format(self) -> str:
@@ -176,6 +182,7 @@ def output_fingerprint(
     rule: FormatRule,
     sizes: Sequence[SizeRule],
     code_version: str = OUTPUT_CODE_VERSION,
+    animate: bool = True,
 ) -> str:
     """A short stable hash of everything that decides one output's bytes.
 
@@ -195,6 +202,8 @@ def output_fingerprint(
         "effort": rule.effort,
         "pipeline": pipeline,
     }
+    if OUTPUT_FORMATS[rule.format].get("animates") and not animate:
+        document["still"] = True  # an animated source's variant kept still: other bytes
     canonical = json.dumps(document, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("ascii")).hexdigest()[:FINGERPRINT_HEX_DIGITS]
 
@@ -202,7 +211,13 @@ def output_fingerprint(
 def output_rules(sizes: Sequence[SizeRule]) -> tuple[OutputRule, ...]:
     """Every output of ``sizes``: size by size, each size's formats in preference order."""
     return tuple(
-        OutputRule(size.name, size.max_edge, rule, output_fingerprint(size.max_edge, rule, sizes))
+        OutputRule(
+            size.name,
+            size.max_edge,
+            rule,
+            output_fingerprint(size.max_edge, rule, sizes, animate=size.animate),
+            size.animate,
+        )
         for size in sizes
         for rule in size.formats
     )
@@ -219,6 +234,7 @@ def size_rules(items: Any) -> tuple[SizeRule, ...]:
             item["name"],
             item["max_edge"],
             tuple(_format_rule(entry) for entry in item["formats"]),
+            VARIANT_RULES["animate"]["default"] if item.get("animate") is None else item["animate"],
         )
         for item in items
     )
@@ -248,6 +264,8 @@ def variant_problems(index: int, item: Any) -> list[str]:
     if not _is_int_in(item.get("max_edge"), VARIANT_RULES["max_edge"]):
         low, high = VARIANT_RULES["max_edge"]["min"], VARIANT_RULES["max_edge"]["max"]
         problems.append(f"{where}: 'max_edge' must be an integer in {low}..{high}")
+    if item.get("animate") not in (None, True, False):  # absent or null: the default
+        problems.append(f"{where}: 'animate' must be true or false")
     formats = item.get("formats")
     bounds = VARIANT_RULES["formats"]
     if not isinstance(formats, list) or not bounds["min"] <= len(formats) <= bounds["max"]:

@@ -115,7 +115,7 @@ def variant_spec(output: contract.OutputRule) -> imaging.VariantSpec:
     """The image core's spec of one output: effort is libwebp's method, and for AVIF
     ``imaging.AVIF_MAX_SPEED - effort`` (rules.json: higher effort, slower and smaller)."""
     rule = output.rule
-    spec = imaging.VariantSpec(output.size, output.max_edge, rule.format)
+    spec = imaging.VariantSpec(output.size, output.max_edge, rule.format, animate=output.animate)
     if rule.quality is not None:
         spec = replace(spec, quality=rule.quality)
     if rule.format == "webp" and rule.effort is not None:

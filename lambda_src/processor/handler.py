@@ -244,6 +244,9 @@ def log_outcome(
         source_width=processed.source.width,
         source_height=processed.source.height,
         output_bytes={f"{v.name}.{v.format}": v.size for v in processed.variants},
+        animated=processed.animation is not None,
+        frames=processed.animation.frames if processed.animation else 1,
+        duration_ms=processed.animation.duration_ms if processed.animation else None,
         placeholder_bytes=len(processed.placeholder.thumbhash) if processed.placeholder else 0,
         timings_ms=timings,
     )

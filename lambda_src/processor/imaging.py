@@ -45,6 +45,11 @@ Pipeline, tuned for speed without visible quality loss:
    for PNG, WebP and AVIF and flattened onto white for JPEG.
 6. ``ProcessedImage.placeholder`` (:mod:`processor.placeholder`): ThumbHash, dominant colour
    and aspect ratio, from the smallest variant's pixels.
+7. Animations (issue 24, :mod:`processor.animation`, two marked hooks): an animated GIF, APNG,
+   WebP or AVIF is bounded from its header before any pixel is decoded, and every variant whose
+   format animates (``VariantSpec.animate`` and the rule set's ``animates``) is then streamed
+   frame by frame; still variants and the placeholder keep the first frame from steps 1-6.
+   ``ProcessedImage.animation`` is an ``AnimationInfo`` (frames, duration, plays) or ``None``.
 """
 
 from __future__ import annotations
@@ -61,7 +66,7 @@ import pi_heif
 from PIL import Image, ImageCms, ImageMath, UnidentifiedImageError
 
 from common import contract
-from processor import bmff
+from processor import animation, bmff
 from processor.decode_budget import (
     DeadlineStream,
     DecodeWorkExceeded,
@@ -126,6 +131,7 @@ class VariantSpec:
     quality: int = 85
     webp_method: int = 4
     avif_speed: int = AVIF_SPEED
+    animate: bool = True  # for an animated source, when the format animates (animation.py)
 
     @property
     def content_type(self) -> str:
@@ -142,6 +148,9 @@ class Limits:
     allowed_formats: tuple[str, ...] = DEFAULT_ALLOWED_FORMATS
     max_bytes: int | None = None
     work: WorkLimits = field(default_factory=WorkLimits)
+    animation: animation.AnimationLimits = field(
+        default_factory=lambda: animation.AnimationLimits()  # lazy: the modules import each other
+    )
 
 
 @dataclass(frozen=True)
@@ -160,10 +169,15 @@ class EncodedVariant:
     width: int
     height: int
     data: bytes = field(repr=False)
+    frames: int = 1  # > 1: an animated variant (animation.py)
 
     @property
     def size(self) -> int:
         return len(self.data)
+
+    @property
+    def animated(self) -> bool:
+        return self.frames > 1
 
 
 @dataclass(frozen=True)
@@ -173,6 +187,7 @@ class ProcessedImage:
     timings_ms: dict[str, float]
     notes: tuple[str, ...] = ()
     placeholder: Placeholder | None = None
+    animation: animation.AnimationInfo | None = None  # an animated source with animated variants
 
 
 def process_image(
@@ -202,8 +217,24 @@ def process_image(
     source = SourceInfo(source_format, *oriented_size(stored_size, orientation))
     with _timed(timings, "resize"):
         resized = resize_all(upright, (source.width, source.height), variants, icc_profile, notes)
+    # -- issue 24 hook: an animated source's animating variants are streamed (animation.py);
+    # the still variants and the placeholder keep its first frame.
+    moving = animation.is_animated(decoded) and any(map(animation.animates, variants))
     with _timed(timings, "encode"):
-        encoded = tuple(encode(resized[spec.name], spec) for spec in variants)
+        encoded = {
+            spec.name: encode(resized[spec.name], spec)
+            for spec in variants
+            if not (moving and animation.animates(spec))
+        }
+    animation_info = None
+    if moving:
+        with _timed(timings, "animate"):
+            prep = animation.FramePrep(orientation, icc_profile)
+            streamed, animation_info = animation.encode_animated(
+                data, decoded.format or "", variants, limits.animation, prep, notes, decode_deadline
+            )
+        encoded.update(streamed)
+    # -- end of the issue 24 hook
     with _timed(timings, "placeholder"):
         smallest = min(variants, key=lambda spec: spec.max_edge).name if variants else None
         placeholder = (
@@ -211,7 +242,14 @@ def process_image(
             if smallest is not None
             else None
         )
-    return ProcessedImage(source, encoded, timings, tuple(notes), placeholder)
+    return ProcessedImage(
+        source,
+        tuple(encoded[spec.name] for spec in variants),
+        timings,
+        tuple(notes),
+        placeholder,
+        animation_info,
+    )
 
 
 def resize_all(
@@ -292,6 +330,8 @@ def decode(
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = open_image(data, limits, deadline, container_format)
             check_pixel_count(image.size, limits)
+            # issue 24 hook: an animation's declared frames, area and work, before any pixel
+            animation.check_declared(image, data, variants, limits.animation, limits.max_pixels)
             stored_size = image.size
             is_jpeg = image.format in ("JPEG", "MPO")
             if is_jpeg:  # EXIF is in the header: draft before decoding any pixel

@@ -3,14 +3,19 @@
 Shape (docs/architecture.md)::
 
     {"id", "status": "done"|"rejected",
-     "source": {"key", "bytes", "format", "width", "height"},
-     "variants": [{"name", "width", "height",
-                   "sources": [{"format", "type", "key", "bytes", "fingerprint"}]}],
+     "source": {"key", "bytes", "format", "width", "height", "animation"},
+     "variants": [{"name", "width", "height", "animated",
+                   "sources": [{"format", "type", "key", "bytes", "fingerprint", "frames"}]}],
      "placeholder": {"thumbhash", "color", "aspectRatio"} | null,
      "error": {"code", "message"} | null}
 
 ``variants`` are the sizes in the rule set's order, each with its formats in preference order;
 ``fingerprint`` (common/contract.py ``output_fingerprint``) is also in the output's key.
+``source.animation`` is ``{"frames", "durationMs", "loop"}`` for an animated source whose
+animating outputs were streamed (``loop``: plays, 0 = for ever), else ``null``; a source's
+``frames`` is 1 for a still and the frame count of an animated output, and a size is
+``animated`` when one of its sources is (issue 24).
+
 Serialisation is deterministic (no timestamps), so reprocessing writes identical bytes.
 """
 
@@ -50,8 +55,15 @@ def done_manifest(
     for variant, output in stored_outputs(upload_id, processed, outputs):
         size = sizes.setdefault(
             variant.name,
-            {"name": variant.name, "width": variant.width, "height": variant.height, "sources": []},
+            {
+                "name": variant.name,
+                "width": variant.width,
+                "height": variant.height,
+                "animated": False,
+                "sources": [],
+            },
         )
+        size["animated"] = size["animated"] or variant.frames > 1
         size["sources"].append(
             {
                 "format": variant.format,
@@ -59,6 +71,7 @@ def done_manifest(
                 "key": output.key(upload_id),
                 "bytes": variant.size,
                 "fingerprint": output.fingerprint,
+                "frames": variant.frames,
             }
         )
     return {
@@ -70,11 +83,19 @@ def done_manifest(
             "format": processed.source.format,
             "width": processed.source.width,
             "height": processed.source.height,
+            "animation": animation_json(processed),
         },
         "variants": list(sizes.values()),
         "placeholder": processed.placeholder.as_json() if processed.placeholder else None,
         "error": None,
     }
+
+
+def animation_json(processed: imaging.ProcessedImage) -> dict[str, int] | None:
+    info = processed.animation
+    if info is None:
+        return None
+    return {"frames": info.frames, "durationMs": info.duration_ms, "loop": info.loop}
 
 
 def rejected_manifest(
@@ -89,6 +110,7 @@ def rejected_manifest(
             "format": None,
             "width": None,
             "height": None,
+            "animation": None,
         },
         "variants": [],
         "placeholder": None,

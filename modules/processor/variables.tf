@@ -64,6 +64,7 @@ variable "variants" {
   type = list(object({
     name     = string
     max_edge = number
+    animate  = optional(bool)
     formats = list(object({
       format  = string
       quality = optional(number)

@@ -576,6 +576,7 @@ def test_processor_function_environment_and_sizing(plan) -> None:
         {
             "name": name,
             "max_edge": edge,
+            "animate": None,
             "formats": [{"format": f, "quality": None, "effort": None} for f in formats],
         }
         for name, edge, formats in (
@@ -707,6 +708,7 @@ def test_custom_sizing_architecture_and_kms(custom_plan) -> None:
         {
             "name": "small",
             "max_edge": 256,
+            "animate": None,
             "formats": [{"format": "png", "quality": None, "effort": None}],
         }
     ]

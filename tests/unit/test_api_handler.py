@@ -367,10 +367,12 @@ def test_done_upload_lists_variants_with_presigned_urls(api, uploads, lambda_con
     assert body["id"] == upload_id
     assert body["status"] == "done"
     assert body["error"] is None
-    assert [set(v) for v in body["variants"]] == [{"name", "width", "height", "sources"}] * 2
+    assert [set(v) for v in body["variants"]] == [{"name", "width", "height", "animated", "sources"}] * 2
+    assert [v["animated"] for v in body["variants"]] == [False, False]  # records without frames
+    assert body["animation"] is None
     large, thumb = body["variants"]
     assert (large["name"], large["width"], large["height"]) == ("large", 4, 2)
-    assert [set(s) for s in large["sources"]] == [{"format", "type", "url", "bytes"}]
+    assert [set(s) for s in large["sources"]] == [{"format", "type", "animated", "url", "bytes"}]
     assert large["sources"][0]["bytes"] == 321
     assert thumb["sources"][0]["type"] == "image/webp"
     for variant, suffix in ((large, "large.0123456789ab.jpg"), (thumb, "thumb.ba9876543210.webp")):
@@ -379,6 +381,26 @@ def test_done_upload_lists_variants_with_presigned_urls(api, uploads, lambda_con
         assert urlsplit(url).path.endswith(f"/{upload_id}/{suffix}")
         assert query(url)["X-Amz-Expires"] == "300"
         assert query(url)["X-Amz-Algorithm"] == "AWS4-HMAC-SHA256"
+
+
+def test_animated_upload_says_so_with_frames_duration_and_loop(
+    api, uploads, lambda_context
+) -> None:
+    upload_id = str(uuid.uuid4())
+    record = done_record(upload_id)
+    record["source"]["animation"] = {"frames": 12, "durationMs": 1200, "loop": 0}
+    record["variants"][1]["frames"] = 12  # the WebP thumbnail animates, the JPEG does not
+    record["variants"][0]["frames"] = 1
+    put_record(uploads, id=upload_id, **record)
+
+    status, _, body = get(api, lambda_context, upload_id)
+
+    assert status == 200
+    assert body["animation"] == {"frames": 12, "durationMs": 1200, "loop": 0}
+    assert [(v["name"], v["animated"]) for v in body["variants"]] == [
+        ("large", False),
+        ("thumb", True),
+    ]
 
 
 def test_rejected_upload_reports_the_error(api, uploads, lambda_context) -> None:

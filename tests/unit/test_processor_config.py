@@ -196,12 +196,14 @@ def test_manifest_shapes_and_deterministic_bytes() -> None:
             "format": "PNG",
             "width": 10,
             "height": 5,
+            "animation": None,
         },
         "variants": [
             {
                 "name": "thumb",
                 "width": 4,
                 "height": 2,
+                "animated": False,
                 "sources": [
                     {
                         "format": "webp",
@@ -209,6 +211,7 @@ def test_manifest_shapes_and_deterministic_bytes() -> None:
                         "key": f"{UPLOAD_ID}/thumb.{output.fingerprint}.webp",
                         "bytes": 4,
                         "fingerprint": output.fingerprint,
+                        "frames": 1,
                     }
                 ],
             }

@@ -94,6 +94,7 @@ def test_image_produces_variants_then_manifest(s3, processor, lambda_context, ca
         "format": "JPEG",
         "width": 2000,
         "height": 1500,
+        "animation": None,
     }
     expected = {
         "large": (1024, 768, ["image/jpeg"]),

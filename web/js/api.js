@@ -153,7 +153,7 @@ export async function createUpload(apiUrl, { contentType, size, filename }, { si
   };
 }
 
-/** GET {apiUrl}/uploads/{id} -> {id, status, variants, error, placeholder}. */
+/** GET {apiUrl}/uploads/{id} -> {id, status, variants, error, placeholder, animation}. */
 export async function getStatus(apiUrl, id, { signal, token } = {}) {
   const body = await requestJson(`${apiUrl}/uploads/${encodeURIComponent(id)}`, { method: 'GET', signal }, token);
   return parseStatus(body, id);
@@ -193,6 +193,7 @@ function parseStatus(body, id) {
           height: Number(v && v.height) || 0,
           contentType: String((v && v.contentType) || ''),
           bytes: Number(v && v.bytes),
+          animated: Boolean(v && v.animated === true),
           url: safeHttpUrl(v && v.url),
         }))
         .filter((v) => v.url)
@@ -201,7 +202,22 @@ function parseStatus(body, id) {
     body.error && typeof body.error === 'object'
       ? { code: String(body.error.code || ''), message: String(body.error.message || '') }
       : null;
-  return { id: String(body.id || id), status: body.status, variants, error, placeholder: placeholderOf(body.placeholder) };
+  return {
+    id: String(body.id || id),
+    status: body.status,
+    variants,
+    error,
+    placeholder: placeholderOf(body.placeholder),
+    animation: animationOf(body.animation),
+  };
+}
+
+/** The status's animation {frames, durationMs, loop} (an animated upload), checked, or null. */
+export function animationOf(raw) {
+  if (!raw || typeof raw !== 'object') return null;
+  const [frames, durationMs, loop] = [raw.frames, raw.durationMs, raw.loop].map(Number);
+  if (![frames, durationMs, loop].every(Number.isInteger) || frames < 2 || durationMs < 0 || loop < 0) return null;
+  return { frames, durationMs, loop };
 }
 
 /** The status's placeholder {thumbhash, color, aspectRatio}, checked, or null. */

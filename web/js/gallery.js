@@ -7,10 +7,20 @@ import { el, showPageError, STATUS_LABELS } from './ui.js';
 
 const GALLERY_PAGE = 12;
 
-/** The smallest size at least 200 px wide (else the largest) to show in the list. */
+/**
+ * The smallest size at least 200 px wide (else the largest) to show in the list; of an animated
+ * upload, only its animated sizes (so the list plays it), when there are any.
+ */
 export function galleryImage(upload) {
-  const ordered = [...upload.variants].sort((a, b) => a.width - b.width);
+  const moving = upload.variants.filter((v) => v.animated);
+  const ordered = [...(moving.length ? moving : upload.variants)].sort((a, b) => a.width - b.width);
   return ordered.find((v) => v.width >= 200) || ordered[ordered.length - 1] || null;
+}
+
+/** "Animated, 12 frames, 2.4 s" for an upload's {frames, durationMs}. */
+export function animationLabel({ frames, durationMs }) {
+  const seconds = Math.round(durationMs / 100) / 10;
+  return `Animated, ${frames} frames, ${seconds} s`;
 }
 
 /**
@@ -58,6 +68,7 @@ export function createGallery(context, elements, { onDeleted = () => {} } = {}) 
     const when = upload.createdAt ? new Date(upload.createdAt) : null;
     const meta = [
       STATUS_LABELS[upload.status === 'failed' ? 'error' : upload.status] || upload.status,
+      upload.animation ? animationLabel(upload.animation) : '',
       upload.bytes ? formatBytes(upload.bytes) : '',
       when && !Number.isNaN(when.getTime()) ? when.toLocaleString() : '',
     ].filter(Boolean);

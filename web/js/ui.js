@@ -173,6 +173,7 @@ export class FileRow {
       const facts = [dims];
       if (Number.isFinite(variant.bytes)) facts.push(formatBytes(variant.bytes));
       if (variant.contentType) facts.push(typeLabel(variant.contentType));
+      if (variant.animated) facts.push('animated');
       const link = el('a', {
         className: 'variant__link',
         text: 'Open',

@@ -4,8 +4,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
+import { animationOf } from '../../../web/js/api.js';
 import { createClient } from '../../../web/js/client.js';
-import { createGallery, galleryImage } from '../../../web/js/gallery.js';
+import { animationLabel, createGallery, galleryImage } from '../../../web/js/gallery.js';
 import { createSessionScope } from '../../../web/js/session_scope.js';
 import { installDocument, until } from './fake_dom.mjs';
 import { deferred } from './fakes.mjs';
@@ -217,4 +218,23 @@ test('hiding the section (signed out) empties it', async () => {
   assert.equal(p.elements.more.hidden, true);
   p.gallery.show(true);
   assert.equal(p.elements.section.hidden, false);
+});
+
+test('an animated upload shows an animated size and says it is animated', () => {
+  const moving = { ...variant(640), name: 'large-avif', animated: true };
+  const still = variant(512);
+  const animated = upload(ID1, {
+    variants: [still, { ...variant(128), animated: true }, moving],
+    animation: { frames: 12, durationMs: 2450, loop: 0 },
+  });
+  assert.equal(galleryImage(animated), moving); // not the smaller still JPEG
+  assert.equal(galleryImage(upload(ID1, { variants: [still, variant(128)] })), still);
+  assert.equal(animationLabel(animated.animation), 'Animated, 12 frames, 2.5 s');
+});
+
+test('the animation the API reports is checked before use', () => {
+  assert.deepEqual(animationOf({ frames: 12, durationMs: 2450, loop: 0 }), { frames: 12, durationMs: 2450, loop: 0 });
+  assert.equal(animationOf(null), null);
+  assert.equal(animationOf({ frames: 1, durationMs: 100, loop: 0 }), null); // one frame: a still
+  assert.equal(animationOf({ frames: '<b>', durationMs: 100, loop: 0 }), null);
 });

@@ -267,3 +267,17 @@ test('at most three files upload at once; the others wait their turn', async () 
   releases[0]();
   await until(() => releases.length === 4, 'the fourth starts once one is done');
 });
+
+test('an animated size is shown (the img plays it) and labelled animated; a still one is not', async () => {
+  const moving = { ...THUMB, name: 'thumb', animated: true };
+  const still = { ...THUMB, name: 'large', url: 'https://cdn.test/large.jpg', contentType: 'image/jpeg', animated: false };
+  const { api } = scriptedApi({ statuses: [{ status: 'done', variants: [still, moving], placeholder: null }] });
+  const p = page({ api });
+  p.uploads.addFiles([png('moving.gif')]);
+  await until(() => p.statuses()[0] === 'done', 'the upload is done');
+  const facts = p.rows()[0].querySelectorAll('.variant__facts').map((node) => node.textContent);
+  assert.deepEqual(
+    facts.map((text) => text.endsWith(' · animated')),
+    [false, true],
+  );
+});
