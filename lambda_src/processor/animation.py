@@ -221,18 +221,18 @@ def encode_animated(
     prep: FramePrep,
     notes: list[str],
     deadline: float = math.inf,
-) -> tuple[dict[str, imaging.EncodedVariant], AnimationInfo | None]:
+) -> tuple[dict[tuple[str, str], imaging.EncodedVariant], AnimationInfo | None]:
     """Encode every animating variant of an animated ``data``; ``({}, None)`` for a still.
 
     One decode pass per animated variant (each encoder pulls its frames in order); each pass
     checks the limits and the deadline frame by frame.
     """
     moving = [spec for spec in variants if animates(spec)]
-    encoded: dict[str, imaging.EncodedVariant] = {}
+    encoded: dict[tuple[str, str], imaging.EncodedVariant] = {}  # by (size, format)
     info: AnimationInfo | None = None
     for spec in moving:
         stream = FrameStream(data, source_format, limits, deadline)
-        encoded[spec.name] = _encode_one(stream, spec, prep, notes)
+        encoded[spec.name, spec.format] = _encode_one(stream, spec, prep, notes)
         info = stream.info()
     return encoded, info
 

@@ -222,7 +222,7 @@ def process_image(
     moving = animation.is_animated(decoded) and any(map(animation.animates, variants))
     with _timed(timings, "encode"):
         encoded = {
-            spec.name: encode(resized[spec.name], spec)
+            (spec.name, spec.format): encode(resized[spec.name], spec)
             for spec in variants
             if not (moving and animation.animates(spec))
         }
@@ -244,7 +244,7 @@ def process_image(
         )
     return ProcessedImage(
         source,
-        tuple(encoded[spec.name] for spec in variants),
+        tuple(encoded[spec.name, spec.format] for spec in variants),
         timings,
         tuple(notes),
         placeholder,

@@ -367,7 +367,9 @@ def test_done_upload_lists_variants_with_presigned_urls(api, uploads, lambda_con
     assert body["id"] == upload_id
     assert body["status"] == "done"
     assert body["error"] is None
-    assert [set(v) for v in body["variants"]] == [{"name", "width", "height", "animated", "sources"}] * 2
+    assert [set(v) for v in body["variants"]] == [
+        {"name", "width", "height", "animated", "sources"}
+    ] * 2
     assert [v["animated"] for v in body["variants"]] == [False, False]  # records without frames
     assert body["animation"] is None
     large, thumb = body["variants"]
