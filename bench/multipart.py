@@ -4,7 +4,7 @@ processor at the largest accepted file (issue 25; optional, a few minutes, a qui
 
     .venv/bin/python bench/multipart.py [--sizes-mib 8,16,32,100] [--rounds 3]
 
-Starts its own LocalStack (port 4569, state in .local/bench/multipart), applies the root stack
+Starts its own LocalStack (the first free port from 4569, state in .local/bench/multipart), applies the root stack
 (prefix ``sbm``, ``max_upload_bytes`` = 100 MiB and the default threshold), then measures:
 
 * upload time of 8..100 MiB files both ways: the single presigned PUT (the API's POST, then the
@@ -46,7 +46,7 @@ sys.path.insert(0, str(REPO))
 
 import e2e  # noqa: E402  (bench/e2e.py: the stack helpers and REPORT parsing)
 
-PORT = 4569
+FIRST_PORT = 4569  # the first free one from here (tests and other benches use 4566-4568)
 WORK = REPO / ".local" / "bench" / "multipart"
 PREFIX = "sbm"
 MIB = 1024 * 1024
@@ -235,11 +235,23 @@ def processor_at_the_limits(target: e2e.Stack) -> dict[str, Any]:
     return results
 
 
+def free_port() -> int:
+    """The first port from FIRST_PORT free for LocalStack and its sidecar."""
+    from local import emulator
+
+    for port in range(FIRST_PORT, FIRST_PORT + 200):
+        sidecar = port + emulator.SIDECAR_PORT_OFFSET
+        if not emulator.port_in_use(port) and not emulator.port_in_use(sidecar):
+            return port
+    raise RuntimeError("no free port pair for the emulator")
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes-mib", default="8,16,32,100")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--skip-processor", action="store_true")
+    parser.add_argument("--skip-browser", action="store_true")
     parser.add_argument(
         "--output", type=Path, default=REPO / "docs" / "benchmarks" / "multipart.json"
     )
@@ -248,7 +260,10 @@ def main(argv: list[str]) -> int:
     from local import stack as local_stack
 
     results: dict[str, Any] = {"generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    results["browser_checksums"] = browser_checksums()
+    if args.skip_browser:
+        results["browser_checksums"] = "skipped"
+    else:
+        results["browser_checksums"] = browser_checksums()
     print(f"multipart bench: {results['browser_checksums']}", file=sys.stderr, flush=True)
     dist = WORK / "dist"
     subprocess.run(
@@ -256,8 +271,9 @@ def main(argv: list[str]) -> int:
     )
     state = ["--state-dir", str(WORK / "emulator")]
     e2e.emulator("stop", *state, "--purge")
-    e2e.emulator("start", "--port", str(PORT), *state)
-    endpoint = f"http://127.0.0.1:{PORT}"
+    port = free_port()
+    e2e.emulator("start", "--port", str(port), *state)
+    endpoint = f"http://127.0.0.1:{port}"
     deployment = local_stack.LocalDeployment(
         workdir=WORK / "stack",
         endpoint=endpoint,

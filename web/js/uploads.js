@@ -87,6 +87,7 @@ function rememberUpload(run, row, id, contentType) {
 /**
  * A file above the multipart threshold: parts, resumable (multipart.js). The row offers Pause
  * (then Resume) and Cancel while it runs; resolves the upload id once S3 assembled the file.
+ * The history remembers it only then: an unfinished one is found again by picking the file.
  */
 async function uploadInParts(run, row, contentType, firstGrant = null) {
   const upload = row.multipart || createMultipartUpload(row.file, { client: run.client });
@@ -98,16 +99,16 @@ async function uploadInParts(run, row, contentType, firstGrant = null) {
     upload.cancel(run.resumeStore).catch(() => {});
   });
   try {
-    return await upload.run({
+    const id = await upload.run({
       store: run.resumeStore,
       begin: async () => {
         const started = grant || (await run.client.createUpload({ contentType, size: row.file.size, filename: row.file.name }));
         grant = null;
-        rememberUpload(run, row, started.id, contentType);
+        row.setUploadId(started.id);
         return started;
       },
       onResumed: (held, count) => {
-        rememberUpload(run, row, upload.id, contentType);
+        row.setUploadId(upload.id);
         row.setMessage(`Continuing: ${held} of ${count} parts were already uploaded.`, 'info');
         run.announce(`${row.name}: continuing the upload, ${held} of ${count} parts were already uploaded.`);
       },
@@ -116,6 +117,8 @@ async function uploadInParts(run, row, contentType, firstGrant = null) {
         row.setStatus('uploading', `Uploading ${partsIn} of ${count} parts`);
       },
     });
+    rememberUpload(run, row, id, contentType);
+    return id;
   } finally {
     row.setAction(null);
     row.setCancel(null);
