@@ -37,7 +37,7 @@ def test_plan_cuts_equal_parts_and_a_shorter_last_one() -> None:
     assert (plan.count, plan.part_size) == (3, PART)
     assert [plan.part_bytes(n) for n in (1, 2, 3)] == [PART, PART, 1234]
     assert multipart.plan_parts(2 * PART, PART).count == 2
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="part 4 is not in"):
         plan.part_bytes(4)
 
 
@@ -214,7 +214,9 @@ def s3_upload_id(uploads: Any, upload_id: str) -> str:
     return uploads.get(upload_id)["multipart"]["s3UploadId"]
 
 
-def send(s3: Any, uploads: Any, upload_id: str, data: bytes, number: int, body: bytes | None = None):
+def send(
+    s3: Any, uploads: Any, upload_id: str, data: bytes, number: int, body: bytes | None = None
+):
     chunk = data[(number - 1) * PART : number * PART]
     return s3.upload_part(
         Bucket=UPLOAD_BUCKET,
@@ -246,7 +248,9 @@ def test_a_large_file_starts_a_multipart_upload_recorded_with_its_plan(mp_api, u
 
 
 def test_too_large_is_refused_at_the_start(mp_api) -> None:
-    status, body = call(mp_api, "POST", "/uploads", {"contentType": "image/jpeg", "size": 100 * MIB + 1})
+    status, body = call(
+        mp_api, "POST", "/uploads", {"contentType": "image/jpeg", "size": 100 * MIB + 1}
+    )
     assert (status, body["error"]) == (413, "file_too_large")
 
 
