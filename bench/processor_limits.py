@@ -9,7 +9,9 @@ the same padded to 100 MiB (the default ``max_upload_bytes``: the bytes are read
 decoders stop at the end-of-image marker), a 40 MP PNG, and a 100 MP JPEG with ``max_pixels``
 raised to 100 MP. Peak memory is the child's ``ru_maxrss`` (Python, Pillow, the file's bytes
 and the decoded image). Runs on the host's CPU, not under a Lambda CPU share (bench/lambda_memory.py
-models that). Writes docs/benchmarks/processor_limits.json.
+models that). Inputs are made once under .local/bench/processor_limits; run it twice after
+making them: ``ru_maxrss`` survives exec, so a child started right after the parent built a
+large input reports the parent's peak. Writes docs/benchmarks/processor_limits.json.
 """
 
 from __future__ import annotations
