@@ -269,12 +269,13 @@ module "api" {
   uploads_table     = local.uploads_table
   routes            = local.rules.routes
 
-  allowed_content_types    = var.allowed_content_types
-  max_upload_bytes         = var.max_upload_bytes
-  upload_url_ttl_seconds   = var.upload_url_ttl_seconds
-  download_url_ttl_seconds = var.download_url_ttl_seconds
-  allowed_origins          = local.allowed_origins
-  delivery                 = local.delivery
+  allowed_content_types     = var.allowed_content_types
+  max_upload_bytes          = var.max_upload_bytes
+  multipart_threshold_bytes = var.multipart_threshold_bytes
+  upload_url_ttl_seconds    = var.upload_url_ttl_seconds
+  download_url_ttl_seconds  = var.download_url_ttl_seconds
+  allowed_origins           = local.allowed_origins
+  delivery                  = local.delivery
 
   stage_name                    = var.api_stage_name
   throttling_burst_limit        = var.api_throttle_burst_limit
@@ -362,6 +363,7 @@ module "web_site" {
   config = {
     apiUrl       = local.api_url
     maxBytes     = var.max_upload_bytes
+    multipart    = { thresholdBytes = var.multipart_threshold_bytes }
     allowedTypes = var.allowed_content_types
     variants = [for v in var.variants : {
       name    = v.name

@@ -120,13 +120,24 @@ variable "allowed_content_types" {
 }
 
 variable "max_upload_bytes" {
-  description = "Largest accepted upload in bytes (1 to 5 GiB = 5368709120, the single-PUT limit). Default 20 MiB."
+  description = "Largest accepted upload in bytes (1 to 5 GiB = 5368709120), enforced when the upload is granted and again when a multipart upload completes. Default 100 MiB (a 40 MP JPEG at high quality, a large PNG: docs/architecture.md, Uploads)."
   type        = number
-  default     = 20971520
+  default     = 104857600
 
   validation {
     condition     = var.max_upload_bytes >= local.rules.max_upload_bytes.min && var.max_upload_bytes <= local.rules.max_upload_bytes.max && floor(var.max_upload_bytes) == var.max_upload_bytes
     error_message = "max_upload_bytes must be an integer between ${local.rules.max_upload_bytes.min} and ${local.rules.max_upload_bytes.max} (5 GiB)."
+  }
+}
+
+variable "multipart_threshold_bytes" {
+  description = "Files larger than this go up as an S3 multipart upload (parts with SHA-256 checksums, resumable); smaller ones in one presigned PUT. 5 MiB (S3's smallest part) to 5 GiB. Default 16 MiB, from bench/multipart.py (docs/benchmarks.md)."
+  type        = number
+  default     = 16777216
+
+  validation {
+    condition     = var.multipart_threshold_bytes >= local.rules.multipart.threshold_bytes.min && var.multipart_threshold_bytes <= local.rules.multipart.threshold_bytes.max && floor(var.multipart_threshold_bytes) == var.multipart_threshold_bytes
+    error_message = "multipart_threshold_bytes must be an integer between ${local.rules.multipart.threshold_bytes.min} (5 MiB) and ${local.rules.multipart.threshold_bytes.max} (5 GiB)."
   }
 }
 

@@ -7,7 +7,8 @@
 
 It reads the stack's outputs and, as the page would, checks: the page and its config.json, a
 real JPEG through POST /uploads, the presigned PUT (a second PUT to the same URL must never
-overwrite it), the status until ``done``, every variant downloaded and decoded at its declared
+overwrite it), the status until ``done``, a file above the multipart threshold in parts (S3
+refuses a part whose bytes differ from its granted SHA-256; one completion only), every variant downloaded and decoded at its declared
 size, and refusals (a content type the API does not accept, a non-image that must end
 ``rejected``, an unknown id). When the page is delivered by CloudFront (output
 ``web_delivery = "cloudfront"``) it also checks the security headers, the HTTP-to-HTTPS
@@ -52,7 +53,14 @@ from botocore.exceptions import BotoCoreError, ClientError
 from PIL import Image
 
 from tools import csp_policy, users
-from tools.stack_access import ApiClient, ToolError, emulator_endpoint, load_outputs, sign_in
+from tools.stack_access import (
+    ApiClient,
+    ToolError,
+    emulator_endpoint,
+    load_outputs,
+    sha256_b64,
+    sign_in,
+)
 
 # What the processor stores every output with (lambda_src/common/contract.py OUTPUT_CACHE_CONTROL):
 # its key holds a fingerprint of what made its bytes, so they never change.
@@ -123,6 +131,7 @@ class Smoke:
         upload_id, grant = self.upload_photo()
         self.check("a second PUT to the same URL is refused", lambda: self.no_overwrite(grant))
         self.check("the photo ends done", lambda: self.ends_done(upload_id, config))
+        self.check("a large file goes up in checked parts, once", lambda: self.multipart(config))
         mode = (self.outputs.get("image_delivery") or {}).get("mode")
         on_aws = emulator_endpoint(self.outputs["api_url"]) is None
         if mode in ("public", "signed") and on_aws:
@@ -307,6 +316,47 @@ class Smoke:
                 return f"{url.split('?', 1)[0]} answers {status} after DELETE"
             expect(time.monotonic() < deadline, f"still {status} after {self.timeout:.0f} s")
             time.sleep(10)
+
+    def multipart(self, config: dict[str, Any]) -> str:
+        """Above the threshold: S3 refuses a part whose bytes do not match its granted SHA-256
+        (and the bucket's CORS admits the checksum header from the page's origin); the parts
+        complete once, a second completion is refused. Random bytes: it then ends rejected."""
+        threshold = int((config.get("multipart") or {}).get("thresholdBytes") or 0)
+        expect(threshold > 0, "config.json has no multipart.thresholdBytes")
+        data = secrets.token_bytes(threshold + 1)
+        created = self.api.create_upload("image/jpeg", len(data), "smoke-large.jpg")
+        expect(created.status_code == 201, f"POST /uploads: {created.status_code}")
+        start = created.json()
+        expect(start.get("method") == "MULTIPART", f"method {start.get('method')!r}")
+        upload_id, part_size = start["id"], start["multipart"]["partSize"]
+        first = data[:part_size]
+        granted = self.api.grant_parts(
+            upload_id, [{"partNumber": 1, "size": len(first), "sha256": sha256_b64(first)}]
+        )
+        expect(granted.status_code == 200, f"grant: {granted.status_code} {granted.text[:200]}")
+        part = granted.json()["parts"][0]
+        self.handed.append(("connect-src", part["url"]))
+        preflight = requests.options(
+            part["url"],
+            headers={
+                "Origin": csp_policy.origin_of(self.outputs["web_url"]),
+                "Access-Control-Request-Method": "PUT",
+                "Access-Control-Request-Headers": "x-amz-checksum-sha256",
+            },
+            timeout=30,
+        )
+        expect(preflight.status_code == 200, f"the part URL's preflight: {preflight.status_code}")
+        wrong = self.api.put_part(part, bytes(len(first)))
+        expect(wrong.status_code == 400, f"a part with other bytes answered {wrong.status_code}")
+        answers = self.api.send_parts(
+            upload_id, data, part_size, list(range(1, start["multipart"]["partCount"] + 1))
+        )
+        expect(all(a.status_code == 200 for a in answers), "a part PUT was refused")
+        done = self.api.complete(upload_id)
+        expect(done.status_code == 200, f"complete: {done.status_code} {done.text[:200]}")
+        again = self.api.complete(upload_id)
+        expect(again.status_code == 409, f"a second completion answered {again.status_code}")
+        return f"{len(answers)} parts; a wrong part 400, a second completion 409"
 
     # -- refusals ------------------------------------------------------------------------------
 

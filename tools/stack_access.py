@@ -19,6 +19,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import random
 import subprocess
@@ -210,6 +212,44 @@ class ApiClient:
             raise ToolError(f"PUT {grant['id']}: {put.status_code} {put.text[:300]}")
         return grant["id"]
 
+    # -- the multipart path (lambda_src/api/multipart.py) -----------------------------------
+
+    def grant_parts(self, upload_id: str, parts: list[dict[str, Any]]) -> requests.Response:
+        """``parts``: [{partNumber, size, sha256}] -> one URL each, bound to all three."""
+        url = f"{self.api_url}/uploads/{upload_id}/parts"
+        return self._request("POST", url, json={"parts": parts})
+
+    def list_parts(self, upload_id: str) -> requests.Response:
+        return self._request("GET", f"{self.api_url}/uploads/{upload_id}/parts")
+
+    def complete(self, upload_id: str) -> requests.Response:
+        return self._request("POST", f"{self.api_url}/uploads/{upload_id}/complete")
+
+    def abort(self, upload_id: str) -> requests.Response:
+        return self._request("DELETE", f"{self.api_url}/uploads/{upload_id}/parts")
+
+    def put_part(self, part: dict[str, Any], data: bytes) -> requests.Response:
+        """One granted part's PUT, with the signed checksum header it was granted with."""
+        return self.session.request(
+            "PUT", part["url"], data=data, headers=part["headers"], timeout=self.timeout
+        )
+
+    def send_parts(
+        self, upload_id: str, data: bytes, part_size: int, numbers: list[int]
+    ) -> list[requests.Response]:
+        """Grant and PUT the parts ``numbers`` of ``data`` one by one (the page runs several
+        at once); the PUTs' answers."""
+        answers = []
+        for number in numbers:
+            chunk = data[(number - 1) * part_size : number * part_size]
+            granted = self.grant_parts(
+                upload_id, [{"partNumber": number, "size": len(chunk), "sha256": sha256_b64(chunk)}]
+            )
+            if granted.status_code != 200:
+                raise ToolError(f"grant part {number}: {granted.status_code} {granted.text[:300]}")
+            answers.append(self.put_part(granted.json()["parts"][0], chunk))
+        return answers
+
     def wait_for_final(
         self,
         upload_id: str,
@@ -240,6 +280,11 @@ class ApiClient:
                 return body
             time.sleep(interval)
             interval = min(interval * 1.5, 1.0)
+
+
+def sha256_b64(data: bytes) -> str:
+    """Base64 SHA-256, as S3's ``x-amz-checksum-sha256`` carries it."""
+    return base64.b64encode(hashlib.sha256(data).digest()).decode()
 
 
 def fetch_page_config(web_url: str | None, timeout: float = 30.0) -> dict[str, Any] | None:

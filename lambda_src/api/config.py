@@ -22,6 +22,8 @@ DEFAULTS = {
     "UPLOAD_PREFIX": contract.DEFAULT_UPLOAD_PREFIX,
     "ALLOWED_CONTENT_TYPES": ",".join(contract.CONTENT_TYPE_FORMATS),
     "MAX_UPLOAD_BYTES": str(contract.RULES["max_upload_bytes"]["default"]),
+    "MULTIPART_THRESHOLD_BYTES": str(contract.RULES["multipart"]["threshold_bytes"]["default"]),
+    "MULTIPART_PART_BYTES": str(contract.RULES["multipart"]["part_bytes"]["default"]),
     "UPLOAD_URL_TTL_SECONDS": "60",
     "DOWNLOAD_URL_TTL_SECONDS": "300",
     "LOG_LEVEL": "INFO",
@@ -42,6 +44,7 @@ NO_QUOTA = Quota(uploads_per_day=None, bytes_per_day=None)
 DEFAULT_RETRIES = RetryPolicy(attempts=3, window_seconds=420)
 MAX_URL_TTL_SECONDS: int = contract.RULES["url_ttl_seconds"]["max"]
 MAX_UPLOAD_BYTES: int = contract.RULES["max_upload_bytes"]["max"]
+MULTIPART_RULES = contract.RULES["multipart"]
 _ORIGIN = re.compile(r"^https?://[^/\s]+$")
 
 
@@ -69,6 +72,8 @@ class ApiConfig:
     retries: RetryPolicy = DEFAULT_RETRIES
     uploads_table: str = ""
     record_retention_days: int | None = None
+    multipart_threshold_bytes: int = MULTIPART_RULES["threshold_bytes"]["default"]
+    multipart_part_bytes: int = MULTIPART_RULES["part_bytes"]["default"]
 
     auth: AuthSettings | None = None  # None: anonymous uploads (auth = "none")
     quota: Quota = NO_QUOTA
@@ -115,6 +120,8 @@ def load_config(environ: Mapping[str, str]) -> ApiConfig:
             "RECORD_RETENTION_DAYS", env.get("RECORD_RETENTION_DAYS", ""), 1, 36_500
         ),
         auth=parse_auth(env),
+        multipart_threshold_bytes=_bounded(env, "MULTIPART_THRESHOLD_BYTES", "threshold_bytes"),
+        multipart_part_bytes=_bounded(env, "MULTIPART_PART_BYTES", "part_bytes"),
         quota=Quota(
             uploads_per_day=env_config.parse_optional_int(
                 "QUOTA_UPLOADS_PER_DAY", env["QUOTA_UPLOADS_PER_DAY"], 1, 1_000_000
@@ -141,6 +148,12 @@ def load_config(environ: Mapping[str, str]) -> ApiConfig:
             "QUOTA_TABLE", "daily quotas need AUTH_MODE=cognito and the quota table's name"
         )
     return config
+
+
+def _bounded(env: Mapping[str, str], name: str, rule: str) -> int:
+    """An integer within the multipart rule's bounds (rules.json ``multipart``)."""
+    bounds = MULTIPART_RULES[rule]
+    return env_config.parse_int(name, env[name], bounds["min"], bounds["max"])
 
 
 def parse_auth(env: Mapping[str, str]) -> AuthSettings | None:

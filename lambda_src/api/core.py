@@ -30,6 +30,9 @@ MAX_FILENAME_CHARS = 255
 
 ROUTE_UPLOADS = "/uploads"
 ROUTE_UPLOAD = "/uploads/{id}"
+ROUTE_PARTS = "/uploads/{id}/parts"  # the parts of a multipart upload (api/multipart.py)
+ROUTE_COMPLETE = "/uploads/{id}/complete"
+ROUTE_ID_TEMPLATES = (ROUTE_UPLOAD, ROUTE_PARTS, ROUTE_COMPLETE)  # the ones with an {id}
 ROUTE_AUTH = ("any", "signed_in")  # signed_in: only with sign-in (auth = "cognito")
 ROUTE_METHOD_NAMES = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
 
@@ -50,7 +53,7 @@ def _route_rules(raw: Any) -> tuple[RouteRule, ...]:
     method, an ``auth`` of :data:`ROUTE_AUTH`, and no (method, path) twice."""
     rules = tuple(RouteRule(**entry) for entry in raw)
     for rule in rules:
-        if rule.path not in (ROUTE_UPLOADS, ROUTE_UPLOAD):
+        if rule.path not in (ROUTE_UPLOADS, *ROUTE_ID_TEMPLATES):
             raise ValueError(f"rules.json route path {rule.path!r} is not resolved by api/core.py")
         if rule.method not in ROUTE_METHOD_NAMES or rule.auth not in ROUTE_AUTH:
             raise ValueError(f"rules.json route {rule} has an unknown method or auth")
@@ -109,7 +112,7 @@ class ApiError(Exception):
 
 @dataclass(frozen=True)
 class Route:
-    template: str  # ROUTE_UPLOADS or ROUTE_UPLOAD
+    template: str  # ROUTE_UPLOADS or one of ROUTE_ID_TEMPLATES
     raw_id: str | None = None
 
 
@@ -128,10 +131,10 @@ def resolve_route(event: Mapping[str, Any]) -> Route | None:
     resource = event.get("resource")
     if resource == ROUTE_UPLOADS:
         return Route(ROUTE_UPLOADS)
-    if resource == ROUTE_UPLOAD:
+    if resource in ROUTE_ID_TEMPLATES:
         parameters = event.get("pathParameters") or {}
         raw_id = parameters.get("id") if isinstance(parameters, Mapping) else None
-        return Route(ROUTE_UPLOAD, raw_id if isinstance(raw_id, str) else "")
+        return Route(resource, raw_id if isinstance(raw_id, str) else "")
     return _route_from_path(event.get("path"))
 
 
@@ -141,9 +144,14 @@ def _route_from_path(path: Any) -> Route | None:
     path = path.rstrip("/") or "/"
     if path == ROUTE_UPLOADS:
         return Route(ROUTE_UPLOADS)
-    if path.startswith(ROUTE_UPLOADS + "/"):
-        return Route(ROUTE_UPLOAD, path[len(ROUTE_UPLOADS) + 1 :])
-    return None
+    if not path.startswith(ROUTE_UPLOADS + "/"):
+        return None
+    rest = path[len(ROUTE_UPLOADS) + 1 :]
+    for template in (ROUTE_PARTS, ROUTE_COMPLETE):
+        suffix = template[len(ROUTE_UPLOAD) :]  # "/parts", "/complete"
+        if rest.endswith(suffix) and "/" not in rest[: -len(suffix)]:
+            return Route(template, rest[: -len(suffix)])
+    return Route(ROUTE_UPLOAD, rest)
 
 
 def method_not_allowed(template: str, methods: Mapping[str, tuple[str, ...]]) -> ApiError:
@@ -334,6 +342,9 @@ def record_status_body(
     if status == "deleted":  # a tombstone: nothing of the upload exists any more
         raise upload_not_found()
     if status == "awaiting_upload":
+        multipart = item.get("multipart")
+        if isinstance(multipart, Mapping):
+            return _multipart_pending_body(upload_id, multipart, now, parse_iso(item["createdAt"]))
         waited = (now - parse_iso(item["createdAt"])).total_seconds()
         if waited > upload_url_ttl_seconds + AWAITING_UPLOAD_GRACE_SECONDS:
             raise ApiError(404, "not_found", "No file was uploaded with this id's upload URL.")
@@ -347,6 +358,30 @@ def record_status_body(
     if status == "failed":
         return _pending_body(upload_id, _public_error(item.get("error")))
     return _outcome_body(upload_id, item, sign_url)
+
+
+# S3 keeps the parts of an unfinished multipart upload until the bucket's lifecycle rule
+# aborts it (modules/storage: one day after it began).
+MULTIPART_LIFETIME_SECONDS = 86_400
+
+
+def _multipart_pending_body(
+    upload_id: str, multipart: Mapping[str, Any], now: datetime, created: datetime
+) -> dict[str, Any]:
+    """A multipart upload in flight reads ``processing`` with how many parts were granted of
+    how many (the API's own count, from the record); cancelled or abandoned ones are 404."""
+    if multipart.get("phase") == "aborted":
+        raise ApiError(404, "not_found", "This upload was cancelled.")
+    waited = (now - created).total_seconds()
+    if waited > MULTIPART_LIFETIME_SECONDS + AWAITING_UPLOAD_GRACE_SECONDS:
+        raise ApiError(404, "not_found", "This upload was never completed.")
+    body = _pending_body(upload_id, None)
+    body["parts"] = {
+        "granted": len(multipart.get("granted") or {}),
+        "count": multipart.get("partCount"),
+        "phase": multipart.get("phase"),
+    }
+    return body
 
 
 def _pending_body(upload_id: str, failure: Mapping[str, str] | None) -> dict[str, Any]:

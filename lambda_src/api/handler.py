@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from api import accounts, cors
+from api import accounts, cors, multipart
 from api import auth as api_auth
 from api import config as api_config
 from api import core as api_core
@@ -185,6 +185,8 @@ def authenticate(event: dict[str, Any]) -> str | None:
 
 @route_handler
 def create_upload(_route: api_core.Route, event: dict[str, Any], owner: str | None) -> Result:
+    """Grant an upload: one presigned PUT, or (above the multipart threshold) S3's multipart
+    upload whose part URLs ``POST /uploads/{id}/parts`` grants just in time."""
     request = api_core.parse_create_upload(
         event.get("body"),
         event.get("isBase64Encoded"),
@@ -192,12 +194,20 @@ def create_upload(_route: api_core.Route, event: dict[str, Any], owner: str | No
         CONFIG.max_upload_bytes,
     )
     now = clock()
+    is_multipart = multipart.uses_multipart(request.size, CONFIG.multipart_threshold_bytes)
     charge = charge_quota(owner, request.size, now) if owner is not None else None
     try:
-        upload_id = record_new_upload(request, owner, event, now)
-        LOG.bind(upload_id=upload_id)
         started = time.perf_counter()
-        url = STORE.presign_upload(upload_id, request.content_type, request.size)
+        if is_multipart:
+            upload_id = str(uuid.uuid4())
+            plan = multipart.plan_parts(request.size, CONFIG.multipart_part_bytes)
+            s3_upload_id = STORE.start_multipart(upload_id, request.content_type)
+            attribute = multipart.record_attribute(s3_upload_id, plan)
+            record_new_upload(request, owner, event, now, upload_id=upload_id, multipart=attribute)
+        else:
+            upload_id = record_new_upload(request, owner, event, now)
+            url = STORE.presign_upload(upload_id, request.content_type, request.size)
+        LOG.bind(upload_id=upload_id)
     except Exception:
         if charge is not None:  # no upload came of it: the day's count must not keep it
             refund_quota(charge)
@@ -206,8 +216,18 @@ def create_upload(_route: api_core.Route, event: dict[str, Any], owner: str | No
         "upload created",
         content_type=request.content_type,
         size=request.size,
+        multipart=is_multipart,
         presign_ms=round((time.perf_counter() - started) * 1000.0, 3),
     )
+    if is_multipart:
+        body = multipart.start_body(
+            upload_id,
+            plan,
+            CONFIG.upload_url_ttl_seconds,
+            CONFIG.max_upload_bytes,
+            request.content_type,
+        )
+        return 201, body, {}
     body = api_core.create_upload_body(
         upload_id,
         url,
@@ -260,14 +280,21 @@ def refund_quota(charge: Charge) -> None:
 
 
 def record_new_upload(
-    request: api_core.CreateUpload, owner: str | None, event: dict[str, Any], now: datetime
+    request: api_core.CreateUpload,
+    owner: str | None,
+    event: dict[str, Any],
+    now: datetime,
+    *,
+    upload_id: str | None = None,
+    multipart: dict[str, Any] | None = None,
 ) -> str:
     """Write the upload's record before any URL exists: a fresh id, never overwriting one.
+    A multipart upload comes with its id (S3's upload is keyed by it already): it is tried once.
 
     The record keeps the request's API Gateway id and X-Ray trace: the processor logs them."""
     api_request_id, trace_id = request_ids(event)
-    for _ in range(3):
-        upload_id = str(uuid.uuid4())
+    for _ in range(1 if upload_id else 3):
+        upload_id = upload_id or str(uuid.uuid4())
         item = records.new_item(
             upload_id,
             owner,
@@ -278,11 +305,13 @@ def record_new_upload(
             CONFIG.record_retention_days,
             api_request_id=api_request_id,
             trace_id=trace_id,
+            multipart=multipart,
         )
         if TABLE.create(item):
             return upload_id
         LOG.warning("upload id already recorded; drawing another", upload_id=upload_id)
-    raise RuntimeError("three random upload ids in a row were taken")
+        upload_id = None
+    raise RuntimeError("random upload ids were taken")
 
 
 @route_handler
@@ -348,6 +377,102 @@ def delete_upload(route: api_core.Route, _event: dict[str, Any], owner: str | No
         return 204, None, {}
     objects = STORE.delete_upload(upload_id)
     LOG.info("upload deleted", objects=objects, tombstone_seconds=keep)
+    return 204, None, {}
+
+
+# -- multipart: /uploads/{id}/parts and /uploads/{id}/complete ------------------------------
+
+
+def multipart_record(
+    route: api_core.Route, owner: str | None
+) -> tuple[str, dict[str, Any], multipart.MultipartState | None]:
+    """The upload id, its record (the caller's: another user's is a 404) and its multipart
+    state. A record that no longer awaits its file (processing, done, deleted...) is a 409."""
+    upload_id = api_core.parse_upload_id(route.raw_id)
+    LOG.bind(upload_id=upload_id)
+    item = api_core.owned_by(TABLE.get(upload_id), owner)
+    if item is None or records.is_tombstone(item):
+        raise api_core.upload_not_found()
+    state = multipart.MultipartState.from_record(item)
+    if state is not None and item["status"] != records.RecordStatus.AWAITING_UPLOAD:
+        raise api_core.ApiError(409, "already_completed", "This upload is already complete.")
+    return upload_id, item, state
+
+
+@route_handler
+def grant_parts(route: api_core.Route, event: dict[str, Any], owner: str | None) -> Result:
+    """Part URLs, just in time: each bound to its number, exact size and SHA-256. The grant
+    is recorded first (completion compares S3's parts with it)."""
+    upload_id, _item, found = multipart_record(route, owner)
+    state = multipart.require_phase(found, multipart.MultipartPhase.OPEN)
+    grants = multipart.parse_part_grants(
+        event.get("body"), event.get("isBase64Encoded"), state.plan
+    )
+    parts = {grant.number: {"size": grant.size, "sha256": grant.sha256} for grant in grants}
+    if TABLE.update(records.grant_parts_update(upload_id, parts, clock(), owner)) is None:
+        raise api_core.ApiError(409, "not_open", "This upload no longer takes parts.")
+    urls = [
+        STORE.presign_part(upload_id, state.s3_upload_id, grant.number, grant.size, grant.sha256)
+        for grant in grants
+    ]
+    LOG.info("parts granted", parts=[grant.number for grant in grants], count=state.plan.count)
+    return 200, multipart.grant_body(grants, urls, CONFIG.upload_url_ttl_seconds), {}
+
+
+@route_handler
+def list_parts(route: api_core.Route, _event: dict[str, Any], owner: str | None) -> Result:
+    """The parts S3 holds that are the granted ones (what a resumed upload need not send)."""
+    upload_id, _item, found = multipart_record(route, owner)
+    state = multipart.require_phase(found, multipart.MultipartPhase.OPEN)
+    held = STORE.list_parts(upload_id, state.s3_upload_id)
+    if held is None:
+        raise api_core.ApiError(410, "expired", "This upload was abandoned; start a new one.")
+    body = multipart.parts_body(upload_id, state, held)
+    LOG.info("parts listed", held=len(body["parts"]), count=state.plan.count)
+    return 200, body, {}
+
+
+@route_handler
+def complete_upload(route: api_core.Route, _event: dict[str, Any], owner: str | None) -> Result:
+    """Assemble the original once S3's parts are exactly the granted ones (count, sizes,
+    checksums, total = declared size <= the limit); create-only. The phase moves ``open`` ──▶
+    ``completing`` first, so a second or concurrent completion is refused (409)."""
+    upload_id, _item, found = multipart_record(route, owner)
+    state = multipart.require_phase(found, multipart.MultipartPhase.OPEN)
+    held = STORE.list_parts(upload_id, state.s3_upload_id)
+    if held is None:
+        raise api_core.ApiError(410, "expired", "This upload was abandoned; start a new one.")
+    parts = multipart.completion_parts(state, held, CONFIG.max_upload_bytes)
+    now = clock()
+    lock = records.multipart_phase_update(upload_id, "open", "completing", now)
+    if TABLE.update(lock) is None:
+        raise api_core.ApiError(409, "completing", "This upload is already being completed.")
+    try:
+        STORE.complete_multipart(upload_id, state.s3_upload_id, parts)
+    except Exception:
+        LOG.exception("completion failed; the upload stays open")
+        TABLE.update(records.multipart_phase_update(upload_id, "completing", "open", clock()))
+        raise
+    done = records.multipart_phase_update(upload_id, "completing", "completed", now, awaiting=False)
+    TABLE.update(done)
+    LOG.info("upload completed", parts=len(parts), size=state.plan.size)
+    return 200, {"id": upload_id, "status": "processing", "parts": len(parts)}, {}
+
+
+@route_handler
+def abort_upload(route: api_core.Route, _event: dict[str, Any], owner: str | None) -> Result:
+    """Cancel: S3 drops every part, the record says ``aborted`` and (with quotas) the bytes
+    counted at the start are given back. Repeating it is a 204 too."""
+    upload_id, item, found = multipart_record(route, owner)
+    if found is not None and found.phase == multipart.MultipartPhase.ABORTED:
+        return 204, None, {}
+    state = multipart.require_phase(found, multipart.MultipartPhase.OPEN)
+    if TABLE.update(records.multipart_phase_update(upload_id, "open", "aborted", clock())) is None:
+        raise api_core.ApiError(409, "completing", "This upload is already being completed.")
+    STORE.abort_multipart(upload_id, state.s3_upload_id)
+    if owner is not None and QUOTAS is not None and CONFIG.quota.enabled:
+        refund_quota(Charge(owner, state.plan.size, records.parse_iso(item["createdAt"])))
+    LOG.info("upload aborted", size=state.plan.size)
     return 204, None, {}
 
 

@@ -27,7 +27,10 @@ anonymous uploads never share one hot partition key), ``deletedBy``, ``deletedAt
 ``error`` ({code, message}), ``processingMs``,
 ``failedAttempts``, ``replays``, ``lastError``, ``expiresAt`` (epoch seconds, the table's TTL),
 ``apiRequestId`` and ``traceId`` (the presigning request's API Gateway request id and X-Ray
-trace: the processor logs them, linking the upload's two invocations).
+trace: the processor logs them, linking the upload's two invocations), ``multipart`` (files
+above the multipart threshold only: ``{s3UploadId, partSize, partCount, phase, granted:
+{"<number>": {size, sha256}}}``, api/multipart.py; phase open ──▶ completing ──▶ completed, or
+open ──▶ aborted; a completion S3 refused goes completing ──▶ open).
 """
 
 from __future__ import annotations
@@ -94,9 +97,11 @@ def new_item(
     *,
     api_request_id: str | None = None,
     trace_id: str | None = None,
+    multipart: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The item the API writes when it presigns (``create_condition`` keeps it unique).
-    ``owner`` is the signed-in user's ``sub``; without one the item has no ``owner``."""
+    ``owner`` is the signed-in user's ``sub``; without one the item has no ``owner``.
+    ``multipart``: the state of a multipart upload (api/multipart.py ``record_attribute``)."""
     item: dict[str, Any] = {
         "id": upload_id,
         "contentType": content_type,
@@ -118,7 +123,65 @@ def new_item(
         item["apiRequestId"] = api_request_id
     if trace_id:
         item["traceId"] = trace_id
+    if multipart is not None:
+        item["multipart"] = dict(multipart)
     return item
+
+
+def grant_parts_update(
+    upload_id: str, parts: Mapping[int, Mapping[str, Any]], now: datetime, owner: str | None
+) -> dict[str, Any]:
+    """Record granted parts (number -> {size, sha256}; a part granted again takes the new
+    checksum): only while the upload awaits its file, its multipart phase is ``open`` and (with
+    sign-in) it is ``owner``'s."""
+    names: dict[str, str] = {"#status": "status", "#phase": "phase"}
+    values: dict[str, Any] = {
+        ":awaiting": RecordStatus.AWAITING_UPLOAD.value,
+        ":open": "open",
+        ":now": iso(now),
+    }
+    sets = ["updatedAt = :now"]
+    for index, (number, part) in enumerate(sorted(parts.items())):
+        names[f"#p{index}"] = str(number)
+        values[f":p{index}"] = {"size": part["size"], "sha256": part["sha256"]}
+        sets.append(f"multipart.granted.#p{index} = :p{index}")
+    condition = "#status = :awaiting AND multipart.#phase = :open"
+    if owner is not None:
+        names["#owner"] = "owner"
+        values[":owner"] = owner
+        condition += " AND #owner = :owner"
+    return {
+        "Key": {"id": upload_id},
+        "UpdateExpression": "SET " + ", ".join(sets),
+        "ConditionExpression": condition,
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }
+
+
+def multipart_phase_update(
+    upload_id: str, from_phase: str, to_phase: str, now: datetime, *, awaiting: bool = True
+) -> dict[str, Any]:
+    """Move a multipart upload's phase, once: ``open`` ──▶ ``completing`` is the lock that
+    makes a second (or concurrent) completion a refusal. ``awaiting``: only while the upload
+    awaits its file (not for ``completing`` ──▶ ``completed``: the processor may already have
+    started on the assembled object)."""
+    names = {"#phase": "phase"}
+    values: dict[str, Any] = {":from": from_phase, ":to": to_phase, ":now": iso(now)}
+    condition = "multipart.#phase = :from"
+    if awaiting:
+        names["#status"] = "status"
+        values[":awaiting"] = RecordStatus.AWAITING_UPLOAD.value
+        condition = "#status = :awaiting AND " + condition
+    return {
+        "Key": {"id": upload_id},
+        "UpdateExpression": "SET multipart.#phase = :to, updatedAt = :now",
+        "ConditionExpression": condition,
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }
 
 
 CREATE_CONDITION = "attribute_not_exists(id)"

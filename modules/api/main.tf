@@ -13,8 +13,10 @@ locals {
   signed_in = var.auth != null
   # Path template -> the API Gateway resource serving it (keys name the methods: post_uploads).
   path_resources = {
-    "/uploads"      = "uploads"
-    "/uploads/{id}" = "upload"
+    "/uploads"               = "uploads"
+    "/uploads/{id}"          = "upload"
+    "/uploads/{id}/parts"    = "parts"
+    "/uploads/{id}/complete" = "complete"
   }
   served_routes = [for route in var.routes : route if local.signed_in || route.auth == "any"]
   route_methods = {
@@ -52,8 +54,10 @@ locals {
   }
 
   resource_ids = {
-    uploads = aws_api_gateway_resource.uploads.id
-    upload  = aws_api_gateway_resource.upload.id
+    uploads  = aws_api_gateway_resource.uploads.id
+    upload   = aws_api_gateway_resource.upload.id
+    parts    = aws_api_gateway_resource.upload_child["parts"].id
+    complete = aws_api_gateway_resource.upload_child["complete"].id
   }
 }
 
@@ -85,6 +89,25 @@ data "aws_iam_policy_document" "function" {
     effect    = "Allow"
     actions   = ["dynamodb:PutItem", "dynamodb:GetItem"]
     resources = [var.uploads_table.arn]
+  }
+
+  # Conditional updates of the record (common/records.py): a multipart upload's granted parts
+  # and phase; with sign-in, the tombstone a delete leaves (the processor respects it, the
+  # table's TTL removes it; no DeleteItem).
+  statement {
+    sid       = "UpdateUploadRecords"
+    effect    = "Allow"
+    actions   = ["dynamodb:UpdateItem"]
+    resources = [var.uploads_table.arn]
+  }
+
+  # S3's part list is read for resume and completion, and a cancel aborts the upload.
+  # (CreateMultipartUpload, UploadPart and CompleteMultipartUpload need s3:PutObject above.)
+  statement {
+    sid       = "ManageMultipartOriginals"
+    effect    = "Allow"
+    actions   = ["s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"]
+    resources = [local.upload_objects_arn]
   }
 
   # One owner's uploads, newest first.
@@ -135,19 +158,6 @@ data "aws_iam_policy_document" "function" {
         variable = "s3:prefix"
         values   = ["????????-????-4???-????-????????????/"]
       }
-    }
-  }
-
-  # A delete turns the record into a tombstone (one conditional update, common/records.py):
-  # the processor respects it, and the table's TTL removes it. No DeleteItem.
-  dynamic "statement" {
-    for_each = local.signed_in ? [true] : []
-
-    content {
-      sid       = "TombstoneUploadRecords"
-      effect    = "Allow"
-      actions   = ["dynamodb:UpdateItem"]
-      resources = [var.uploads_table.arn]
     }
   }
 
@@ -205,14 +215,16 @@ module "function" {
   policy_json        = data.aws_iam_policy_document.function.json
 
   environment_variables = merge({
-    UPLOAD_BUCKET            = var.buckets.upload.id
-    OUTPUT_BUCKET            = var.buckets.output.id
-    UPLOAD_PREFIX            = var.buckets.upload_prefix
-    ALLOWED_CONTENT_TYPES    = join(",", var.allowed_content_types)
-    MAX_UPLOAD_BYTES         = tostring(var.max_upload_bytes)
-    UPLOAD_URL_TTL_SECONDS   = tostring(var.upload_url_ttl_seconds)
-    DOWNLOAD_URL_TTL_SECONDS = tostring(var.download_url_ttl_seconds)
-    ALLOWED_ORIGINS          = join(",", var.allowed_origins)
+    UPLOAD_BUCKET         = var.buckets.upload.id
+    OUTPUT_BUCKET         = var.buckets.output.id
+    UPLOAD_PREFIX         = var.buckets.upload_prefix
+    ALLOWED_CONTENT_TYPES = join(",", var.allowed_content_types)
+    MAX_UPLOAD_BYTES      = tostring(var.max_upload_bytes)
+    # Above it: S3 multipart, parts granted one URL at a time (lambda_src/api/multipart.py).
+    MULTIPART_THRESHOLD_BYTES = tostring(var.multipart_threshold_bytes)
+    UPLOAD_URL_TTL_SECONDS    = tostring(var.upload_url_ttl_seconds)
+    DOWNLOAD_URL_TTL_SECONDS  = tostring(var.download_url_ttl_seconds)
+    ALLOWED_ORIGINS           = join(",", var.allowed_origins)
     # When the status turns "failed" for an upload without a manifest (docs/architecture.md).
     PROCESSING_ATTEMPTS       = tostring(var.processing_attempts)
     PROCESSING_WINDOW_SECONDS = tostring(var.processing_window_seconds)
@@ -265,6 +277,15 @@ resource "aws_api_gateway_resource" "upload" {
   path_part   = "{id}"
 }
 
+# The multipart routes under one upload (lambda_src/api/multipart.py).
+resource "aws_api_gateway_resource" "upload_child" {
+  for_each = toset(["parts", "complete"])
+
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  parent_id   = aws_api_gateway_resource.upload.id
+  path_part   = each.value
+}
+
 # ID tokens of the user pool (sign-in only). The function checks every token again itself.
 resource "aws_api_gateway_authorizer" "cognito" {
   count = local.signed_in ? 1 : 0
@@ -289,7 +310,7 @@ resource "aws_api_gateway_method" "this" {
 
   # null rather than {} when empty: the provider stores no parameters as null.
   # (The redeployment trigger hashes local.methods, not this read-back value.)
-  request_parameters = each.value.resource == "upload" ? { "method.request.path.id" = true } : null
+  request_parameters = each.value.resource == "uploads" ? null : { "method.request.path.id" = true }
 }
 
 resource "aws_api_gateway_integration" "this" {
@@ -327,6 +348,7 @@ resource "aws_api_gateway_deployment" "this" {
     redeployment = sha1(jsonencode([
       aws_api_gateway_resource.uploads.id,
       aws_api_gateway_resource.upload.id,
+      [for k in sort(keys(aws_api_gateway_resource.upload_child)) : aws_api_gateway_resource.upload_child[k].id],
       local.methods,
       aws_api_gateway_authorizer.cognito[*].id,
       [for k in sort(keys(local.methods)) : aws_api_gateway_method.this[k].id],

@@ -41,6 +41,17 @@ variable "max_upload_bytes" {
   type        = number
 }
 
+variable "multipart_threshold_bytes" {
+  description = "Files larger than this go up as an S3 multipart upload (MULTIPART_THRESHOLD_BYTES); 5 MiB to 5 GiB."
+  type        = number
+  default     = 16777216
+
+  validation {
+    condition     = var.multipart_threshold_bytes >= 5242880 && var.multipart_threshold_bytes <= 5368709120 && floor(var.multipart_threshold_bytes) == var.multipart_threshold_bytes
+    error_message = "multipart_threshold_bytes must be an integer between 5242880 (5 MiB) and 5368709120 (5 GiB)."
+  }
+}
+
 variable "upload_url_ttl_seconds" {
   description = "Lifetime of presigned PUT URLs, 1-3600 (UPLOAD_URL_TTL_SECONDS)."
   type        = number
@@ -190,7 +201,7 @@ variable "uploads_table" {
 }
 
 variable "routes" {
-  description = "The API's routes (the root passes the shared rule set's, lambda_src/common/rules.json routes): path (a template the API has a resource for: /uploads or /uploads/{id}), method, handler (the api/handler.py function answering it; the function checks the same list) and auth (any, or signed_in: only with auth set). Each path also gets OPTIONS (the anonymous CORS preflight) and ANY (the function's 405 for every other method)."
+  description = "The API's routes (the root passes the shared rule set's, lambda_src/common/rules.json routes): path (a template the API has a resource for: /uploads, /uploads/{id}, /uploads/{id}/parts or /uploads/{id}/complete), method, handler (the api/handler.py function answering it; the function checks the same list) and auth (any, or signed_in: only with auth set). Each path also gets OPTIONS (the anonymous CORS preflight) and ANY (the function's 405 for every other method)."
   type = list(object({
     path    = string
     method  = string
@@ -199,8 +210,8 @@ variable "routes" {
   }))
 
   validation {
-    condition     = alltrue([for route in var.routes : contains(["/uploads", "/uploads/{id}"], route.path)])
-    error_message = "Every route path must be /uploads or /uploads/{id} (a new path needs its aws_api_gateway_resource in modules/api)."
+    condition     = alltrue([for route in var.routes : contains(["/uploads", "/uploads/{id}", "/uploads/{id}/parts", "/uploads/{id}/complete"], route.path)])
+    error_message = "Every route path must be /uploads, /uploads/{id}, /uploads/{id}/parts or /uploads/{id}/complete (a new path needs its aws_api_gateway_resource in modules/api)."
   }
 
   validation {

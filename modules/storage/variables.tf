@@ -22,9 +22,9 @@ variable "upload_cors_allowed_origins" {
 }
 
 variable "upload_cors_allowed_headers" {
-  description = "Request headers the browser may send with the presigned PUT."
+  description = "Request headers the browser may send with the presigned PUT (and a multipart part's PUT: its signed SHA-256 checksum)."
   type        = list(string)
-  default     = ["content-type", "content-length", "if-none-match"]
+  default     = ["content-type", "content-length", "if-none-match", "x-amz-checksum-sha256"]
 }
 
 variable "output_cors_allowed_origins" {

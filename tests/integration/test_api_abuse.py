@@ -21,7 +21,8 @@ from support.pipeline import new_upload_id
 
 pytestmark = pytest.mark.integration
 
-MAX_BYTES = 20 * 1024 * 1024  # variables.tf: max_upload_bytes
+MAX_BYTES = 100 * 1024 * 1024  # variables.tf: max_upload_bytes
+MULTIPART_THRESHOLD = 16 * 1024 * 1024  # variables.tf: multipart_threshold_bytes
 EVIL_ORIGIN = "https://evil.example"
 
 
@@ -148,7 +149,17 @@ def test_a_size_over_the_limit_is_file_too_large(api_url, size):
 
 
 def test_the_size_limit_itself_is_accepted(api_url):
-    assert_created(post(api_url, {"contentType": "image/png", "size": MAX_BYTES}))
+    response = post(api_url, {"contentType": "image/png", "size": MAX_BYTES})
+    assert response.status_code == 201, response.text
+    grant = response.json()
+    assert grant["method"] == "MULTIPART"  # above the threshold: parts, granted just in time
+    assert grant["multipart"]["size"] == MAX_BYTES
+    assert "uploadUrl" not in grant
+
+
+def test_the_multipart_threshold_itself_is_a_single_put(api_url):
+    grant = assert_created(post(api_url, {"contentType": "image/png", "size": MULTIPART_THRESHOLD}))
+    assert grant["method"] == "PUT"
 
 
 @pytest.mark.parametrize(

@@ -34,7 +34,7 @@ from support import hostile_work as work
 from support import images
 from support.images import encode, png_chunk
 
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # variables.tf default (max_upload_bytes)
+MAX_UPLOAD_BYTES = 100 * 1024 * 1024  # variables.tf default (max_upload_bytes)
 MAX_PIXELS = 40_000_000  # variables.tf default (max_pixels)
 
 HTML_PAYLOAD = b"<html><body><script>alert('polyglot')</script></body></html>"

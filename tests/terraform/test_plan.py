@@ -196,7 +196,13 @@ def test_upload_bucket_cors_allows_put_from_the_page_only(plan) -> None:
     cors = plan.values('module.storage.aws_s3_bucket_cors_configuration.this["upload"]')
     (rule,) = cors["cors_rule"]
     assert rule["allowed_methods"] == ["PUT"]
-    assert sorted(rule["allowed_headers"]) == ["content-length", "content-type", "if-none-match"]
+    # the multipart path's part PUTs carry their signed SHA-256 (lambda_src/api/storage.py)
+    assert sorted(rule["allowed_headers"]) == [
+        "content-length",
+        "content-type",
+        "if-none-match",
+        "x-amz-checksum-sha256",
+    ]
     assert rule["expose_headers"] == ["ETag"]
     assert rule["max_age_seconds"] > 0
     # the origin is the website endpoint, known only after apply (see the emulator plan for
@@ -403,7 +409,22 @@ def test_api_role_is_least_privilege(plan, root_local) -> None:
             "condition": [],
             "principals": [],
         },
+        "UpdateUploadRecords": {
+            "effect": "Allow",
+            "actions": ["dynamodb:UpdateItem"],
+            "resources": None,
+            "condition": [],
+            "principals": [],
+        },
+        "ManageMultipartOriginals": {
+            "effect": "Allow",
+            "actions": ["s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+            "resources": [f"{UPLOAD_ARN}/uploads/*"],
+            "condition": [],
+            "principals": [],
+        },
     }
+    assert statement_refs(plan, "api", "UpdateUploadRecords") == ["var.uploads_table.arn"]
     # no S3 read or listing at all: the status comes from the record, in this table only
     assert statement_refs(plan, "api", "CreateAndReadUploadRecords") == ["var.uploads_table.arn"]
     assert statement_refs(plan, "api", "ListUploadsByOwner") == [
@@ -515,6 +536,7 @@ def test_api_function_environment(emulator_plan) -> None:
         "UPLOAD_PREFIX",
         "ALLOWED_CONTENT_TYPES",
         "MAX_UPLOAD_BYTES",
+        "MULTIPART_THRESHOLD_BYTES",
         "UPLOAD_URL_TTL_SECONDS",
         "DOWNLOAD_URL_TTL_SECONDS",
         "ALLOWED_ORIGINS",
@@ -539,7 +561,8 @@ def test_api_function_environment(emulator_plan) -> None:
     assert env["ALLOWED_CONTENT_TYPES"] == (
         "image/jpeg,image/png,image/webp,image/gif,image/heic,image/heif,image/avif"
     )
-    assert env["MAX_UPLOAD_BYTES"] == "20971520"
+    assert env["MAX_UPLOAD_BYTES"] == "104857600"
+    assert env["MULTIPART_THRESHOLD_BYTES"] == "16777216"
     assert env["UPLOAD_URL_TTL_SECONDS"] == "60"
     assert env["DOWNLOAD_URL_TTL_SECONDS"] == "300"
     assert env["LOG_LEVEL"] == "INFO"

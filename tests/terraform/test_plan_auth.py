@@ -72,6 +72,8 @@ def test_none_is_the_default_and_adds_nothing(anonymous) -> None:
         "PresignGetVariants",
         "CreateAndReadUploadRecords",
         "ListUploadsByOwner",
+        "UpdateUploadRecords",
+        "ManageMultipartOriginals",
     }
     assert anonymous.output("auth")["mode"] == "none"
 
@@ -249,7 +251,8 @@ def test_the_api_role_gets_exactly_what_erasure_and_quotas_need(cognito) -> None
         "ListUploadsByOwner",
         "EraseOwnUploads",
         "ListOneUploadsOutputs",
-        "TombstoneUploadRecords",
+        "UpdateUploadRecords",
+        "ManageMultipartOriginals",
         "CountDailyQuotas",
         "ReadRevocations",
     }

@@ -221,7 +221,12 @@ def test_child_modules_check_no_variant_rule_of_their_own() -> None:
 # alone fails here.
 
 # modules/api's resource per path template; its method keys are "<method>_<resource>".
-GATEWAY_RESOURCE = {"/uploads": "uploads", "/uploads/{id}": "upload"}
+GATEWAY_RESOURCE = {
+    "/uploads": "uploads",
+    "/uploads/{id}": "upload",
+    "/uploads/{id}/parts": "parts",
+    "/uploads/{id}/complete": "complete",
+}
 
 
 def served_routes(signed_in: bool) -> list[dict[str, str]]:

@@ -215,6 +215,16 @@ def test_any_raw_body_gives_a_request_or_a_client_error(body: object, is_base64:
         ({"path": "/uploads/a/b"}, api_core.Route("/uploads/{id}", "a/b")),
         ({"path": "/other"}, None),
         ({}, None),
+        (
+            {"resource": "/uploads/{id}/parts", "pathParameters": {"id": UPLOAD_ID}},
+            api_core.Route("/uploads/{id}/parts", UPLOAD_ID),
+        ),
+        ({"path": f"/uploads/{UPLOAD_ID}/parts"}, api_core.Route("/uploads/{id}/parts", UPLOAD_ID)),
+        (
+            {"path": f"/uploads/{UPLOAD_ID}/complete/"},
+            api_core.Route("/uploads/{id}/complete", UPLOAD_ID),
+        ),
+        ({"path": "/uploads/a/b/parts"}, api_core.Route("/uploads/{id}", "a/b/parts")),
     ],
 )
 def test_resolve_route(event, expected) -> None:
@@ -223,20 +233,37 @@ def test_resolve_route(event, expected) -> None:
 
 def test_the_routes_of_the_rule_set_without_and_with_sign_in() -> None:
     # The 405's Allow header lists them in this order (then OPTIONS).
-    assert api_core.route_methods(False) == {"/uploads": ("POST",), "/uploads/{id}": ("GET",)}
+    multipart = {
+        "/uploads/{id}/parts": ("GET", "POST", "DELETE"),
+        "/uploads/{id}/complete": ("POST",),
+    }
+    assert api_core.route_methods(False) == {
+        "/uploads": ("POST",),
+        "/uploads/{id}": ("GET",),
+        **multipart,
+    }
     assert api_core.route_methods(True) == {
         "/uploads": ("GET", "POST"),
         "/uploads/{id}": ("GET", "DELETE"),
+        **multipart,
     }
     assert api_core.route_table(False) == {
         ("POST", "/uploads"): "create_upload",
         ("GET", "/uploads/{id}"): "get_upload",
+        ("GET", "/uploads/{id}/parts"): "list_parts",
+        ("POST", "/uploads/{id}/parts"): "grant_parts",
+        ("DELETE", "/uploads/{id}/parts"): "abort_upload",
+        ("POST", "/uploads/{id}/complete"): "complete_upload",
     }
     assert set(api_core.route_table(True).values()) == {
         "create_upload",
         "get_upload",
         "list_uploads",
         "delete_upload",
+        "list_parts",
+        "grant_parts",
+        "abort_upload",
+        "complete_upload",
     }
     allowed = api_core.method_not_allowed("/uploads/{id}", api_core.route_methods(True))
     assert allowed.headers == {"Allow": "GET, DELETE, OPTIONS"}

@@ -662,3 +662,65 @@ def test_the_dispatch_table_is_the_rule_sets_routes(load_signed_in, load_api, si
     assert {key: f.__name__ for key, f in module.ROUTES.items()} == expected
     # every registered handler serves a route of the rule set (with sign-in, all of them)
     assert set(module.HANDLERS) == set(module.api_core.route_table(True).values())
+
+
+# -- multipart: the quota counts the declared bytes at the start, a cancel gives them back ---
+
+MIB = 1024 * 1024
+
+
+def multipart_request(api, context, method: str, path: str, user: str) -> tuple[int, Any]:
+    event = api_event("api_get_upload", method=method, body=None)
+    event["resource"] = None
+    event["pathParameters"] = None
+    event["path"] = path
+    event["headers"]["Authorization"] = TOKENS.token(user)
+    response = api.handler(event, context)
+    return response["statusCode"], json.loads(response["body"]) if response["body"] else None
+
+
+@pytest.fixture
+def multipart_api(load_signed_in) -> ModuleType:
+    return load_signed_in(
+        MULTIPART_THRESHOLD_BYTES=str(5 * MIB),
+        MULTIPART_PART_BYTES=str(5 * MIB),
+        MAX_UPLOAD_BYTES=str(100 * MIB),
+        QUOTA_BYTES_PER_DAY=str(200 * MIB),
+    )
+
+
+def test_a_cancelled_multipart_upload_gives_its_bytes_back(multipart_api, lambda_context) -> None:
+    api = multipart_api
+    api.clock = Clock(datetime(2026, 12, 3, 12, 0, tzinfo=UTC))
+    upload_id = create(api, lambda_context, ALICE, size=12 * MIB)
+    assert counter(ALICE, "2026-12-03") == (1, 12 * MIB)  # counted when it was granted
+
+    status, body = multipart_request(
+        api, lambda_context, "DELETE", f"/uploads/{upload_id}/parts", BOB
+    )
+    assert (status, body["error"]) == (404, "not_found")  # another user's upload
+    assert counter(ALICE, "2026-12-03") == (1, 12 * MIB)
+
+    status, _ = multipart_request(
+        api, lambda_context, "DELETE", f"/uploads/{upload_id}/parts", ALICE
+    )
+    assert status == 204
+    assert counter(ALICE, "2026-12-03") == (0, 0)  # never completed: refunded
+    status, _ = multipart_request(
+        api, lambda_context, "DELETE", f"/uploads/{upload_id}/parts", ALICE
+    )
+    assert status == 204
+    assert counter(ALICE, "2026-12-03") == (0, 0)  # once only
+
+
+def test_a_multipart_start_that_fails_is_refunded(multipart_api, lambda_context, monkeypatch):
+    api = multipart_api
+    api.clock = Clock(datetime(2026, 12, 3, 12, 0, tzinfo=UTC))
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("S3 refused")
+
+    monkeypatch.setattr(api.STORE, "start_multipart", broken)
+    status, _, body = post_upload(api, lambda_context, ALICE, size=12 * MIB)
+    assert (status, body["error"]) == (500, "internal_error")
+    assert counter(ALICE, "2026-12-03") in (None, (0, 0))

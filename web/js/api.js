@@ -135,6 +135,7 @@ export async function createUpload(apiUrl, { contentType, size, filename }, { si
     token,
   );
   if (!body || typeof body.id !== 'string' || body.id === '') throw badResponse('no upload id');
+  if (body.method === 'MULTIPART') return multipartGrant(body);
   const uploadUrl = safeHttpUrl(body.uploadUrl);
   if (!uploadUrl) throw badResponse('no upload address');
   const headers = {};
@@ -151,6 +152,66 @@ export async function createUpload(apiUrl, { contentType, size, filename }, { si
     expiresIn: body.expiresIn,
     maxBytes: body.maxBytes,
   };
+}
+
+/** The start of a multipart upload: {id, method: 'MULTIPART', partSize, partCount, size, batchMax}. */
+function multipartGrant(body) {
+  const plan = body.multipart || {};
+  const partSize = Number(plan.partSize);
+  const partCount = Number(plan.partCount);
+  const size = Number(plan.size);
+  if (![partSize, partCount, size].every((n) => Number.isSafeInteger(n) && n > 0)) {
+    throw badResponse('no part plan');
+  }
+  return { id: body.id, method: 'MULTIPART', partSize, partCount, size, batchMax: Number(body.batchMax) || 1 };
+}
+
+function partsUrl(apiUrl, id, suffix = 'parts') {
+  return `${apiUrl}/uploads/${encodeURIComponent(id)}/${suffix}`;
+}
+
+/**
+ * POST {apiUrl}/uploads/{id}/parts {parts: [{partNumber, size, sha256}]} -> one URL per part,
+ * bound to its number, size and checksum: [{partNumber, url, headers}].
+ */
+export async function grantParts(apiUrl, id, parts, { signal, token } = {}) {
+  const body = await requestJson(
+    partsUrl(apiUrl, id),
+    { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ parts }), signal },
+    token,
+  );
+  if (!body || !Array.isArray(body.parts)) throw badResponse('no part addresses');
+  return body.parts.map((part) => {
+    const url = safeHttpUrl(part && part.url);
+    if (!url) throw badResponse('no part address');
+    const headers = {};
+    for (const [name, value] of Object.entries((part && part.headers) || {})) {
+      if (typeof value === 'string') headers[name] = value;
+    }
+    return { partNumber: Number(part.partNumber), url, headers };
+  });
+}
+
+/** GET {apiUrl}/uploads/{id}/parts -> the parts S3 holds: {partSize, partCount, size, parts: [{partNumber, size, sha256}]}. */
+export async function listParts(apiUrl, id, { signal, token } = {}) {
+  const body = await requestJson(partsUrl(apiUrl, id), { method: 'GET', signal }, token);
+  if (!body || !Array.isArray(body.parts)) throw badResponse('no list of parts');
+  return {
+    partSize: Number(body.partSize),
+    partCount: Number(body.partCount),
+    size: Number(body.size),
+    parts: body.parts.map((p) => ({ partNumber: Number(p.partNumber), size: Number(p.size), sha256: String(p.sha256 || '') })),
+  };
+}
+
+/** POST {apiUrl}/uploads/{id}/complete: the API checks the parts against its grants. */
+export async function completeUpload(apiUrl, id, { signal, token } = {}) {
+  return requestJson(partsUrl(apiUrl, id, 'complete'), { method: 'POST', signal }, token);
+}
+
+/** DELETE {apiUrl}/uploads/{id}/parts: cancel (S3 drops the parts). */
+export async function abortUpload(apiUrl, id, { signal, token } = {}) {
+  await requestJson(partsUrl(apiUrl, id), { method: 'DELETE', signal }, token);
 }
 
 /** GET {apiUrl}/uploads/{id} -> {id, status, variants, error, placeholder, animation}. */
@@ -272,4 +333,9 @@ export function putFile(upload, file, { onProgress, signal } = {}) {
     }
     xhr.send(file);
   });
+}
+
+/** PUT one part (a Blob) to its granted URL with its signed checksum header. */
+export function putPart(grant, blob, { signal } = {}) {
+  return putFile({ method: 'PUT', uploadUrl: grant.url, headers: grant.headers }, blob, { signal });
 }

@@ -33,6 +33,43 @@ export function createClient({ apiUrl, session = null, api = http }) {
       return api.putFile(upload, file, { onProgress });
     },
 
+    // The multipart path (multipart.js): a 401 ends the session like any other call.
+    async grantParts(id, parts, { signal } = {}) {
+      try {
+        return await api.grantParts(apiUrl, id, parts, { ...(await options()), signal });
+      } catch (error) {
+        throw refused(error);
+      }
+    },
+
+    async listParts(id, { signal } = {}) {
+      try {
+        return await api.listParts(apiUrl, id, { ...(await options()), signal });
+      } catch (error) {
+        throw refused(error);
+      }
+    },
+
+    async completeUpload(id) {
+      try {
+        return await api.completeUpload(apiUrl, id, await options());
+      } catch (error) {
+        throw refused(error);
+      }
+    },
+
+    async abortUpload(id) {
+      try {
+        return await api.abortUpload(apiUrl, id, await options());
+      } catch (error) {
+        throw refused(error);
+      }
+    },
+
+    putPart(grant, blob, { signal } = {}) {
+      return api.putPart(grant, blob, { signal });
+    },
+
     /** A poll's 401 does not end the session here: the row shows it and offers "Check again". */
     async getStatus(id) {
       return api.getStatus(apiUrl, id, await options());

@@ -41,6 +41,8 @@ export const STATUS_LABELS = Object.freeze({
   queued: 'Waiting',
   refused: 'Not uploaded',
   uploading: 'Uploading',
+  paused: 'Paused',
+  cancelled: 'Cancelled',
   processing: 'Processing',
   done: 'Done',
   rejected: 'Rejected',
@@ -79,6 +81,16 @@ export class FileRow {
       text: 'Forget',
       attrs: { type: 'button', hidden: true, 'aria-label': `Forget ${this.name}` },
     });
+    this.cancelButton = el('button', {
+      className: 'button button--secondary button--small',
+      text: 'Cancel',
+      attrs: { type: 'button', hidden: true, 'aria-label': `Cancel the upload of ${this.name}` },
+    });
+    this.cancelButton.addEventListener('click', () => {
+      const handler = this.onCancel;
+      this.setCancel(null);
+      if (handler) handler();
+    });
     this.forgetButton.addEventListener('click', () => this.onForget && this.onForget());
     this.actionButton.addEventListener('click', () => {
       const handler = this.onAction;
@@ -101,7 +113,7 @@ export class FileRow {
       this.progressWrap,
       this.message,
       this.variants,
-      el('div', { className: 'file-row__actions' }, [this.actionButton, this.forgetButton]),
+      el('div', { className: 'file-row__actions' }, [this.actionButton, this.forgetButton, this.cancelButton]),
     ]);
     list.append(this.root);
     this.setStatus('queued');
@@ -115,7 +127,7 @@ export class FileRow {
     this.root.dataset.status = status;
     this.statusTag.className = `tag tag--${status}`;
     this.statusTag.textContent = label;
-    this.progressWrap.hidden = !['queued', 'uploading', 'processing', 'error'].includes(status);
+    this.progressWrap.hidden = !['queued', 'uploading', 'paused', 'processing', 'error'].includes(status);
     if (status === 'error' && this.maxProgress === 0) this.progressWrap.hidden = true;
     this.onStatusChange(this);
   }
@@ -147,6 +159,12 @@ export class FileRow {
     this.onAction = handler || null;
     this.actionButton.hidden = !label;
     this.actionButton.textContent = label || '';
+  }
+
+  /** Show a "Cancel" button that calls handler (a multipart upload in flight or paused). */
+  setCancel(handler) {
+    this.onCancel = handler || null;
+    this.cancelButton.hidden = !handler;
   }
 
   /** Show a "Forget" button that calls handler (rows remembered from earlier visits). */

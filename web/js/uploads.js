@@ -2,7 +2,8 @@
 // progress, poll until processed, show the sizes), the summary line, "Clear finished" and the
 // rows remembered from earlier visits. Everything it needs comes in the context (main.js).
 import { plural } from './format.js';
-import { createLimiter, PollTimeoutError, pollUntilSettled } from './queue.js';
+import { createMultipartUpload, createResumeStore } from './multipart.js';
+import { AbortError, createLimiter, PollTimeoutError, pollUntilSettled } from './queue.js';
 import { FileRow } from './ui.js';
 import { checkFile } from './validate.js';
 
@@ -15,13 +16,15 @@ const NOT_FOUND_GRACE_MS = 15000;
 const SUMMARY_ORDER = [
   ['done', 'done'],
   ['uploading', 'uploading'],
+  ['paused', 'paused'],
   ['queued', 'waiting'],
   ['processing', 'processing'],
   ['rejected', 'rejected'],
   ['refused', 'not uploaded'],
   ['error', 'failed'],
+  ['cancelled', 'cancelled'],
 ];
-const FINISHED = ['done', 'refused', 'rejected'];
+const FINISHED = ['done', 'refused', 'rejected', 'cancelled'];
 
 function isRetryable(error) {
   return (
@@ -75,16 +78,66 @@ function createRowList(elements, { history, announce }) {
   };
 }
 
+/** Remember an upload id on the row and (without sign-in) in this browser's history. */
+function rememberUpload(run, row, id, contentType) {
+  row.setUploadId(id);
+  if (!run.session) run.history.remember({ id, name: row.name, size: row.file.size, contentType });
+}
+
+/**
+ * A file above the multipart threshold: parts, resumable (multipart.js). The row offers Pause
+ * (then Resume) and Cancel while it runs; resolves the upload id once S3 assembled the file.
+ * The history remembers it only then: an unfinished one is found again by picking the file.
+ */
+async function uploadInParts(run, row, contentType, firstGrant = null) {
+  const upload = row.multipart || createMultipartUpload(row.file, { client: run.client });
+  row.multipart = upload;
+  let grant = firstGrant;
+  row.setAction('Pause', () => upload.pause());
+  row.setCancel(() => {
+    row.cancelled = true;
+    upload.cancel(run.resumeStore).catch(() => {});
+  });
+  try {
+    const id = await upload.run({
+      store: run.resumeStore,
+      begin: async () => {
+        const started = grant || (await run.client.createUpload({ contentType, size: row.file.size, filename: row.file.name }));
+        grant = null;
+        row.setUploadId(started.id);
+        return started;
+      },
+      onResumed: (held, count) => {
+        row.setUploadId(upload.id);
+        row.setMessage(`Continuing: ${held} of ${count} parts were already uploaded.`, 'info');
+        run.announce(`${row.name}: continuing the upload, ${held} of ${count} parts were already uploaded.`);
+      },
+      onProgress: (bytes, size, partsIn, count) => {
+        row.setProgress(size > 0 ? bytes / size : 0);
+        row.setStatus('uploading', `Uploading ${partsIn} of ${count} parts`);
+      },
+    });
+    rememberUpload(run, row, id, contentType);
+    return id;
+  } finally {
+    row.setAction(null);
+    row.setCancel(null);
+  }
+}
+
 /** Presign and PUT one file; resolves its upload id. run: {config, client, session, history}. */
 async function uploadOne(run, row, contentType) {
   row.setStatus('uploading');
   row.setMessage('');
   row.setProgress(0, { fromEvent: false });
+  if (run.config.multipartThreshold && row.file.size > run.config.multipartThreshold) {
+    return uploadInParts(run, row, contentType);
+  }
   for (let attempt = 0; ; attempt += 1) {
     // Ask for the presigned URL only now: it is valid for about a minute.
     const upload = await run.client.createUpload({ contentType, size: row.file.size, filename: row.file.name });
-    row.setUploadId(upload.id);
-    if (!run.session) run.history.remember({ id: upload.id, name: row.name, size: row.file.size, contentType });
+    if (upload.method === 'MULTIPART') return uploadInParts(run, row, contentType, upload);
+    rememberUpload(run, row, upload.id, contentType);
     try {
       await run.client.putFile(upload, row.file, {
         onProgress: (loaded, total) => row.setProgress(total > 0 ? loaded / total : 0),
@@ -164,7 +217,7 @@ function showResult(run, row, id, result, earlier) {
  */
 export function createUploads(context, elements, { onReady = () => {}, poll = {} } = {}) {
   const { config, history, announce } = context;
-  const run = { ...context, onReady, polling: { ...POLL, ...poll } };
+  const run = { ...context, onReady, polling: { ...POLL, ...poll }, resumeStore: context.resumeStore || createResumeStore() };
   const limit = createLimiter(UPLOAD_CONCURRENCY);
   const rows = createRowList(elements, context);
 
@@ -175,6 +228,10 @@ export function createUploads(context, elements, { onReady = () => {}, poll = {}
     try {
       id = await limit(() => uploadOne(run, row, contentType));
     } catch (error) {
+      if (error instanceof AbortError || error.kind === 'aborted') {
+        stopped(row, contentType);
+        return;
+      }
       row.setStatus('error');
       row.setMessage(error.message, 'error');
       announce(`${row.name} could not be uploaded. ${error.message}`);
@@ -182,6 +239,27 @@ export function createUploads(context, elements, { onReady = () => {}, poll = {}
       return;
     }
     await waitForResult(run, row, id);
+  }
+
+  /** A multipart upload stopped by the person: cancelled (aborted) or paused (resumable). */
+  function stopped(row, contentType) {
+    if (row.cancelled) {
+      row.setStatus('cancelled');
+      row.setMessage('Upload cancelled. Nothing of this file was kept.', 'info');
+      announce(`${row.name}: upload cancelled.`);
+      return;
+    }
+    row.setStatus('paused');
+    row.setMessage('Paused. Uploaded parts are kept for a day; resume here, or pick the same file again after a reload.', 'info');
+    announce(`${row.name}: upload paused.`);
+    row.setAction('Resume', () => startRow(row, contentType));
+    row.setCancel(() => {
+      row.cancelled = true;
+      row.multipart.cancel(run.resumeStore).then(
+        () => stopped(row, contentType),
+        (error) => row.setMessage(error.message, 'error'),
+      );
+    });
   }
 
   /** Check and upload the chosen files (a FileList or an array of File). */

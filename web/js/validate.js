@@ -89,6 +89,12 @@ export function parseConfig(raw) {
   }
 
   const auth = parseAuth(raw.auth, problems);
+  // Files larger than this go up in parts (the API decides; the page needs it only to look
+  // for a resumable upload before asking for a new one). Absent: 0, never looked up.
+  const threshold = raw.multipart ? raw.multipart.thresholdBytes : 0;
+  if (raw.multipart && !isPositiveInteger(threshold)) {
+    problems.push('"multipart.thresholdBytes" must be a positive whole number');
+  }
 
   if (problems.length > 0) {
     throw new ConfigError(`config.json is not valid: ${problems.join('; ')}.`);
@@ -99,6 +105,7 @@ export function parseConfig(raw) {
     allowedTypes: Object.freeze([...new Set(allowedTypes)]),
     variants: Object.freeze(variants.map((v) => Object.freeze(v))),
     auth,
+    multipartThreshold: threshold || 0,
   });
 }
 

@@ -89,3 +89,13 @@ test('parseConfig checks variants with the rules config.json carries', () => {
   assert.throws(() => parseConfig({ ...RAW, variants: [{ name: 'x', maxEdge: 64, format: 'jpeg' }] }), /formats/);
   assert.throws(() => parseConfig({ ...RAW, variantRules: undefined }), /variantRules/);
 });
+
+test('parseConfig reads the multipart threshold (absent: 0, never looked up) and refuses a bad one', () => {
+  assert.equal(config.multipartThreshold, 0);
+  assert.equal(parseConfig({ ...RAW, multipart: { thresholdBytes: 16777216 } }).multipartThreshold, 16777216);
+  assert.throws(() => parseConfig({ ...RAW, multipart: { thresholdBytes: -1 } }), (error) => {
+    assert.ok(error instanceof ConfigError);
+    assert.match(error.message, /multipart\.thresholdBytes/);
+    return true;
+  });
+});
