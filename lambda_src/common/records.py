@@ -211,6 +211,7 @@ def finish_update(
             ":failed": RecordStatus.FAILED.value,
             ":now": iso(now),
         },
+        "ReturnValues": "ALL_NEW",  # the finished record: the outcome event is built from it
         "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
     }
 
@@ -249,6 +250,7 @@ def give_up_update(upload_id: str, now: datetime) -> dict[str, Any]:
             ":now": iso(now),
             ":processing": RecordStatus.PROCESSING.value,
         },
+        "ReturnValues": "ALL_NEW",  # the failed record: the outcome event is built from it
     }
 
 
@@ -282,6 +284,7 @@ def tombstone_update(
             ":now": iso(now),
             ":expires": int((now + timedelta(seconds=keep_seconds)).timestamp()),
         },
+        "ReturnValues": "ALL_NEW",  # the tombstone: the deleted event is built from it
     }
 
 

@@ -18,12 +18,12 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from common import emf, jsonlog, records, s3_client, tracing
+from common import emf, event_bus, events, jsonlog, records, s3_client, tracing
 from common import table as uploads_table
 from processor import config as processor_config
 from processor import decode_budget, imaging, manifest, metrics, s3_events
@@ -34,6 +34,10 @@ LOG = jsonlog.JsonLogger("processor", CONFIG.log_level)
 S3 = s3_client.make_client()
 STORE = S3Storage(S3, CONFIG.output_bucket)
 TABLE = uploads_table.UploadsTable(uploads_table.make_client(), CONFIG.uploads_table)
+EVENT_SETTINGS = event_bus.settings_from(os.environ)
+BUS = event_bus.EventBus(
+    event_bus.make_client() if EVENT_SETTINGS.enabled else None, EVENT_SETTINGS
+)
 
 
 @dataclass(frozen=True)
@@ -99,9 +103,11 @@ def record_failure(upload_id: str, error: BaseException) -> bool:
             return records.is_tombstone(counted.item)
         attempts = counted.item["failedAttempts"] if counted.item else None
         if attempts is not None and attempts >= CONFIG.processing_attempts:
-            TABLE.update(records.give_up_update(upload_id, now))
+            failed = TABLE.update(records.give_up_update(upload_id, now))
+            if failed:
+                publish_outcome(failed)
     except Exception:
-        LOG.exception("could not record the failed attempt")
+        LOG.exception("could not record the failed attempt (or publish that it failed)")
         return False
     LOG.warning("failed attempt recorded", attempts=attempts, error_type=type(error).__name__)
     return False
@@ -147,6 +153,8 @@ def _process(upload: s3_events.UploadRef, remaining: Callable[[], float]) -> Out
         if records.is_tombstone(answer.item):  # deleted, e.g. a PUT after the DELETE
             return erase_deleted(upload, "start")
         LOG.info("upload already finished; event ignored", key=upload.key)  # duplicate, late
+        # At least once: the attempt that finished may have failed before its event left.
+        publish_outcome(answer.item or {})
         return Outcome(upload.upload_id, "finished")
     started = answer.item or {}
     # The presigning request's ids (docs/operations.md, "Tracing an upload"): every later line.
@@ -185,8 +193,30 @@ def _process(upload: s3_events.UploadRef, remaining: Callable[[], float]) -> Out
         if finished.item is None or records.is_tombstone(finished.item):
             return erase_deleted(upload, "finish")  # deleted while this attempt worked
         LOG.info("a concurrent attempt finished the record first")
+    else:
+        publish_outcome(finished.item or {})
     log_outcome(size, processed, rejection, watch)
     return Outcome(upload.upload_id, document["status"], rejection.code if rejection else None)
+
+
+def publish_outcome(record: Mapping[str, Any]) -> None:
+    """Publish the outcome ``record`` stands for (events on, record finished or failed). An
+    error propagates: the attempt fails, and its retry publishes the same ``eventId`` again."""
+    outcome = events.outcome_of(record)
+    if not BUS.settings.enabled or outcome is None or outcome == events.Outcome.DELETED:
+        return
+    ttl = CONFIG.event_url_ttl_seconds
+    expires = records.iso(datetime.now(UTC) + timedelta(seconds=ttl))
+    detail = events.detail(
+        record, outcome, CONFIG.output_bucket, lambda key: STORE.presign_download(key, ttl), expires
+    )
+    BUS.publish(detail)
+    LOG.info(
+        "outcome event published",
+        event="outcome_published",
+        outcome=outcome.value,
+        event_id=detail["eventId"],
+    )
 
 
 def record_outcome(document: dict[str, Any]) -> dict[str, Any]:

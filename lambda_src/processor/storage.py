@@ -51,6 +51,15 @@ class S3Storage:
                 CacheControl=manifest.VARIANT_CACHE_CONTROL,
             )
 
+    def presign_download(self, key: str, ttl_seconds: int) -> str:
+        """A presigned GET of one output (for the outcome event; no call to S3)."""
+        return self._s3.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": self._output_bucket, "Key": key},
+            ExpiresIn=ttl_seconds,
+            HttpMethod="GET",
+        )
+
     def store_manifest(self, upload_id: str, document: dict[str, Any]) -> None:
         self._s3.put_object(
             Bucket=self._output_bucket,

@@ -46,6 +46,7 @@ def test_modules_follow_the_layout_convention() -> None:
         "api",
         "auth",
         "cdn",
+        "events",
         "lambda_function",
         "lambda_layer",
         "network",
