@@ -22,6 +22,8 @@ from collections.abc import Callable, Mapping, Sequence
 from enum import StrEnum
 from typing import Any
 
+from common.contract import OUTPUT_FORMATS
+
 SCHEMA_VERSION = 1
 # Namespace of the eventId UUIDs (uuid5): fixed for ever, so ids stay stable across versions.
 EVENT_ID_NAMESPACE = uuid.UUID("6f1c8f0e-5b7a-4e43-9d52-7d1f3c0a2b91")
@@ -79,38 +81,75 @@ def detail(
 ) -> dict[str, Any]:
     """The detail of ``outcome`` for the upload ``record`` (as stored, plain values).
 
-    ``url_for(key)`` gives a variant's URL (``None``: no URL); ``url_expires_at`` says until when
-    those URLs work (``None``: they do not expire)."""
+    ``url_for(key)`` gives an output's URL (``None``: no URL); ``url_expires_at`` says until when
+    those URLs work (``None``: they do not expire). ``variants`` are the record's sizes, each
+    with one source per format (preference order), as the status API answers them."""
     done = outcome == Outcome.PROCESSED
-    variants = [_variant(item, url_for) for item in record.get("variants") or []] if done else []
+    sizes = [_size(item, url_for) for item in record.get("variants") or []] if done else []
+    keys = [source["key"] for size in sizes for source in size["sources"]]
     error = record.get("error") if outcome in (Outcome.REJECTED, Outcome.FAILED) else None
     return {
         "schemaVersion": SCHEMA_VERSION,
-        "eventId": event_id(record["id"], outcome, [item["key"] for item in variants]),
+        "eventId": event_id(record["id"], outcome, keys),
         "outcome": outcome.value,
         "id": record["id"],
         "owner": record.get("owner") or record.get("deletedBy"),
         "createdAt": record.get("createdAt"),
-        "occurredAt": record.get(_OCCURRED_FIELDS[outcome]) or record.get("updatedAt"),
+        "occurredAt": _occurred_at(record, outcome),
         "source": _source(record.get("source")) if outcome != Outcome.DELETED else None,
         "bucket": output_bucket if done else None,
-        "variants": variants,
-        "urlsExpireAt": url_expires_at if done and variants else None,
+        "variants": sizes,
+        "urlsExpireAt": url_expires_at if done and sizes else None,
         "placeholder": record.get("placeholder") if done else None,
         "error": _error(error) if error else None,
     }
 
 
-def _variant(item: Mapping[str, Any], url_for: UrlFor) -> dict[str, Any]:
-    variant = {
-        field: item.get(field)
-        for field in ("name", "key", "width", "height", "contentType", "bytes")
+def _occurred_at(record: Mapping[str, Any], outcome: Outcome) -> Any:
+    """When the outcome happened; a reprocessed upload's new outputs: when they were added."""
+    if outcome == Outcome.PROCESSED and record.get("reprocessedAt"):
+        return record["reprocessedAt"]
+    return record.get(_OCCURRED_FIELDS[outcome]) or record.get("updatedAt")
+
+
+def _size(item: Mapping[str, Any], url_for: UrlFor) -> dict[str, Any]:
+    return {
+        "name": item.get("name"),
+        "width": item.get("width"),
+        "height": item.get("height"),
+        "sources": [_output(source, url_for) for source in stored_sources(item)],
     }
-    for optional in ("format", "fingerprint"):
-        if item.get(optional) is not None:
-            variant[optional] = item[optional]
-    variant["url"] = url_for(item["key"])
-    return variant
+
+
+def stored_sources(item: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """A size's stored outputs; a record written before sizes had formats held one output per
+    variant (``key``, ``contentType``, ``bytes``, no fingerprint): a size with one source."""
+    if "sources" in item:
+        return list(item["sources"])
+    formats = [
+        name
+        for name, spec in OUTPUT_FORMATS.items()
+        if spec["content_type"] == item.get("contentType")
+    ]
+    return [
+        {
+            "format": formats[0] if formats else None,
+            "type": item.get("contentType"),
+            "key": item["key"],
+            "bytes": item.get("bytes"),
+        }
+    ]
+
+
+def _output(source: Mapping[str, Any], url_for: UrlFor) -> dict[str, Any]:
+    return {
+        "format": source.get("format"),
+        "type": source.get("type"),
+        "key": source["key"],
+        "bytes": source.get("bytes"),
+        "fingerprint": source.get("fingerprint"),
+        "url": url_for(source["key"]),
+    }
 
 
 def _source(source: Mapping[str, Any] | None) -> dict[str, Any] | None:

@@ -27,7 +27,8 @@ anonymous uploads never share one hot partition key), ``deletedBy``, ``deletedAt
 ``error`` ({code, message}), ``processingMs``,
 ``failedAttempts``, ``replays``, ``lastError``, ``expiresAt`` (epoch seconds, the table's TTL),
 ``apiRequestId`` and ``traceId`` (the presigning request's API Gateway request id and X-Ray
-trace: the processor logs them, linking the upload's two invocations).
+trace: the processor logs them, linking the upload's two invocations), ``reprocessedAt`` and
+``reprocessedOutputs`` (tools/reprocess.py: ``done ──▶ done`` with the current rules' outputs).
 """
 
 from __future__ import annotations
@@ -251,6 +252,31 @@ def give_up_update(upload_id: str, now: datetime) -> dict[str, Any]:
             ":processing": RecordStatus.PROCESSING.value,
         },
         "ReturnValues": "ALL_NEW",  # the failed record: the outcome event is built from it
+    }
+
+
+def reprocessed_update(
+    upload_id: str, now: datetime, variants: list[Any], missing: int
+) -> dict[str, Any]:
+    """Reprocessing (tools/reprocess.py) brought a ``done`` upload up to the current rules: its
+    sizes now list every current output. Only a ``done`` record changes: a tombstone (deleted
+    meanwhile) is refused and answered, so the attempt erases what it wrote."""
+    return {
+        "Key": {"id": upload_id},
+        "UpdateExpression": (
+            "SET variants = :variants, reprocessedAt = :now, updatedAt = :now"
+            " ADD reprocessedOutputs :missing"
+        ),
+        "ConditionExpression": "#status = :done",
+        "ExpressionAttributeNames": {"#status": "status"},
+        "ExpressionAttributeValues": {
+            ":variants": list(variants),
+            ":now": iso(now),
+            ":missing": missing,
+            ":done": RecordStatus.DONE.value,
+        },
+        "ReturnValues": "ALL_NEW",
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
     }
 
 

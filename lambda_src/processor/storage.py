@@ -41,8 +41,12 @@ class S3Storage:
         upload_id: str,
         processed: imaging.ProcessedImage,
         outputs: Sequence[contract.OutputRule],
+        only_keys: set[str] | None = None,
     ) -> None:
+        """PUT every output (``only_keys``: just those, as reprocessing writes what is missing)."""
         for variant, output in manifest.stored_outputs(upload_id, processed, outputs):
+            if only_keys is not None and output.key(upload_id) not in only_keys:
+                continue
             self._s3.put_object(
                 Bucket=self._output_bucket,
                 Key=output.key(upload_id),

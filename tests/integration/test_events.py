@@ -87,10 +87,12 @@ def test_processed_then_deleted_for_a_real_upload(make_user, inbox, outputs, aws
     assert processed["owner"] == deleted["owner"] == user.sub
     assert processed["source"]["width"] == 1200
     assert processed["bucket"] == outputs["output_bucket"]
-    assert {variant["key"] for variant in processed["variants"]} >= {f"{upload_id}/large.jpg"}
+    sources = [source for size in processed["variants"] for source in size["sources"]]
+    assert sources
+    assert all(source["key"].startswith(f"{upload_id}/") for source in sources)
+    assert all(source["fingerprint"] in source["key"] for source in sources)
     assert all(event["source"] == outputs["events"]["source"] for event in mine)
-    # the URLs worked when the event left (the objects are gone now: deleted)
-    assert all(variant["url"] for variant in processed["variants"])
+    assert all(source["url"] for source in sources)  # presigned; the objects are gone now
 
 
 def test_rejected_carries_the_error_code(make_user, inbox) -> None:

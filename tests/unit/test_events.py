@@ -36,11 +36,24 @@ DONE_RECORD = {
     "variants": [
         {
             "name": "large",
-            "key": f"{UPLOAD_ID}/large.jpg",
             "width": 1024,
             "height": 768,
-            "contentType": "image/jpeg",
-            "bytes": 90000,
+            "sources": [
+                {
+                    "format": "avif",
+                    "type": "image/avif",
+                    "key": f"{UPLOAD_ID}/large.0123456789ab.avif",
+                    "bytes": 60000,
+                    "fingerprint": "0123456789ab",
+                },
+                {
+                    "format": "jpeg",
+                    "type": "image/jpeg",
+                    "key": f"{UPLOAD_ID}/large.ba9876543210.jpg",
+                    "bytes": 90000,
+                    "fingerprint": "ba9876543210",
+                },
+            ],
         }
     ],
     "placeholder": {
@@ -105,7 +118,10 @@ def test_each_outcome_built_from_its_record_matches_the_schema() -> None:
         assert outcome is not None
         received_events.validate(envelope(build(record, outcome)))
     processed = build(DONE_RECORD, events.Outcome.PROCESSED)
-    assert processed["variants"][0]["url"] == url(f"{UPLOAD_ID}/large.jpg")
+    sources = processed["variants"][0]["sources"]
+    assert [source["format"] for source in sources] == ["avif", "jpeg"]  # preference order
+    assert sources[1]["url"] == url(f"{UPLOAD_ID}/large.ba9876543210.jpg")
+    assert sources[1]["fingerprint"] == "ba9876543210"
     assert processed["owner"] == OWNER
     assert processed["occurredAt"] == DONE_RECORD["finishedAt"]
     assert build(deleted, events.Outcome.DELETED)["owner"] == OWNER
@@ -116,7 +132,8 @@ def test_the_schema_refuses_what_a_consumer_could_not_act_on() -> None:
     for breaks in (
         lambda event: event["detail"].pop("eventId"),
         lambda event: event["detail"].update(variants=[]),  # processed with nothing
-        lambda event: event["detail"]["variants"][0].pop("key"),
+        lambda event: event["detail"]["variants"][0]["sources"][0].pop("key"),
+        lambda event: event["detail"]["variants"][0].update(sources=[]),
         lambda event: event["detail"].update(outcome="deleted"),  # against the detail-type
         lambda event: event["detail"].update(id="not-an-upload-id"),
         lambda event: event["detail"].update(surprise=True),
@@ -131,10 +148,36 @@ def test_event_ids_are_stable_per_upload_and_outcome_and_new_for_new_outputs() -
     first = build(DONE_RECORD, events.Outcome.PROCESSED)["eventId"]
     assert build(copy.deepcopy(DONE_RECORD), events.Outcome.PROCESSED)["eventId"] == first
     more = copy.deepcopy(DONE_RECORD)
-    more["variants"].append({**more["variants"][0], "name": "huge", "key": f"{UPLOAD_ID}/huge.jpg"})
+    more["variants"].append({**more["variants"][0], "name": "huge"})
+    more["variants"][1]["sources"] = [
+        {**more["variants"][0]["sources"][1], "key": f"{UPLOAD_ID}/huge.ffffffffffff.jpg"}
+    ]
     assert build(more, events.Outcome.PROCESSED)["eventId"] != first  # reprocessing: new event
     ids = {events.event_id(UPLOAD_ID, outcome) for outcome in events.Outcome}
     assert len(ids) == len(events.Outcome)
+
+
+def test_a_record_from_before_fingerprints_reads_as_sizes_with_one_source() -> None:
+    legacy = {
+        **DONE_RECORD,
+        "variants": [
+            {
+                "name": "large",
+                "key": f"{UPLOAD_ID}/large.jpg",
+                "width": 1024,
+                "height": 768,
+                "contentType": "image/jpeg",
+                "bytes": 90000,
+            }
+        ],
+    }
+    processed = received_events.validate(envelope(build(legacy, events.Outcome.PROCESSED)))
+    (source,) = processed["detail"]["variants"][0]["sources"]
+    assert (source["format"], source["key"], source["fingerprint"]) == (
+        "jpeg",
+        f"{UPLOAD_ID}/large.jpg",
+        None,
+    )
 
 
 def test_a_detail_over_eventbridges_limit_is_refused_before_the_call() -> None:
@@ -239,8 +282,13 @@ def test_processed_then_deleted_reach_the_rule_with_everything_to_act_on(
     assert processed["owner"] == deleted["owner"] == OWNER
     assert processed["source"]["format"] == "JPEG"
     assert processed["source"]["width"] == 640
-    assert {variant["name"] for variant in processed["variants"]} == {"large", "medium", "thumb"}
-    assert all(variant["url"].startswith("https://") for variant in processed["variants"])
+    assert [size["name"] for size in processed["variants"]] == ["large", "medium", "thumb"]
+    thumb = processed["variants"][2]["sources"]
+    assert [source["format"] for source in thumb] == ["webp", "jpeg"]
+    keys = {output.key(upload_id) for output in processor.CONFIG.outputs}
+    sources = [source for size in processed["variants"] for source in size["sources"]]
+    assert {source["key"] for source in sources} == keys
+    assert all(source["url"].startswith("https://") for source in sources)
     assert processed["placeholder"]["thumbhash"]
     assert processed["createdAt"] == deleted["createdAt"]
 
