@@ -35,6 +35,13 @@ locals {
     AWS_ENDPOINT_URL_DYNAMODB = var.emulator_sidecar_endpoint
   }
 
+  # Originals are kept for reprocessing: with sign-in until the owner deletes the upload, else
+  # a bounded default (30 days, like the outputs); 0 keeps them for ever in either mode.
+  original_retention_days = (var.upload_retention_days == null
+    ? (local.signed_in ? null : 30)
+    : var.upload_retention_days == 0 ? null : var.upload_retention_days
+  )
+
   # enable_vpc: the stack's own private network, or the subnets and security groups given.
   existing_vpc = length(var.vpc_subnet_ids) > 0
   create_vpc   = var.enable_vpc && !local.existing_vpc
@@ -158,6 +165,18 @@ locals {
     )
   }
 
+  event_bus = var.enable_events ? {
+    name   = module.events[0].bus_name
+    arn    = module.events[0].bus_arn
+    source = module.events[0].source_name
+  } : null
+  processor_event_bus = var.enable_events ? {
+    name            = module.events[0].bus_name
+    arn             = module.events[0].bus_arn
+    source          = module.events[0].source_name
+    url_ttl_seconds = var.event_url_ttl_seconds
+  } : null
+
   api_stage_arn = "arn:${data.aws_partition.current.partition}:apigateway:${var.region}::/restapis/${module.api.rest_api_id}/stages/${module.api.stage_name}"
 }
 
@@ -166,14 +185,16 @@ data "aws_partition" "current" {}
 module "storage" {
   source = "./modules/storage"
 
-  name_prefix                 = var.name_prefix
-  bucket_name_suffix          = var.bucket_name_suffix
-  upload_prefix               = local.upload_prefix
-  upload_cors_allowed_origins = local.allowed_origins
-  output_cors_allowed_origins = local.allowed_origins
-  upload_retention_days       = var.upload_retention_days
-  output_expiration_days      = local.output_retention_days
-  kms_key_arn                 = var.kms_key_arn
+  name_prefix                    = var.name_prefix
+  bucket_name_suffix             = var.bucket_name_suffix
+  upload_prefix                  = local.upload_prefix
+  upload_cors_allowed_origins    = local.allowed_origins
+  output_cors_allowed_origins    = local.allowed_origins
+  upload_retention_days          = local.original_retention_days
+  original_archive_days          = var.original_archive_days
+  original_archive_storage_class = var.original_archive_storage_class
+  output_expiration_days         = local.output_retention_days
+  kms_key_arn                    = var.kms_key_arn
   # Behind the distribution (enable_cdn): only it reads outputs, through origin access control.
   output_cloudfront_reader = var.enable_cdn ? { distribution_arn = module.cdn[0].distribution_arn } : null
   force_destroy            = var.force_destroy_buckets || local.emulator
@@ -212,6 +233,10 @@ module "network" {
       resources = local.signed_in ? [module.storage.upload_bucket_arn, module.storage.output_bucket_arn] : [module.storage.upload_bucket_arn]
     },
   ]
+  # Outcome events leave through an interface endpoint (billed hourly): only with events on.
+  events_endpoint_statements = var.enable_events ? [
+    { sid = "StackBus", actions = ["events:PutEvents"], resources = [module.events[0].bus_arn] },
+  ] : []
   dynamodb_endpoint_statements = [
     {
       sid     = "StackTables"
@@ -222,6 +247,19 @@ module "network" {
       )
     },
   ]
+}
+
+# Outcome events (docs/events.md): the functions publish to this bus themselves.
+module "events" {
+  source = "./modules/events"
+  count  = var.enable_events ? 1 : 0
+
+  name                       = "${var.name_prefix}-uploads"
+  existing_bus_name          = var.event_bus_name
+  source_name                = "image-pipeline.${var.name_prefix}"
+  archive_retention_days     = var.event_archive_retention_days
+  webhook_url                = var.event_webhook_url
+  webhook_secret_header_name = var.event_webhook_secret_header_name
 }
 
 module "auth" {
@@ -285,6 +323,7 @@ module "api" {
 
   processing_attempts       = local.processing_attempts
   processing_window_seconds = local.processing_window_seconds
+  event_bus                 = local.event_bus
 
   auth = local.signed_in ? {
     user_pool_arn    = module.auth[0].user_pool_arn
@@ -324,6 +363,7 @@ module "processor" {
 
   processing_attempts   = local.processing_attempts
   erase_deleted_uploads = local.signed_in
+  event_bus             = local.processor_event_bus
 
   metrics_namespace = var.enable_alarms ? var.metrics_namespace : null
   metrics_service   = var.name_prefix

@@ -146,3 +146,16 @@ output "image_delivery" {
     signing_key_parameter = local.delivery.private_key_parameter
   }
 }
+
+output "events" {
+  description = "Outcome events (enable_events): bus_name, bus_arn, source, event_pattern (matches every outcome of this stack), archive_arn, webhook_connection_name (set its secret once: docs/events.md), webhook_dead_letter_queue_url; null when off."
+  value = var.enable_events ? {
+    bus_name                      = module.events[0].bus_name
+    bus_arn                       = module.events[0].bus_arn
+    source                        = module.events[0].source_name
+    event_pattern                 = module.events[0].outcome_event_pattern
+    archive_arn                   = module.events[0].archive_arn
+    webhook_connection_name       = module.events[0].webhook_connection_name
+    webhook_dead_letter_queue_url = module.events[0].webhook_dead_letter_queue_url
+  } : null
+}

@@ -164,13 +164,40 @@ variable "download_url_ttl_seconds" {
 }
 
 variable "upload_retention_days" {
-  description = "Days after which originals expire from the upload bucket, 1-3650."
+  description = "Days after which originals expire from the upload bucket, 0-36500 (0: never). null (default): per mode, since reprocessing (tools/reprocess.py) needs them: with sign-in kept until the owner deletes the upload, anonymous 30 days (docs/cost.md \"Originals kept\")."
   type        = number
-  default     = 7
+  default     = null
 
   validation {
-    condition     = var.upload_retention_days >= 1 && var.upload_retention_days <= 3650 && floor(var.upload_retention_days) == var.upload_retention_days
-    error_message = "upload_retention_days must be an integer between 1 and 3650."
+    condition     = var.upload_retention_days == null || try(var.upload_retention_days >= 0 && var.upload_retention_days <= 36500 && floor(var.upload_retention_days) == var.upload_retention_days, false)
+    error_message = "upload_retention_days must be null or an integer between 0 and 36500 (0: never expire)."
+  }
+}
+
+variable "original_archive_days" {
+  description = "Days after which originals move to original_archive_storage_class, a colder class that still reads instantly (reprocessing needs no restore); null: they stay in S3 Standard. S3 needs >= 30 for STANDARD_IA. Applied only to originals kept at least this plus the class's minimum storage duration. Outputs always stay in Standard."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.original_archive_days == null || try(var.original_archive_days >= 0 && var.original_archive_days <= 36500 && floor(var.original_archive_days) == var.original_archive_days, false)
+    error_message = "original_archive_days must be null or an integer between 0 and 36500."
+  }
+}
+
+variable "original_archive_storage_class" {
+  description = "Where archived originals go: GLACIER_IR (default: $0.004/GB-month, $0.03/GB read, 90-day minimum) or STANDARD_IA ($0.0125/GB-month, $0.01/GB read, 30-day minimum); docs/cost.md compares them."
+  type        = string
+  default     = "GLACIER_IR"
+
+  validation {
+    condition     = contains(["GLACIER_IR", "STANDARD_IA"], var.original_archive_storage_class)
+    error_message = "original_archive_storage_class must be one of: GLACIER_IR, STANDARD_IA."
+  }
+
+  validation {
+    condition     = var.original_archive_storage_class != "STANDARD_IA" || var.original_archive_days == null || try(var.original_archive_days >= 30, false)
+    error_message = "S3 moves objects to STANDARD_IA only 30 days or more after creation: set original_archive_days >= 30 (or use GLACIER_IR)."
   }
 }
 
@@ -764,6 +791,62 @@ variable "enable_tracing" {
   description = "X-Ray active tracing on both functions and the API stage. The upload's API request id and trace id are kept in its record and logged by the processor (S3 events carry no trace)."
   type        = bool
   default     = false
+}
+
+variable "enable_events" {
+  description = "Publish each upload's outcome (processed, rejected, failed, deleted) to Amazon EventBridge (docs/events.md). No idle cost without a VPC; with enable_vpc it adds an EventBridge interface endpoint (billed per hour and zone)."
+  type        = bool
+  default     = true
+}
+
+variable "event_bus_name" {
+  description = "With enable_events: publish to this existing bus (same region and account) instead of the stack's own \"<name_prefix>-uploads\"; null (default): the stack's own."
+  type        = string
+  default     = null
+}
+
+variable "event_archive_retention_days" {
+  description = "With enable_events: archive the outcome events for replay this many days (0: for ever); null (default): no archive."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.event_archive_retention_days == null || try(var.event_archive_retention_days >= 0 && floor(var.event_archive_retention_days) == var.event_archive_retention_days, false)
+    error_message = "event_archive_retention_days must be null or an integer >= 0."
+  }
+}
+
+variable "event_webhook_url" {
+  description = "With enable_events: an https:// endpoint outside AWS that receives every outcome event (API destination with a secret header whose value is set outside Terraform, docs/events.md); null (default): none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.event_webhook_url == null || can(regex("^https://[^/\\s]+(/\\S*)?$", var.event_webhook_url))
+    error_message = "event_webhook_url must be null or an https:// URL."
+  }
+}
+
+variable "event_webhook_secret_header_name" {
+  description = "Name of the webhook's secret header (the value is never a Terraform input)."
+  type        = string
+  default     = "X-Pipeline-Secret"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9-]{1,64}$", var.event_webhook_secret_header_name))
+    error_message = "event_webhook_secret_header_name must be 1-64 letters, digits or '-'."
+  }
+}
+
+variable "event_url_ttl_seconds" {
+  description = "Lifetime of the presigned variant URLs in processed events, 1-43200 seconds (a URL signed by the function's role also ends with its session, at most 12 hours)."
+  type        = number
+  default     = 3600
+
+  validation {
+    condition     = var.event_url_ttl_seconds >= 1 && var.event_url_ttl_seconds <= 43200 && floor(var.event_url_ttl_seconds) == var.event_url_ttl_seconds
+    error_message = "event_url_ttl_seconds must be an integer between 1 and 43200."
+  }
 }
 
 variable "enable_alarms" {

@@ -48,6 +48,20 @@ PRICE = {
     "waf_rule_month": 1.00,
     "waf_request": 0.60 / 1e6,
     "kms_key_month": 1.00,
+    # Originals kept (issue 23): the two colder classes that still read instantly.
+    "s3_ia_gb_month": 0.0125,
+    "s3_glacier_ir_gb_month": 0.004,
+    "s3_ia_retrieval_gb": 0.01,
+    "s3_glacier_ir_retrieval_gb": 0.03,
+    "s3_ia_transition": 0.01 / 1000,  # lifecycle transition requests
+    "s3_glacier_ir_transition": 0.02 / 1000,
+    "s3_ia_get": 0.001 / 1000,
+    "s3_glacier_ir_get": 0.01 / 1000,
+    # Outcome events.
+    "eventbridge_event": 1.00 / 1e6,  # custom events published (64 KB chunks)
+    "eventbridge_archive_gb": 0.10,  # archived (processed) per GB, plus S3-like storage
+    "api_destination_call": 0.20 / 1e6,
+    "secrets_manager_secret_month": 0.40,
 }
 HOURS_PER_MONTH = 730
 DAYS_PER_MONTH = 30.4
@@ -104,8 +118,8 @@ def per_thousand(memory_mb: int, duration_ms: float, arch: str = "x86") -> dict[
         "Lambda requests": 1000 * (1 + API_REQUESTS) * PRICE["lambda_request"],
         "API Gateway (REST)": 1000 * API_REQUESTS * PRICE["apigw_rest_request"],
         "S3 requests": 1000 * (S3_PUTS * PRICE["s3_put"] + S3_GETS * PRICE["s3_get"]),
-        "S3 storage (originals 7 d, outputs 30 d)": 1000
-        * (source * 7 + outputs * 30)
+        "S3 storage (originals 30 d, outputs 30 d)": 1000
+        * (source * 30 + outputs * 30)
         / DAYS_PER_MONTH
         / gb
         * PRICE["s3_gb_month"],
@@ -159,9 +173,17 @@ def idle_monthly() -> dict[str, tuple[float, str]]:
             0.0,
             "VPC, subnets, route table, security group and the two gateway endpoints are free",
         ),
-        "an interface endpoint (none needed today)": (
+        "enable_events: the bus, rules, events published": (
+            0.0,
+            "a bus costs nothing idle; $1.00 per million events (4 outcomes at most per upload)",
+        ),
+        "enable_events + enable_vpc: EventBridge interface endpoint": (
             ENDPOINT_AZS * HOURS_PER_MONTH * PRICE["interface_endpoint_az_hour"],
-            f"{ENDPOINT_AZS} zones x 730 h x $0.01, plus $0.01/GB",
+            f"{ENDPOINT_AZS} zones x 730 h x $0.01, plus $0.01/GB (docs/events.md)",
+        ),
+        "event_webhook_url: the connection's secret": (
+            PRICE["secrets_manager_secret_month"],
+            "EventBridge keeps it in a Secrets Manager secret; $0.20 per million calls",
         ),
         "NAT gateway (what enable_vpc avoids)": (
             HOURS_PER_MONTH * PRICE["nat_gateway_hour"],
@@ -191,6 +213,50 @@ def idle_monthly() -> dict[str, tuple[float, str]]:
         ),
         "kms_key_arn (a customer-managed key)": (PRICE["kms_key_month"], "$1 a key, plus requests"),
     }
+
+
+ORIGINAL_OPTIONS = {
+    "S3 Standard (original_archive_days = null)": ("s3_gb_month", None, None, None),
+    "STANDARD_IA after 30 d": (
+        "s3_ia_gb_month",
+        "s3_ia_transition",
+        "s3_ia_retrieval_gb",
+        "s3_ia_get",
+    ),
+    "GLACIER_IR after 30 d (default)": (
+        "s3_glacier_ir_gb_month",
+        "s3_glacier_ir_transition",
+        "s3_glacier_ir_retrieval_gb",
+        "s3_glacier_ir_get",
+    ),
+}
+
+
+def originals_kept() -> list[dict[str, Any]]:
+    """Per 1,000 uploads kept: a month of storage once archived (originals in the option's class,
+    outputs always in Standard), the one-time transition, and one reprocessing read of every
+    original (tools/reprocess.py after a rule change)."""
+    results = load("results.json")
+    source = results["inputs"]["jpeg_12mp"]["bytes"]
+    outputs = results["results"]["jpeg_12mp"]["project"]["core"]["output_bytes"]
+    gb = 1024**3
+    rows = []
+    for name, (storage, transition, retrieval, get) in ORIGINAL_OPTIONS.items():
+        originals = 1000 * source / gb * PRICE[storage]
+        read = 1000 * (
+            source / gb * (PRICE[retrieval] if retrieval else 0.0)
+            + (PRICE[get] if get else PRICE["s3_get"])
+        )
+        rows.append(
+            {
+                "option": name,
+                "originals_month": originals,
+                "outputs_month": 1000 * outputs / gb * PRICE["s3_gb_month"],
+                "transition_once": 1000 * PRICE[transition] if transition else 0.0,
+                "reprocess_read": read,
+            }
+        )
+    return rows
 
 
 def money(value: float) -> str:
@@ -224,6 +290,16 @@ def main() -> None:
     print("\n| option | idle per month | how |\n|---|---:|---|")
     for name, (value, how) in idle_monthly().items():
         print(f"| {name} | {money(value)} | {how} |")
+    print(
+        "\n| originals kept in | originals per month | outputs per month (Standard) | "
+        "transition, once | one reprocessing read |\n|---|---:|---:|---:|---:|"
+    )
+    for row in originals_kept():
+        print(
+            f"| {row['option']} | {money(row['originals_month'])} | "
+            f"{money(row['outputs_month'])} | {money(row['transition_once'])} | "
+            f"{money(row['reprocess_read'])} |"
+        )
 
 
 if __name__ == "__main__":

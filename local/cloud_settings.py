@@ -50,6 +50,7 @@ EMULATED_SERVICES = (
     "apigateway",
     "cloudwatch",
     "ec2",
+    "events",
     "iam",
     "lambda",
     "logs",

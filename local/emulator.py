@@ -40,8 +40,9 @@ MOTO_PYTHON = REPO / ".local" / "venvs" / "moto" / "bin" / "python"
 # moto.server plus the CloudFront policy APIs moto lacks (response headers and cache policies).
 MOTO_SIDECAR = REPO / "local" / "moto_sidecar.py"
 DEFAULT_STATE_DIR = REPO / ".local" / "emulator"
-# ec2: enable_vpc; sns + ses: the alarm email (LocalStack keeps sent mail at /_aws/ses).
-SERVICES = "s3,iam,sts,lambda,apigateway,logs,cloudwatch,sqs,ec2,sns,ses"
+# ec2: enable_vpc; sns + ses: the alarm email (LocalStack keeps sent mail at /_aws/ses);
+# events: the outcome events (EventBridge bus, rules, archive, API destination).
+SERVICES = "s3,iam,sts,lambda,apigateway,logs,cloudwatch,sqs,ec2,sns,ses,events"
 START_TIMEOUT_SECONDS = 90
 STOP_TIMEOUT_SECONDS = 20
 SIDECAR_PORT_OFFSET = 1000  # the sidecar listens on the emulator port + this, unless told otherwise

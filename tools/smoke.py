@@ -28,8 +28,12 @@ With sign-in (output ``auth.mode = "cognito"``) it first checks that the API ref
 without a token, then creates a throwaway user with your AWS credentials (``AdminCreateUser``,
 no email sent, a random permanent password), signs in as the page does (``USER_PASSWORD_AUTH``)
 and runs every check with that user's ID token; the user is deleted at the end, also when a
-check failed. Each check prints one line; the exit code is 0 only if all pass.
-Needs requests, Pillow and boto3 (the project's .venv has them).
+check failed. With outcome events (output ``events``) it listens on the stack's bus before the
+upload (a temporary rule and SQS queue, removed at the end) and checks that the photo's
+``Upload Processed`` event arrives and matches ``schemas/upload-event.schema.json``: on AWS
+that proves the processor reached EventBridge (also from a VPC, through its endpoint) and the
+rule delivered. Each check prints one line; the exit code is 0 only if all pass.
+Needs requests, Pillow, boto3 and jsonschema (the project's .venv has them).
 """
 
 from __future__ import annotations
@@ -52,10 +56,11 @@ import requests
 from botocore.exceptions import BotoCoreError, ClientError
 from PIL import Image
 
-from tools import csp_policy, users
+from tools import csp_policy, outcome_events, users
 from tools.stack_access import (
     ApiClient,
     ToolError,
+    aws_client,
     emulator_endpoint,
     load_outputs,
     sha256_b64,
@@ -99,6 +104,8 @@ class Smoke:
         self.throwaway: str | None = None
         self.done_id: str | None = None
         self.done_variants: list[dict[str, Any]] = []
+        self.events = outputs.get("events") or None
+        self.listener: tuple[Any, Any, str, str] | None = None  # events, sqs, rule, queue URL
 
     def check(self, what: str, step: Callable[[], str]) -> None:
         try:
@@ -119,6 +126,8 @@ class Smoke:
         finally:
             if self.throwaway is not None:
                 self.delete_throwaway()
+            if self.listener is not None:
+                self.stop_listening()
 
     def run_checks(self) -> None:
         self.check("the page loads", self.page_loads)
@@ -128,9 +137,15 @@ class Smoke:
             self.check("the web bucket refuses direct reads", self.bucket_is_private)
         config = self.config()
         self.check("config.json points at this API", lambda: self.config_matches(config))
+        if self.events:
+            self.check("a rule on the event bus listens (temporary)", self.listen_for_events)
         upload_id, grant = self.upload_photo()
         self.check("a second PUT to the same URL is refused", lambda: self.no_overwrite(grant))
         self.check("the photo ends done", lambda: self.ends_done(upload_id, config))
+        if self.events:
+            self.check(
+                "its processed event arrives, schema-valid", lambda: self.processed_event(upload_id)
+            )
         self.check("a large file goes up in checked parts, once", lambda: self.multipart(config))
         mode = (self.outputs.get("image_delivery") or {}).get("mode")
         on_aws = emulator_endpoint(self.outputs["api_url"]) is None
@@ -357,6 +372,48 @@ class Smoke:
         again = self.api.complete(upload_id)
         expect(again.status_code == 409, f"a second completion answered {again.status_code}")
         return f"{len(answers)} parts; a wrong part 400, a second completion 409"
+
+    # -- outcome events (docs/events.md) ---------------------------------------------------------
+
+    def listen_for_events(self) -> str:
+        endpoint = emulator_endpoint(self.outputs["api_url"])
+        region = self.outputs.get("region")
+        events = aws_client("events", endpoint, region)
+        sqs = aws_client("sqs", endpoint, region)
+        name = f"smoke-{uuid.uuid4().hex[:12]}"
+        pattern = json.loads(self.events["event_pattern"])
+        queue_url = outcome_events.rule_to_queue(
+            events, sqs, self.events["bus_name"], name, pattern
+        )
+        self.listener = (events, sqs, name, queue_url)
+        return f"rule {name} on {self.events['bus_name']} -> a queue (removed at the end)"
+
+    def processed_event(self, upload_id: str) -> str:
+        assert self.listener is not None
+        _events, sqs, _name, queue_url = self.listener
+        deadline = time.monotonic() + self.timeout
+        received: list[dict[str, Any]] = []
+        while time.monotonic() < deadline:
+            received += outcome_events.drain(sqs, queue_url, wait_seconds=5)
+            mine = outcome_events.of_upload(received, upload_id)
+            if mine:
+                detail = mine[0]["detail"]
+                expect(detail["outcome"] == "processed", f"first event: {detail['outcome']}")
+                expect(bool(detail["variants"]), "the processed event lists no variants")
+                return f"eventId {detail['eventId']}, {len(detail['variants'])} variants"
+        raise SmokeFailed(f"no event for {upload_id} within {self.timeout:.0f} s")
+
+    def stop_listening(self) -> None:
+        assert self.listener is not None
+        events, sqs, name, queue_url = self.listener
+        try:
+            outcome_events.remove_rule(events, sqs, self.events["bus_name"], name, queue_url)
+        except (BotoCoreError, ClientError) as error:
+            print(f"FAILED  the temporary rule and queue are removed: {error}", flush=True)
+            raise SmokeFailed("the temporary rule and queue are removed") from error
+        self.passed += 1
+        print(f"ok      the temporary rule and queue are removed: {name}", flush=True)
+        self.listener = None
 
     # -- refusals ------------------------------------------------------------------------------
 

@@ -36,7 +36,7 @@ from api import config as api_config
 from api import core as api_core
 from api import delivery as api_delivery
 from api.storage import S3Storage
-from common import jsonlog, records, s3_client, tracing
+from common import event_bus, events, jsonlog, records, s3_client, tracing
 from common import table as uploads_table
 
 CONFIG = api_config.load_config(os.environ)
@@ -47,6 +47,10 @@ DYNAMODB = uploads_table.make_client()
 TABLE = uploads_table.UploadsTable(DYNAMODB, CONFIG.uploads_table)
 QUOTAS = uploads_table.UploadsTable(DYNAMODB, CONFIG.quota_table) if CONFIG.quota_table else None
 METHODS = api_core.route_methods(CONFIG.signed_in)
+EVENT_SETTINGS = event_bus.settings_from(os.environ)
+BUS = event_bus.EventBus(
+    event_bus.make_client() if EVENT_SETTINGS.enabled else None, EVENT_SETTINGS
+)
 
 
 def load_signing_key() -> api_delivery.Signer:
@@ -372,11 +376,13 @@ def delete_upload(route: api_core.Route, _event: dict[str, Any], owner: str | No
     upload_id = api_core.parse_upload_id(route.raw_id)
     LOG.bind(upload_id=upload_id)
     keep = api_core.tombstone_seconds(CONFIG.upload_url_ttl_seconds, CONFIG.retries)
-    if TABLE.update(records.tombstone_update(upload_id, owner, clock(), keep)) is None:
+    tombstone = TABLE.update(records.tombstone_update(upload_id, owner, clock(), keep))
+    if tombstone is None:
         LOG.info("nothing to delete")
         return 204, None, {}
     objects = STORE.delete_upload(upload_id)
     LOG.info("upload deleted", objects=objects, tombstone_seconds=keep)
+    publish_deleted(tombstone)
     return 204, None, {}
 
 
@@ -474,6 +480,25 @@ def abort_upload(route: api_core.Route, _event: dict[str, Any], owner: str | Non
         refund_quota(Charge(owner, state.plan.size, records.parse_iso(item["createdAt"])))
     LOG.info("upload aborted", size=state.plan.size)
     return 204, None, {}
+
+
+def publish_deleted(tombstone: dict[str, Any]) -> None:
+    """The ``deleted`` outcome event, after the erasure (a failure is a 500: the client's
+    retry repeats the erasure and publishes the same ``eventId``)."""
+    if not BUS.settings.enabled:
+        return
+    detail = events.detail(tombstone, events.Outcome.DELETED, CONFIG.output_bucket, _no_url, None)
+    BUS.publish(detail)
+    LOG.info(
+        "outcome event published",
+        event="outcome_published",
+        outcome="deleted",
+        event_id=detail["eventId"],
+    )
+
+
+def _no_url(_key: str) -> None:
+    return None
 
 
 # The dispatch table, from the routes of rules.json (once, at import: a route naming a missing

@@ -326,3 +326,23 @@ def _is_int_in(value: Any, bounds: Mapping[str, int]) -> bool:
         and not isinstance(value, bool)
         and bounds["min"] <= value <= bounds["max"]
     )
+
+
+def stored_fingerprints(sizes: Any) -> set[str]:
+    """Fingerprints of the outputs a record or manifest lists (``variants``: sizes with
+    ``sources``). A record written before fingerprints has none: all of it counts as outdated."""
+    found: set[str] = set()
+    for size in sizes or []:
+        for source in size.get("sources") or [] if isinstance(size, Mapping) else []:
+            if isinstance(source, Mapping) and isinstance(source.get("fingerprint"), str):
+                found.add(source["fingerprint"])
+    return found
+
+
+def missing_outputs(sizes: Any, outputs: Sequence[OutputRule]) -> tuple[OutputRule, ...]:
+    """The outputs of the current rules (``outputs``) an upload whose record lists ``sizes`` does
+    not have: new or changed rules, or rules whose bytes the code now makes differently (their
+    fingerprint is not among the stored ones). Empty: the upload is current
+    (tools/reprocess.py, the processor's reprocess path)."""
+    have = stored_fingerprints(sizes)
+    return tuple(output for output in outputs if output.fingerprint not in have)

@@ -30,7 +30,8 @@ anonymous uploads never share one hot partition key), ``deletedBy``, ``deletedAt
 trace: the processor logs them, linking the upload's two invocations), ``multipart`` (files
 above the multipart threshold only: ``{s3UploadId, partSize, partCount, phase, granted:
 {"<number>": {size, sha256}}}``, api/multipart.py; phase open ──▶ completing ──▶ completed, or
-open ──▶ aborted; a completion S3 refused goes completing ──▶ open).
+open ──▶ aborted; a completion S3 refused goes completing ──▶ open), ``reprocessedAt`` and
+``reprocessedOutputs`` (tools/reprocess.py: ``done ──▶ done`` with the current rules' outputs).
 """
 
 from __future__ import annotations
@@ -274,6 +275,7 @@ def finish_update(
             ":failed": RecordStatus.FAILED.value,
             ":now": iso(now),
         },
+        "ReturnValues": "ALL_NEW",  # the finished record: the outcome event is built from it
         "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
     }
 
@@ -312,6 +314,32 @@ def give_up_update(upload_id: str, now: datetime) -> dict[str, Any]:
             ":now": iso(now),
             ":processing": RecordStatus.PROCESSING.value,
         },
+        "ReturnValues": "ALL_NEW",  # the failed record: the outcome event is built from it
+    }
+
+
+def reprocessed_update(
+    upload_id: str, now: datetime, variants: list[Any], missing: int
+) -> dict[str, Any]:
+    """Reprocessing (tools/reprocess.py) brought a ``done`` upload up to the current rules: its
+    sizes now list every current output. Only a ``done`` record changes: a tombstone (deleted
+    meanwhile) is refused and answered, so the attempt erases what it wrote."""
+    return {
+        "Key": {"id": upload_id},
+        "UpdateExpression": (
+            "SET variants = :variants, reprocessedAt = :now, updatedAt = :now"
+            " ADD reprocessedOutputs :missing"
+        ),
+        "ConditionExpression": "#status = :done",
+        "ExpressionAttributeNames": {"#status": "status"},
+        "ExpressionAttributeValues": {
+            ":variants": list(variants),
+            ":now": iso(now),
+            ":missing": missing,
+            ":done": RecordStatus.DONE.value,
+        },
+        "ReturnValues": "ALL_NEW",
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
     }
 
 
@@ -345,6 +373,7 @@ def tombstone_update(
             ":now": iso(now),
             ":expires": int((now + timedelta(seconds=keep_seconds)).timestamp()),
         },
+        "ReturnValues": "ALL_NEW",  # the tombstone: the deleted event is built from it
     }
 
 

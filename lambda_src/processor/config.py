@@ -27,6 +27,7 @@ DEFAULTS = {
     "RECORD_RETENTION_DAYS": "",
     "METRICS_NAMESPACE": "",
     "METRICS_SERVICE": "image-pipeline",
+    "EVENT_URL_TTL_SECONDS": "3600",
 }
 
 
@@ -44,6 +45,7 @@ class ProcessorConfig:
     record_retention_days: int | None = None
     metrics_namespace: str = ""  # empty: no EMF metric lines (processor/metrics.py)
     metrics_service: str = "image-pipeline"
+    event_url_ttl_seconds: int = 3600  # lifetime of the presigned URLs in outcome events
 
     @cached_property
     def outputs(self) -> tuple[contract.OutputRule, ...]:
@@ -84,6 +86,9 @@ def load_config(environ: Mapping[str, str]) -> ProcessorConfig:
         ),
         metrics_namespace=env["METRICS_NAMESPACE"].strip(),
         metrics_service=env_config.required(env, "METRICS_SERVICE"),
+        event_url_ttl_seconds=env_config.parse_int(
+            "EVENT_URL_TTL_SECONDS", env["EVENT_URL_TTL_SECONDS"], 1, 43_200
+        ),
     )
 
 

@@ -18,12 +18,12 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from common import emf, jsonlog, records, s3_client, tracing
+from common import contract, emf, event_bus, events, jsonlog, records, s3_client, tracing
 from common import table as uploads_table
 from processor import config as processor_config
 from processor import decode_budget, imaging, manifest, metrics, s3_events
@@ -34,12 +34,18 @@ LOG = jsonlog.JsonLogger("processor", CONFIG.log_level)
 S3 = s3_client.make_client()
 STORE = S3Storage(S3, CONFIG.output_bucket)
 TABLE = uploads_table.UploadsTable(uploads_table.make_client(), CONFIG.uploads_table)
+EVENT_SETTINGS = event_bus.settings_from(os.environ)
+BUS = event_bus.EventBus(
+    event_bus.make_client() if EVENT_SETTINGS.enabled else None, EVENT_SETTINGS
+)
 
 
 @dataclass(frozen=True)
 class Outcome:
     upload_id: str
-    status: str  # "done" | "rejected" | "missing" | "finished" | "deleted"
+    # "done" | "rejected" | "missing" | "finished" | "deleted"; reprocessing: "reprocessed" |
+    # "current" | "skipped" | "refused" (error_code: the record status or the rejection code)
+    status: str
     error_code: str | None = None
 
 
@@ -49,7 +55,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         uploads, ignored = s3_events.parse_event(event, CONFIG.upload_prefix)
         for record in ignored:
             LOG.info("record ignored", key=record.key, reason=record.reason)
-        outcomes = [process_upload(upload, remaining_ms(context)) for upload in uploads]
+        # tools/reprocess.py sends the S3 event of a kept original, marked "reprocess": bring
+        # that done upload up to the current rules (same retries and dead letters as uploads).
+        work = reprocess_upload if event.get("reprocess") is True else process_upload
+        outcomes = [work(upload, remaining_ms(context)) for upload in uploads]
         return {
             "processed": [outcome.__dict__ for outcome in outcomes],
             "ignored": len(ignored),
@@ -99,9 +108,11 @@ def record_failure(upload_id: str, error: BaseException) -> bool:
             return records.is_tombstone(counted.item)
         attempts = counted.item["failedAttempts"] if counted.item else None
         if attempts is not None and attempts >= CONFIG.processing_attempts:
-            TABLE.update(records.give_up_update(upload_id, now))
+            failed = TABLE.update(records.give_up_update(upload_id, now))
+            if failed:
+                publish_outcome(failed)
     except Exception:
-        LOG.exception("could not record the failed attempt")
+        LOG.exception("could not record the failed attempt (or publish that it failed)")
         return False
     LOG.warning("failed attempt recorded", attempts=attempts, error_type=type(error).__name__)
     return False
@@ -147,6 +158,8 @@ def _process(upload: s3_events.UploadRef, remaining: Callable[[], float]) -> Out
         if records.is_tombstone(answer.item):  # deleted, e.g. a PUT after the DELETE
             return erase_deleted(upload, "start")
         LOG.info("upload already finished; event ignored", key=upload.key)  # duplicate, late
+        # At least once: the attempt that finished may have failed before its event left.
+        publish_outcome(answer.item or {})
         return Outcome(upload.upload_id, "finished")
     started = answer.item or {}
     # The presigning request's ids (docs/operations.md, "Tracing an upload"): every later line.
@@ -185,8 +198,92 @@ def _process(upload: s3_events.UploadRef, remaining: Callable[[], float]) -> Out
         if finished.item is None or records.is_tombstone(finished.item):
             return erase_deleted(upload, "finish")  # deleted while this attempt worked
         LOG.info("a concurrent attempt finished the record first")
+    else:
+        publish_outcome(finished.item or {})
     log_outcome(size, processed, rejection, watch)
     return Outcome(upload.upload_id, document["status"], rejection.code if rejection else None)
+
+
+def publish_outcome(record: Mapping[str, Any]) -> None:
+    """Publish the outcome ``record`` stands for (events on, record finished or failed). An
+    error propagates: the attempt fails, and its retry publishes the same ``eventId`` again."""
+    outcome = events.outcome_of(record)
+    if not BUS.settings.enabled or outcome is None or outcome == events.Outcome.DELETED:
+        return
+    ttl = CONFIG.event_url_ttl_seconds
+    expires = records.iso(datetime.now(UTC) + timedelta(seconds=ttl))
+    detail = events.detail(
+        record, outcome, CONFIG.output_bucket, lambda key: STORE.presign_download(key, ttl), expires
+    )
+    BUS.publish(detail)
+    LOG.info(
+        "outcome event published",
+        event="outcome_published",
+        outcome=outcome.value,
+        event_id=detail["eventId"],
+    )
+
+
+def reprocess_upload(upload: s3_events.UploadRef, remaining: Callable[[], float]) -> Outcome:
+    with LOG.bound(upload_id=upload.upload_id, reprocess=True):
+        try:
+            return _reprocess(upload, remaining)
+        except Exception:
+            LOG.exception("reprocessing failed; the invocation will be retried", key=upload.key)
+            raise
+
+
+def _reprocess(upload: s3_events.UploadRef, remaining: Callable[[], float]) -> Outcome:
+    """Write the outputs of the current rules a ``done`` upload lacks, then its manifest and
+    record (conditional on ``done``: a deleted upload is never revived) and a processed event.
+
+    The whole current rule set is processed (an output's fingerprint covers the shared pipeline,
+    so only the full set makes the promised bytes); only missing outputs are stored."""
+    record = TABLE.get(upload.upload_id)
+    if record is None or record.get("status") != records.RecordStatus.DONE:
+        status = (record or {}).get("status")
+        LOG.info("not reprocessed: the upload is not done", status=status)
+        return Outcome(upload.upload_id, "skipped", status)
+    missing = contract.missing_outputs(record.get("variants"), CONFIG.outputs)
+    if not missing:
+        LOG.info("already current; nothing to reprocess")
+        return Outcome(upload.upload_id, "current")
+    head = STORE.head_upload(upload.bucket, upload.key)
+    if head is None:
+        LOG.warning("original no longer kept; cannot reprocess", key=upload.key)
+        return Outcome(upload.upload_id, "missing")
+    data = STORE.read_upload(upload.bucket, upload.key, head["ETag"])
+    try:
+        processed = imaging.process_image(
+            data, CONFIG.variants, CONFIG.limits, decode_deadline=decode_deadline(remaining())
+        )
+    except imaging.ImageRejected as rejection:  # e.g. a limit lowered since: keep what it has
+        LOG.warning("original refused by the current limits", error_code=rejection.code)
+        return Outcome(upload.upload_id, "refused", rejection.code)
+    keys = {output.key(upload.upload_id) for output in missing}
+    STORE.store_variants(upload.upload_id, processed, CONFIG.outputs, only_keys=keys)
+    document = manifest.done_manifest(
+        upload.upload_id, upload.key, int(head["ContentLength"]), processed, CONFIG.outputs
+    )
+    STORE.store_manifest(upload.upload_id, document)
+    changed = TABLE.attempt(
+        records.reprocessed_update(
+            upload.upload_id, datetime.now(UTC), document["variants"], len(missing)
+        )
+    )
+    if not changed.applied:
+        if changed.item is None or records.is_tombstone(changed.item):
+            return erase_deleted(upload, "reprocess")
+        LOG.info("the record changed meanwhile; left as it is", status=changed.item.get("status"))
+        return Outcome(upload.upload_id, "skipped", changed.item.get("status"))
+    publish_outcome(changed.item or {})
+    LOG.info(
+        "upload reprocessed",
+        event="upload_reprocessed",
+        outputs_added=sorted(keys),
+        source_bytes=int(head["ContentLength"]),
+    )
+    return Outcome(upload.upload_id, "reprocessed")
 
 
 def record_outcome(document: dict[str, Any]) -> dict[str, Any]:

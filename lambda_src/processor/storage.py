@@ -41,8 +41,12 @@ class S3Storage:
         upload_id: str,
         processed: imaging.ProcessedImage,
         outputs: Sequence[contract.OutputRule],
+        only_keys: set[str] | None = None,
     ) -> None:
+        """PUT every output (``only_keys``: just those, as reprocessing writes what is missing)."""
         for variant, output in manifest.stored_outputs(upload_id, processed, outputs):
+            if only_keys is not None and output.key(upload_id) not in only_keys:
+                continue
             self._s3.put_object(
                 Bucket=self._output_bucket,
                 Key=output.key(upload_id),
@@ -50,6 +54,15 @@ class S3Storage:
                 ContentType=variant.content_type,
                 CacheControl=manifest.VARIANT_CACHE_CONTROL,
             )
+
+    def presign_download(self, key: str, ttl_seconds: int) -> str:
+        """A presigned GET of one output (for the outcome event; no call to S3)."""
+        return self._s3.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": self._output_bucket, "Key": key},
+            ExpiresIn=ttl_seconds,
+            HttpMethod="GET",
+        )
 
     def store_manifest(self, upload_id: str, document: dict[str, Any]) -> None:
         self._s3.put_object(

@@ -73,6 +73,18 @@ data "aws_iam_policy_document" "function" {
     resources = [local.upload_objects_arn]
   }
 
+  # The deleted outcome event, published after the erasure (deleting exists with sign-in only).
+  dynamic "statement" {
+    for_each = var.event_bus == null || !local.signed_in ? [] : [var.event_bus.arn]
+
+    content {
+      sid       = "PublishOutcomeEvents"
+      effect    = "Allow"
+      actions   = ["events:PutEvents"]
+      resources = [statement.value]
+    }
+  }
+
   # Variants are delivered through presigned GETs, which carry this role's rights.
   # (Kept in every mode: GET /uploads/{id} can fall back to them, and a mode change needs no
   # role change. Behind the distribution nothing presigns them.)
@@ -246,7 +258,10 @@ module "function" {
     QUOTA_TABLE           = var.auth.quota_table_name
     QUOTA_UPLOADS_PER_DAY = var.auth.uploads_per_day == null ? "" : tostring(var.auth.uploads_per_day)
     QUOTA_BYTES_PER_DAY   = var.auth.bytes_per_day == null ? "" : tostring(var.auth.bytes_per_day)
-  } : {})
+    } : {}, var.event_bus == null || !local.signed_in ? {} : {
+    EVENT_BUS_NAME = var.event_bus.name
+    EVENT_SOURCE   = var.event_bus.source
+  })
 }
 
 ################################################################################

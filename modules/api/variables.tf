@@ -224,3 +224,13 @@ variable "routes" {
     error_message = "No route may be listed twice."
   }
 }
+
+variable "event_bus" {
+  description = "Where the function publishes outcome events (modules/events): the bus name and ARN (events:PutEvents on it, EVENT_BUS_NAME) and the events' source (EVENT_SOURCE); null (default): no events. The API publishes the deleted event, so only with sign-in (the only mode with DELETE)."
+  type = object({
+    name   = string
+    arn    = string
+    source = string
+  })
+  default = null
+}

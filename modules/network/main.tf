@@ -1,7 +1,8 @@
 # A private network for the functions: two subnets in two availability zones, one route table
 # with no route out (no internet gateway, no NAT gateway), and gateway endpoints for the only
 # two services the functions call, S3 and DynamoDB (free, routed through the route table).
-# No interface endpoint: nothing the functions call needs one (README of this module).
+# One interface endpoint only with outcome events (events_endpoint_statements): EventBridge has
+# no gateway endpoint (README of this module).
 
 # Zone names are per account (us-east-1a is a different zone in each account) and not every
 # region has an "a" and a "b", so the zones come from the account: those available now (not
@@ -132,4 +133,76 @@ resource "aws_vpc_security_group_egress_rule" "https_to_endpoints" {
   prefix_list_id    = each.value.prefix_list_id
 
   tags = merge(var.tags, { Name = "${var.name}-to-${each.key}" })
+}
+
+# EventBridge (outcome events): an interface endpoint in every private subnet, with private DNS so
+# the SDK's usual events.<region> name resolves to it; HTTPS from the functions' group only.
+resource "aws_security_group" "events_endpoint" {
+  count = length(var.events_endpoint_statements) > 0 ? 1 : 0
+
+  name        = "${var.name}-events-endpoint"
+  description = "EventBridge interface endpoint of ${var.name}: HTTPS in from the functions only"
+  vpc_id      = aws_vpc.this.id
+
+  tags = merge(var.tags, { Name = "${var.name}-events-endpoint" })
+}
+
+resource "aws_vpc_security_group_ingress_rule" "events_from_functions" {
+  count = length(var.events_endpoint_statements) > 0 ? 1 : 0
+
+  security_group_id            = aws_security_group.events_endpoint[0].id
+  description                  = "HTTPS from the functions"
+  ip_protocol                  = "tcp"
+  from_port                    = 443
+  to_port                      = 443
+  referenced_security_group_id = aws_security_group.functions.id
+
+  tags = merge(var.tags, { Name = "${var.name}-events-from-functions" })
+}
+
+resource "aws_vpc_security_group_egress_rule" "https_to_events" {
+  count = length(var.events_endpoint_statements) > 0 ? 1 : 0
+
+  security_group_id            = aws_security_group.functions.id
+  description                  = "HTTPS to the EventBridge interface endpoint"
+  ip_protocol                  = "tcp"
+  from_port                    = 443
+  to_port                      = 443
+  referenced_security_group_id = aws_security_group.events_endpoint[0].id
+
+  tags = merge(var.tags, { Name = "${var.name}-to-events" })
+}
+
+data "aws_iam_policy_document" "events_endpoint" {
+  count = length(var.events_endpoint_statements) > 0 ? 1 : 0
+
+  dynamic "statement" {
+    for_each = var.events_endpoint_statements
+
+    content {
+      sid       = statement.value.sid
+      effect    = "Allow"
+      actions   = statement.value.actions
+      resources = statement.value.resources
+
+      principals {
+        type        = "*"
+        identifiers = ["*"]
+      }
+    }
+  }
+}
+
+resource "aws_vpc_endpoint" "events" {
+  count = length(var.events_endpoint_statements) > 0 ? 1 : 0
+
+  vpc_id              = aws_vpc.this.id
+  service_name        = "com.amazonaws.${var.region}.events"
+  vpc_endpoint_type   = "Interface"
+  subnet_ids          = aws_subnet.private[*].id
+  security_group_ids  = [aws_security_group.events_endpoint[0].id]
+  private_dns_enabled = true
+  policy              = data.aws_iam_policy_document.events_endpoint[0].json
+
+  tags = merge(var.tags, { Name = "${var.name}-events" })
 }

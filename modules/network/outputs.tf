@@ -14,6 +14,8 @@ output "private_subnet_ids" {
     aws_route_table_association.private,
     aws_vpc_endpoint.gateway,
     aws_vpc_security_group_egress_rule.https_to_endpoints,
+    aws_vpc_endpoint.events,
+    aws_vpc_security_group_egress_rule.https_to_events,
   ]
 }
 
@@ -35,6 +37,8 @@ output "function_security_group_id" {
     aws_route_table_association.private,
     aws_vpc_endpoint.gateway,
     aws_vpc_security_group_egress_rule.https_to_endpoints,
+    aws_vpc_endpoint.events,
+    aws_vpc_security_group_egress_rule.https_to_events,
   ]
 }
 
@@ -46,4 +50,9 @@ output "gateway_endpoint_ids" {
 output "gateway_prefix_list_ids" {
   description = "Prefix-list ids of the gateway endpoints by service (the security group's egress destinations)."
   value       = { for service, endpoint in aws_vpc_endpoint.gateway : service => endpoint.prefix_list_id }
+}
+
+output "events_endpoint_id" {
+  description = "ID of the EventBridge interface endpoint; null without one."
+  value       = try(aws_vpc_endpoint.events[0].id, null)
 }

@@ -78,6 +78,25 @@ variable "dynamodb_endpoint_statements" {
   }
 }
 
+variable "events_endpoint_statements" {
+  description = "Statements of an EventBridge interface endpoint's policy ({sid, actions, resources}: the stack's bus ARN): the functions publish outcome events with no route out. [] (default): no interface endpoint (it is billed per hour and availability zone, docs/events.md)."
+  type = list(object({
+    sid       = string
+    actions   = list(string)
+    resources = list(string)
+  }))
+  default = []
+
+  validation {
+    condition = alltrue(flatten([
+      for statement in var.events_endpoint_statements : [
+        for resource in statement.resources : can(regex("^arn:aws[a-z-]*:events:[a-z0-9-]+:[0-9]{12}:event-bus/[A-Za-z0-9._/-]+$", resource))
+      ]
+    ]))
+    error_message = "events_endpoint_statements resources must be event bus ARNs, never \"*\": the endpoint lets through only the stack's own bus."
+  }
+}
+
 variable "tags" {
   description = "Extra tags for every resource."
   type        = map(string)

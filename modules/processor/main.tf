@@ -65,6 +65,18 @@ data "aws_iam_policy_document" "function" {
     }
   }
 
+  # Outcome events (processed, rejected, failed), published by the function itself.
+  dynamic "statement" {
+    for_each = var.event_bus == null ? [] : [var.event_bus.arn]
+
+    content {
+      sid       = "PublishOutcomeEvents"
+      effect    = "Allow"
+      actions   = ["events:PutEvents"]
+      resources = [statement.value]
+    }
+  }
+
   # The on-failure destination is delivered with the function's own role.
   statement {
     sid       = "SendFailedEventsToDlq"
@@ -103,7 +115,7 @@ module "function" {
   attach_policy_json = true
   policy_json        = data.aws_iam_policy_document.function.json
 
-  environment_variables = {
+  environment_variables = merge({
     OUTPUT_BUCKET    = var.buckets.output.id
     UPLOAD_PREFIX    = var.buckets.upload_prefix
     MAX_UPLOAD_BYTES = tostring(var.max_upload_bytes)
@@ -117,7 +129,11 @@ module "function" {
 
     METRICS_NAMESPACE = var.metrics_namespace == null ? "" : var.metrics_namespace
     METRICS_SERVICE   = var.metrics_service
-  }
+    }, var.event_bus == null ? {} : {
+    EVENT_BUS_NAME        = var.event_bus.name
+    EVENT_SOURCE          = var.event_bus.source
+    EVENT_URL_TTL_SECONDS = tostring(var.event_bus.url_ttl_seconds)
+  })
 }
 
 resource "aws_lambda_function_event_invoke_config" "this" {

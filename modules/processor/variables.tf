@@ -159,3 +159,19 @@ variable "uploads_table" {
     record_retention_days = optional(number)
   })
 }
+
+variable "event_bus" {
+  description = "Where the function publishes outcome events (modules/events): the bus name and ARN (events:PutEvents on it, EVENT_BUS_NAME) and the events' source (EVENT_SOURCE); null (default): no events. url_ttl_seconds: lifetime of the presigned variant URLs in processed events (EVENT_URL_TTL_SECONDS), 1-43200."
+  type = object({
+    name            = string
+    arn             = string
+    source          = string
+    url_ttl_seconds = optional(number, 3600)
+  })
+  default = null
+
+  validation {
+    condition     = var.event_bus == null || try(var.event_bus.url_ttl_seconds >= 1 && var.event_bus.url_ttl_seconds <= 43200, false)
+    error_message = "event_bus.url_ttl_seconds must be between 1 and 43200."
+  }
+}

@@ -20,6 +20,14 @@ locals {
 
   sse_algorithm = var.kms_key_arn == null ? "AES256" : "aws:kms"
 
+  # Minimum storage duration of each colder class that reads instantly (billed even if deleted
+  # sooner): archiving originals that expire before it ends would cost more than it saves.
+  minimum_storage_days = { GLACIER_IR = 90, STANDARD_IA = 30 }
+  archive_originals = var.original_archive_days != null && (
+    var.upload_retention_days == null ? true
+    : var.upload_retention_days >= var.original_archive_days + local.minimum_storage_days[var.original_archive_storage_class]
+  )
+
   # Built from the names (no API call): known at plan time whenever the names
   # are (bucket_name_suffix set), so policies can be reviewed in the plan.
   bucket_arns = { for k, b in aws_s3_bucket.this : k => "arn:${data.aws_partition.current.partition}:s3:::${b.bucket}" }
@@ -153,16 +161,38 @@ resource "aws_s3_bucket_cors_configuration" "this" {
 resource "aws_s3_bucket_lifecycle_configuration" "upload" {
   bucket = aws_s3_bucket.this["upload"].bucket
 
+  # Originals are kept for reprocessing (docs/cost.md "Originals kept"): expired after
+  # upload_retention_days (null: never; the rule stays, disabled), and moved to a colder class
+  # that still reads instantly after original_archive_days (null: never), only when they live
+  # longer than that class's minimum storage duration (else deleting early costs more).
   rule {
     id     = "expire-originals"
-    status = "Enabled"
+    status = var.upload_retention_days == null ? "Disabled" : "Enabled"
 
     filter {
       prefix = var.upload_prefix
     }
 
     expiration {
-      days = var.upload_retention_days
+      days = coalesce(var.upload_retention_days, 36500)
+    }
+  }
+
+  dynamic "rule" {
+    for_each = local.archive_originals ? [true] : []
+
+    content {
+      id     = "archive-originals"
+      status = "Enabled"
+
+      filter {
+        prefix = var.upload_prefix
+      }
+
+      transition {
+        days          = var.original_archive_days
+        storage_class = var.original_archive_storage_class
+      }
     }
   }
 

@@ -45,9 +45,36 @@ variable "cors_max_age_seconds" {
 }
 
 variable "upload_retention_days" {
-  description = "Days after which originals under upload_prefix expire from the upload bucket (1-3650)."
+  description = "Days after which originals under upload_prefix expire from the upload bucket (1-36500); null: never (with sign-in, until the owner deletes the upload)."
   type        = number
-  default     = 7
+  default     = 30
+}
+
+variable "original_archive_days" {
+  description = "Days after which originals move to original_archive_storage_class (S3 needs >= 30 for STANDARD_IA); null: they stay in S3 Standard. Only applied when originals live at least this plus the class's minimum storage duration (GLACIER_IR 90 days, STANDARD_IA 30)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.original_archive_days == null || try(var.original_archive_days >= 0 && floor(var.original_archive_days) == var.original_archive_days, false)
+    error_message = "original_archive_days must be null or an integer >= 0."
+  }
+}
+
+variable "original_archive_storage_class" {
+  description = "Colder storage class of archived originals; both read instantly (no restore): GLACIER_IR (default: cheapest to keep, $0.03/GB read, 90-day minimum) or STANDARD_IA ($0.01/GB read, 30-day minimum)."
+  type        = string
+  default     = "GLACIER_IR"
+
+  validation {
+    condition     = contains(["GLACIER_IR", "STANDARD_IA"], var.original_archive_storage_class)
+    error_message = "original_archive_storage_class must be one of: GLACIER_IR, STANDARD_IA."
+  }
+
+  validation {
+    condition     = var.original_archive_storage_class != "STANDARD_IA" || var.original_archive_days == null || try(var.original_archive_days >= 30, false)
+    error_message = "S3 moves objects to STANDARD_IA only 30 days or more after creation: set original_archive_days >= 30 (or use GLACIER_IR)."
+  }
 }
 
 variable "output_expiration_days" {

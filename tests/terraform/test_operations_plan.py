@@ -130,6 +130,9 @@ def test_only_gateway_endpoints_for_s3_and_dynamodb(ops_plan) -> None:
     assert {e["service_name"]: e["vpc_endpoint_type"] for e in endpoints.values()} == {
         "com.amazonaws.us-east-1.s3": "Gateway",
         "com.amazonaws.us-east-1.dynamodb": "Gateway",
+        # outcome events (enable_events, on by default): EventBridge has no gateway endpoint
+        # (tests/terraform/test_events_plan.py)
+        "com.amazonaws.us-east-1.events": "Interface",
     }
     config = ops_plan.config_resource(["network"], "aws_vpc_endpoint.gateway")
     assert "aws_route_table.private.id" in config["expressions"]["route_table_ids"]["references"]
@@ -252,22 +255,28 @@ def test_the_stacks_own_tables_and_buckets_pass(network_variables):
 
 
 def test_the_functions_security_group_allows_only_https_to_the_endpoints(ops_plan) -> None:
-    (group,) = ops_plan.of_type("aws_security_group").values()
+    group = ops_plan.values("module.network[0].aws_security_group.functions")
     config = ops_plan.config_resource(["network"], "aws_security_group.functions")
     # No inline rules: Terraform removes AWS's default allow-all egress rule.
     assert not {"ingress", "egress"} & set(config["expressions"])
     assert group.get("ingress") in ([], None)
     rules = ops_plan.of_type("aws_vpc_security_group_egress_rule")
+    events = "module.network[0].aws_vpc_security_group_egress_rule.https_to_events[0]"
     assert sorted(rules) == [
         'module.network[0].aws_vpc_security_group_egress_rule.https_to_endpoints["dynamodb"]',
         'module.network[0].aws_vpc_security_group_egress_rule.https_to_endpoints["s3"]',
+        events,  # the EventBridge interface endpoint's group (test_events_plan.py)
     ]
     for address, rule in rules.items():
         assert (rule["ip_protocol"], rule["from_port"], rule["to_port"]) == ("tcp", 443, 443)
         assert rule.get("cidr_ipv4") is None
         assert rule.get("cidr_ipv6") is None
-        assert ops_plan.unknown(address)["prefix_list_id"] is True  # the endpoint's prefix list
-    assert "aws_vpc_security_group_ingress_rule" not in types(ops_plan)
+        target = "referenced_security_group_id" if address == events else "prefix_list_id"
+        assert ops_plan.unknown(address)[target] is True  # the endpoint's prefix list or group
+    # the only ingress: HTTPS from the functions into the EventBridge endpoint's group
+    assert list(ops_plan.of_type("aws_vpc_security_group_ingress_rule")) == [
+        "module.network[0].aws_vpc_security_group_ingress_rule.events_from_functions[0]"
+    ]
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)

@@ -232,11 +232,12 @@ def test_upload_bucket_lifecycle(plan) -> None:
         r["id"]: r
         for r in plan.values("module.storage.aws_s3_bucket_lifecycle_configuration.upload")["rule"]
     }
+    # anonymous: originals kept a bounded 30 days, too short to archive (test_originals_plan.py)
     assert set(rules) == {"expire-originals", "abort-incomplete-multipart-uploads"}
     expire = rules["expire-originals"]
     assert expire["status"] == "Enabled"
     assert expire["filter"][0]["prefix"] == "uploads/"
-    assert expire["expiration"][0]["days"] == 7
+    assert expire["expiration"][0]["days"] == 30
     abort = rules["abort-incomplete-multipart-uploads"]
     assert abort["abort_incomplete_multipart_upload"] == [{"days_after_initiation": 1}]
 
@@ -453,6 +454,7 @@ def test_processor_role_is_least_privilege(plan) -> None:
         "WriteVariantsAndManifests",
         "UpdateUploadRecords",
         "SendFailedEventsToDlq",
+        "PublishOutcomeEvents",  # events on by default (test_events_plan.py)
     }
     # the processor may only read and update records (the API creates them); without sign-in
     # nothing is ever deleted, so it may delete nothing (EraseDeletedUploads: test_plan_auth)
@@ -589,6 +591,9 @@ def test_processor_function_environment_and_sizing(plan) -> None:
         "RECORD_RETENTION_DAYS",
         "METRICS_NAMESPACE",
         "METRICS_SERVICE",
+        "EVENT_BUS_NAME",  # events on by default (test_events_plan.py)
+        "EVENT_SOURCE",
+        "EVENT_URL_TTL_SECONDS",
     }
     assert env["UPLOADS_TABLE"] == "sip-uploads"
     assert env["OUTPUT_BUCKET"] == OUTPUT

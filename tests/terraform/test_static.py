@@ -47,6 +47,7 @@ def test_modules_follow_the_layout_convention() -> None:
         "auth",
         "cdn",
         "edge_purge",
+        "events",
         "lambda_function",
         "lambda_layer",
         "network",
