@@ -84,7 +84,7 @@ def test_none_is_the_default_and_adds_nothing(anonymous) -> None:
 def test_every_method_but_options_needs_the_cognito_authorizer(cognito) -> None:
     found = methods(cognito)  # which ones: tests/terraform/test_rule_drift.py
     anonymous = sorted(k for k, v in found.items() if v["authorization"] == "NONE")
-    assert anonymous == ["options_upload", "options_uploads"]
+    assert anonymous == ["options_complete", "options_parts", "options_upload", "options_uploads"]
     assert {"get_uploads", "delete_upload"} <= found.keys()  # the signed_in routes
     protected = {k: v for k, v in found.items() if v["http_method"] != "OPTIONS"}
     assert {v["authorization"] for v in protected.values()} == {"COGNITO_USER_POOLS"}
@@ -265,10 +265,10 @@ def test_the_api_role_gets_exactly_what_erasure_and_quotas_need(cognito) -> None
     assert found["ListOneUploadsOutputs"]["condition"] == [
         ("StringLike", "s3:prefix", ["????????-????-4???-????-????????????/"])
     ]
-    assert found["TombstoneUploadRecords"]["actions"] == ["dynamodb:UpdateItem"]
+    assert found["UpdateUploadRecords"]["actions"] == ["dynamodb:UpdateItem"]
     assert found["CountDailyQuotas"]["actions"] == ["dynamodb:UpdateItem"]
     assert found["ReadRevocations"]["actions"] == ["dynamodb:GetItem"]
-    for sid in ("TombstoneUploadRecords", "CountDailyQuotas", "ReadRevocations"):
+    for sid in ("UpdateUploadRecords", "CountDailyQuotas", "ReadRevocations"):
         assert found[sid]["effect"] == "Allow"
     # No wildcard action anywhere.
     assert not [s for s in found.values() if any("*" in a for a in s["actions"])]
