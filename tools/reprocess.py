@@ -386,7 +386,7 @@ class Reprocessor:
         )
 
 
-def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
+def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m tools.reprocess",
         description=__doc__,
@@ -404,7 +404,7 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
     if not 1 <= args.concurrency <= 100:
         parser.error("--concurrency must be between 1 and 100")
     try:
-        tool = Reprocessor(load_outputs(args.outputs), args, out)
+        tool = Reprocessor(load_outputs(args.outputs), args, out or sys.stdout)
         return tool.dry_run() if args.dry_run else tool.run()
     except ToolError as error:
         print(f"error: {error}", file=sys.stderr)

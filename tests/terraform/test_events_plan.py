@@ -58,12 +58,13 @@ def statements(plan, module: str) -> dict[str, Any]:
 
 
 def bus_arn_is_the_stacks(plan, root_local, module: str) -> bool:
-    """The module's event_bus comes from local.event_bus, whose arn is the events module's bus
+    """The module's event_bus comes from a root local whose arn is the events module's bus
     (the ARN itself is known only after apply)."""
     call = plan.raw["configuration"]["root_module"]["module_calls"][module]
-    return "local.event_bus" in call["expressions"]["event_bus"][
-        "references"
-    ] and "arn = module.events[0].bus_arn" in root_local("event_bus")
+    local = {"api": "event_bus", "processor": "processor_event_bus"}[module]
+    return f"local.{local}" in call["expressions"]["event_bus"]["references"] and (
+        "module.events[0].bus_arn" in root_local(local)
+    )
 
 
 def test_by_default_the_stack_has_its_own_bus_and_the_processor_publishes_to_it(
