@@ -460,6 +460,7 @@ def _stored_sources(item: Mapping[str, Any]) -> list[Mapping[str, Any]]:
             "type": content_type,
             "key": item["key"],
             "bytes": item["bytes"],
+            "frames": item.get("frames", 1),
         }
     ]
 

@@ -391,8 +391,8 @@ def test_animated_upload_says_so_with_frames_duration_and_loop(
     upload_id = str(uuid.uuid4())
     record = done_record(upload_id)
     record["source"]["animation"] = {"frames": 12, "durationMs": 1200, "loop": 0}
-    record["variants"][1]["frames"] = 12  # the WebP thumbnail animates, the JPEG does not
-    record["variants"][0]["frames"] = 1
+    record["variants"][1]["sources"][0]["frames"] = 12  # the WebP thumbnail animates
+    record["variants"][0]["sources"][0]["frames"] = 1  # the JPEG does not
     put_record(uploads, id=upload_id, **record)
 
     status, _, body = get(api, lambda_context, upload_id)
@@ -403,6 +403,7 @@ def test_animated_upload_says_so_with_frames_duration_and_loop(
         ("large", False),
         ("thumb", True),
     ]
+    assert [s["animated"] for v in body["variants"] for s in v["sources"]] == [False, True]
 
 
 def test_rejected_upload_reports_the_error(api, uploads, lambda_context) -> None:
