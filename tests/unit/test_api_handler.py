@@ -367,7 +367,10 @@ def test_done_upload_lists_variants_with_presigned_urls(api, uploads, lambda_con
     assert body["id"] == upload_id
     assert body["status"] == "done"
     assert body["error"] is None
-    assert [set(v) for v in body["variants"]] == [{"name", "width", "height", "sources"}] * 2
+    assert [set(v) for v in body["variants"]] == [
+        {"name", "width", "height", "sources", "picture"}
+    ] * 2
+    assert {"srcset", "picture", "placeholder"} <= set(body)
     large, thumb = body["variants"]
     assert (large["name"], large["width"], large["height"]) == ("large", 4, 2)
     assert [set(s) for s in large["sources"]] == [{"format", "type", "url", "bytes"}]
