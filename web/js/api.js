@@ -153,7 +153,7 @@ export async function createUpload(apiUrl, { contentType, size, filename }, { si
   };
 }
 
-/** GET {apiUrl}/uploads/{id} -> {id, status, variants, error, placeholder}. */
+/** GET {apiUrl}/uploads/{id} -> {id, status, variants (sizes with sources), error, placeholder, picture}. */
 export async function getStatus(apiUrl, id, { signal, token } = {}) {
   const body = await requestJson(`${apiUrl}/uploads/${encodeURIComponent(id)}`, { method: 'GET', signal }, token);
   return parseStatus(body, id);
@@ -181,27 +181,46 @@ export async function deleteUpload(apiUrl, id, { token, signal } = {}) {
   await requestJson(`${apiUrl}/uploads/${encodeURIComponent(id)}`, { method: 'DELETE', signal }, token);
 }
 
-function parseStatus(body, id) {
+export function parseStatus(body, id) {
   if (!body || !['processing', 'done', 'rejected', 'failed'].includes(body.status)) {
     throw badResponse('unknown status');
   }
-  const variants = Array.isArray(body.variants)
-    ? body.variants
-        .map((v) => ({
-          name: String((v && v.name) || 'image'),
-          width: Number(v && v.width) || 0,
-          height: Number(v && v.height) || 0,
-          contentType: String((v && v.contentType) || ''),
-          bytes: Number(v && v.bytes),
-          url: safeHttpUrl(v && v.url),
-        }))
-        .filter((v) => v.url)
-    : [];
+  const variants = Array.isArray(body.variants) ? body.variants.map(sizeOf).filter((v) => v.sources.length) : [];
   const error =
     body.error && typeof body.error === 'object'
       ? { code: String(body.error.code || ''), message: String(body.error.message || '') }
       : null;
-  return { id: String(body.id || id), status: body.status, variants, error, placeholder: placeholderOf(body.placeholder) };
+  return {
+    id: String(body.id || id),
+    status: body.status,
+    variants,
+    error,
+    placeholder: placeholderOf(body.placeholder),
+    picture: typeof body.picture === 'string' ? body.picture : '',
+  };
+}
+
+const IMAGE_TYPE = /^image\/[a-z0-9.+-]+$/;
+
+/** One size of a done status: {name, width, height, sources, picture}; sources in the API's
+ * preference order, each {format, type, bytes, url}, only those with an http(s) URL. */
+function sizeOf(raw) {
+  const v = raw && typeof raw === 'object' ? raw : {};
+  const sources = (Array.isArray(v.sources) ? v.sources : [])
+    .map((s) => ({
+      format: String((s && s.format) || ''),
+      type: String((s && s.type) || ''),
+      bytes: Number(s && s.bytes),
+      url: safeHttpUrl(s && s.url),
+    }))
+    .filter((s) => s.url && IMAGE_TYPE.test(s.type));
+  return {
+    name: String(v.name || 'image'),
+    width: Number(v.width) || 0,
+    height: Number(v.height) || 0,
+    sources,
+    picture: typeof v.picture === 'string' ? v.picture : '',
+  };
 }
 
 /** The status's placeholder {thumbhash, color, aspectRatio}, checked, or null. */
