@@ -214,7 +214,7 @@ export async function abortUpload(apiUrl, id, { signal, token } = {}) {
   await requestJson(partsUrl(apiUrl, id), { method: 'DELETE', signal }, token);
 }
 
-/** GET {apiUrl}/uploads/{id} -> {id, status, variants, error, placeholder, animation}. */
+/** GET {apiUrl}/uploads/{id} -> {id, status, variants (sizes with sources), error, placeholder, picture, animation}. */
 export async function getStatus(apiUrl, id, { signal, token } = {}) {
   const body = await requestJson(`${apiUrl}/uploads/${encodeURIComponent(id)}`, { method: 'GET', signal }, token);
   return parseStatus(body, id);
@@ -242,23 +242,11 @@ export async function deleteUpload(apiUrl, id, { token, signal } = {}) {
   await requestJson(`${apiUrl}/uploads/${encodeURIComponent(id)}`, { method: 'DELETE', signal }, token);
 }
 
-function parseStatus(body, id) {
+export function parseStatus(body, id) {
   if (!body || !['processing', 'done', 'rejected', 'failed'].includes(body.status)) {
     throw badResponse('unknown status');
   }
-  const variants = Array.isArray(body.variants)
-    ? body.variants
-        .map((v) => ({
-          name: String((v && v.name) || 'image'),
-          width: Number(v && v.width) || 0,
-          height: Number(v && v.height) || 0,
-          contentType: String((v && v.contentType) || ''),
-          bytes: Number(v && v.bytes),
-          animated: Boolean(v && v.animated === true),
-          url: safeHttpUrl(v && v.url),
-        }))
-        .filter((v) => v.url)
-    : [];
+  const variants = Array.isArray(body.variants) ? body.variants.map(sizeOf).filter((v) => v.sources.length) : [];
   const error =
     body.error && typeof body.error === 'object'
       ? { code: String(body.error.code || ''), message: String(body.error.message || '') }
@@ -269,6 +257,7 @@ function parseStatus(body, id) {
     variants,
     error,
     placeholder: placeholderOf(body.placeholder),
+    picture: typeof body.picture === 'string' ? body.picture : '',
     animation: animationOf(body.animation),
   };
 }
@@ -279,6 +268,31 @@ export function animationOf(raw) {
   const [frames, durationMs, loop] = [raw.frames, raw.durationMs, raw.loop].map(Number);
   if (![frames, durationMs, loop].every(Number.isInteger) || frames < 2 || durationMs < 0 || loop < 0) return null;
   return { frames, durationMs, loop };
+}
+
+const IMAGE_TYPE = /^image\/[a-z0-9.+-]+$/;
+
+/** One size of a done status: {name, width, height, animated, sources, picture}; sources in the API's
+ * preference order, each {format, type, bytes, animated, url}, only those with an http(s) URL. */
+function sizeOf(raw) {
+  const v = raw && typeof raw === 'object' ? raw : {};
+  const sources = (Array.isArray(v.sources) ? v.sources : [])
+    .map((s) => ({
+      format: String((s && s.format) || ''),
+      type: String((s && s.type) || ''),
+      bytes: Number(s && s.bytes),
+      animated: Boolean(s && s.animated === true),
+      url: safeHttpUrl(s && s.url),
+    }))
+    .filter((s) => s.url && IMAGE_TYPE.test(s.type));
+  return {
+    name: String(v.name || 'image'),
+    width: Number(v.width) || 0,
+    height: Number(v.height) || 0,
+    animated: sources.some((s) => s.animated),
+    sources,
+    picture: typeof v.picture === 'string' ? v.picture : '',
+  };
 }
 
 /** The status's placeholder {thumbhash, color, aspectRatio}, checked, or null. */

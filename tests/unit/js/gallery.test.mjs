@@ -15,7 +15,15 @@ const ID1 = '11111111-1111-4111-8111-111111111111';
 const ID2 = '22222222-2222-4222-8222-222222222222';
 const ID3 = '33333333-3333-4333-8333-333333333333';
 
-const variant = (width) => ({ name: `w${width}`, url: `https://cdn.test/${width}.webp`, width, height: width });
+const variant = (width) => ({
+  name: `w${width}`,
+  width,
+  height: width,
+  sources: [
+    { format: 'avif', type: 'image/avif', bytes: 10, url: `https://cdn.test/${width}.avif` },
+    { format: 'webp', type: 'image/webp', bytes: 20, url: `https://cdn.test/${width}.webp` },
+  ],
+});
 const upload = (id, fields = {}) => ({
   id,
   fileName: `${id.slice(0, 1)}.png`,
@@ -102,6 +110,8 @@ test('a page is drawn with its token and limit; "More" appends the next page', a
   assert.deepEqual(p.names(), ['1.png', '2.png']);
   const [done, processing] = p.elements.list.children;
   assert.equal(done.querySelector('img').getAttribute('src'), 'https://cdn.test/256.webp');
+  assert.equal(done.querySelector('source').getAttribute('srcset'), 'https://cdn.test/256.avif');
+  assert.equal(done.querySelector('img').getAttribute('loading'), 'lazy');
   assert.equal(processing.querySelector('.gallery__placeholder').textContent, 'Still processing');
   assert.equal(p.elements.summary.textContent, '2 images so far.');
   assert.equal(p.elements.more.hidden, false);

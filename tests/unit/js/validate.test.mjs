@@ -99,3 +99,13 @@ test('parseConfig reads the multipart threshold (absent: 0, never looked up) and
     return true;
   });
 });
+
+test('parseConfig reads what the image links are (delivery), presigned when absent', () => {
+  assert.deepEqual({ ...config.delivery }, { mode: 'presigned', ttlSeconds: null });
+  const signed = parseConfig({ ...RAW, delivery: { mode: 'signed', ttl_seconds: 3600 } });
+  assert.deepEqual({ ...signed.delivery }, { mode: 'signed', ttlSeconds: 3600 });
+  const open = parseConfig({ ...RAW, delivery: { mode: 'public', ttl_seconds: null } });
+  assert.deepEqual({ ...open.delivery }, { mode: 'public', ttlSeconds: null });
+  assert.throws(() => parseConfig({ ...RAW, delivery: { mode: 'cdn' } }), /delivery.mode/);
+  assert.throws(() => parseConfig({ ...RAW, delivery: { mode: 'presigned', ttl_seconds: 0 } }), /ttl_seconds/);
+});
