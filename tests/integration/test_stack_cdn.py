@@ -24,6 +24,7 @@ from local import cloud_settings
 pytestmark = pytest.mark.integration
 
 REGION = cloud_settings.REGION
+IMAGE_PATTERN = "/????????-????-4???-????-????????????/*"
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +55,9 @@ def test_the_distribution_reads_the_web_bucket_with_origin_access_control(
     distribution, local_stack_outputs, sidecar
 ):
     config = distribution["DistributionConfig"]
-    (origin,) = config["Origins"]["Items"]
+    origins = {item["Id"]: item for item in config["Origins"]["Items"]}
+    assert set(origins) == {"web", "images"}  # images: test_the_output_bucket_is_the_image_origin
+    origin = origins["web"]
     assert origin["DomainName"] == f"{local_stack_outputs['web_bucket']}.s3.{REGION}.amazonaws.com"
     control = sidecar("cloudfront").get_origin_access_control(Id=origin["OriginAccessControlId"])
     control_config = control["OriginAccessControl"]["OriginAccessControlConfig"]
@@ -62,7 +65,12 @@ def test_the_distribution_reads_the_web_bucket_with_origin_access_control(
     assert control_config["SigningBehavior"] == "always"
     assert control_config["SigningProtocol"] == "sigv4"
     behaviours = [config["DefaultCacheBehavior"], *config["CacheBehaviors"]["Items"]]
-    assert {b.get("PathPattern", "*") for b in behaviours} == {"*", "/index.html", "/config.json"}
+    assert {b.get("PathPattern", "*") for b in behaviours} == {
+        "*",
+        "/index.html",
+        "/config.json",
+        IMAGE_PATTERN,
+    }
     for behaviour in behaviours:
         assert behaviour["ViewerProtocolPolicy"] == "redirect-to-https"
     assert config["WebACLId"] == local_stack_outputs["web_acl_arns"]["cdn"]
@@ -113,6 +121,33 @@ def test_the_web_bucket_is_private_and_readable_only_by_the_distribution(
     with pytest.raises(ClientError) as no_website:
         s3.get_bucket_website(Bucket=bucket)
     assert no_website.value.response["Error"]["Code"] == "NoSuchWebsiteConfiguration"
+
+
+def test_the_output_bucket_is_the_image_origin_readable_only_by_the_distribution(
+    distribution, local_stack_outputs, s3
+):
+    """Issue 22: processed images through the distribution (public mode: no key group)."""
+    config = distribution["DistributionConfig"]
+    origins = {item["Id"]: item for item in config["Origins"]["Items"]}
+    bucket = local_stack_outputs["output_bucket"]
+    assert origins["images"]["DomainName"] == f"{bucket}.s3.{REGION}.amazonaws.com"
+    assert origins["images"]["OriginAccessControlId"] == origins["web"]["OriginAccessControlId"]
+    (images,) = [b for b in config["CacheBehaviors"]["Items"] if b["PathPattern"] == IMAGE_PATTERN]
+    assert images["TargetOriginId"] == "images"
+    assert not images.get("TrustedKeyGroups", {}).get("Items")
+    assert local_stack_outputs["image_delivery"]["mode"] == "public"
+    policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    allows = [st for st in policy["Statement"] if st["Effect"] == "Allow"]
+    assert allows == [
+        {
+            "Sid": "CloudFrontReadsVariants",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudfront.amazonaws.com"},
+            "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{bucket}/*",
+            "Condition": {"StringEquals": {"aws:SourceArn": distribution["ARN"]}},
+        }
+    ]
 
 
 def test_the_emulator_does_not_enforce_the_policy_so_the_page_stays_reachable_path_style(
