@@ -2,7 +2,7 @@
 (secret out of the state), enable_vpc's EventBridge interface endpoint, and events off.
 
 EventBridge's delivery to rules and queues is exercised on the emulator
-(tests/integration/test_events.py); the webhook's HTTPS call, the endpoint's private DNS and the
+(tests/integration/test_events_stack.py); the webhook's HTTPS call, the endpoint's private DNS and the
 IAM decisions happen only on AWS: the plan pins what they are made of and tools/smoke.py checks
 a real delivery."""
 
