@@ -29,7 +29,7 @@ down: ## Stop the local emulator and remove its state and the local deployment
 
 test: build ## Run the whole test suite (starts and stops its own emulator)
 	@bash local/setup.sh --browser
-	@$(PYTHON) -m pytest
+	@$(PYTHON) -m local.test_tiers
 
 test-fast: setup ## Only the fast tiers: unit and terraform plan tests
 	@$(PYTHON) -m pytest -m "unit or terraform"
