@@ -43,6 +43,7 @@ REGIONAL = {
     "aws_api_gateway_rest_api",
     "aws_api_gateway_stage",
     "aws_cloudfront_distribution",  # no name; its comment is free text
+    "aws_cloudwatch_event_bus",  # event buses are named per account and region
     "aws_cloudwatch_log_group",
     "aws_cloudwatch_metric_alarm",
     "aws_cognito_user_pool",
@@ -73,6 +74,7 @@ REGIONAL = {
     "aws_sqs_queue",
     "aws_subnet",
     "aws_vpc",
+    "aws_vpc_security_group_ingress_rule",
     "aws_vpc_endpoint",
     "aws_vpc_security_group_egress_rule",
     "aws_wafv2_web_acl_association",

@@ -179,8 +179,13 @@ def test_the_dynamodb_endpoint_lets_through_only_the_stacks_tables(plan_factory,
     """The tables' ARNs are known only after apply, so the plan shows them unknown: none may be
     a literal (a "*" would be), and the configuration names exactly the stack's tables. The
     network module's validation refuses a "*" (test below) and checks the ARNs at apply."""
+    image_access = "public"  # sign-in's default, "signed", needs keys and SSM (test_plan_images.py)
     planned = plan_factory(
-        bucket_name_suffix=SUFFIX, enable_vpc=True, vpc_availability_zones=ZONES, auth=auth
+        bucket_name_suffix=SUFFIX,
+        enable_vpc=True,
+        vpc_availability_zones=ZONES,
+        auth=auth,
+        image_access=image_access,
     )
     resources = endpoint_resources(planned, "dynamodb")
     assert resources == [(False, None)] * (2 if auth == "none" else 3)

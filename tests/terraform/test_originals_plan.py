@@ -30,7 +30,7 @@ def archive_of(plan) -> tuple[int, str] | None:
 def test_signed_in_originals_are_kept_until_deleted_and_archived_after_30_days(
     plan_factory,
 ) -> None:
-    plan = plan_factory(bucket_name_suffix=SUFFIX, auth="cognito")
+    plan = plan_factory(bucket_name_suffix=SUFFIX, auth="cognito", image_access="public")
     assert rules(plan)["expire-originals"]["status"] == "Disabled"  # the owner's DELETE ends them
     assert archive_of(plan) == (30, "GLACIER_IR")
 
@@ -63,7 +63,7 @@ def test_standard_ia_for_ever(plan_factory) -> None:
 def test_outputs_stay_in_standard(plan_factory) -> None:
     for plan in (
         plan_factory(bucket_name_suffix=SUFFIX),
-        plan_factory(bucket_name_suffix=SUFFIX, auth="cognito"),
+        plan_factory(bucket_name_suffix=SUFFIX, auth="cognito", image_access="public"),
     ):
         for rule in rules(plan, OUTPUT_LIFECYCLE).values():
             assert not rule.get("transition"), rule["id"]

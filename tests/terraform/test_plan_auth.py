@@ -255,6 +255,7 @@ def test_the_api_role_gets_exactly_what_erasure_and_quotas_need(cognito) -> None
         "ManageMultipartOriginals",
         "CountDailyQuotas",
         "ReadRevocations",
+        "PublishOutcomeEvents",  # the deleted event (enable_events, the default)
     }
     assert found["EraseOwnUploads"]["actions"] == ["s3:DeleteObject"]
     assert found["EraseOwnUploads"]["resources"] == sorted(
@@ -352,7 +353,7 @@ def test_sign_in_is_refused_on_the_plain_http_page(plan_error, tf_variables_only
     assert "passwords unencrypted" in error
     # Each alone is fine, and so is the emulator (http everywhere, never real users).
     for allowed in (
-        {"auth": "cognito"},
+        {"auth": "cognito", "image_access": "public"},
         {"enable_cdn": "false"},
         {"auth": "cognito", "enable_cdn": "false", "emulator_endpoint": EMULATOR},
     ):
