@@ -36,6 +36,7 @@ import pytest
 from botocore import loaders
 
 from api import config as api_config
+from api import delivery as api_delivery
 from api import storage as api_storage
 from common import s3_client
 from tools import csp_policy
@@ -128,6 +129,8 @@ def run_block(region: str, auth: str, artifacts: Path) -> str:
             "  variables {",
             f'    region             = "{region}"',
             f'    auth               = "{auth}"',
+            # (signed images need a key pair; their URLs are on the same distribution)
+            '    image_access       = "public"',
             f'    bucket_name_suffix = "{SUFFIX}"',
             f'    artifacts_dir      = "{artifacts}"',
             "  }",
@@ -208,19 +211,23 @@ def resources(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def signed_urls(function_env: dict[str, str], region: str, monkeypatch) -> tuple[str, str]:
-    """A presigned PUT and a presigned variant GET, from the API function's own code with the
+def signed_urls(function_env: dict[str, str], region: str, monkeypatch) -> tuple[str, str, str]:
+    """A presigned PUT, a presigned variant GET and the variant URL the API hands out in the
+    stack's delivery mode (api/delivery.py), from the API function's own code with the
     environment Terraform gives it and the region Lambda adds (no network: signing is local)."""
     for name, value in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}.items():
         monkeypatch.setenv(name, value)
     for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_S3_US_EAST_1_REGIONAL_ENDPOINT"):
         monkeypatch.delenv(name, raising=False)
     environ = {**function_env, "AWS_REGION": region}
-    store = api_storage.S3Storage(s3_client.make_client(environ), api_config.load_config(environ))
+    config = api_config.load_config(environ)
+    store = api_storage.S3Storage(s3_client.make_client(environ), config)
     upload_id = "0f8fad5b-d9cb-469f-a165-70867728950e"
+    delivered = api_delivery.Delivery(config.delivery, store.presign_download)
     return (
         store.presign_upload(upload_id, "image/jpeg", 1234),
         store.presign_download(f"{upload_id}/large.jpg"),
+        delivered.url(f"{upload_id}/large.jpg"),
     )
 
 
@@ -235,10 +242,12 @@ def test_the_csp_admits_every_host_the_stack_hands_the_page(
     config = json.loads(values[CONFIG]["content"])
     function_env = values[API_FUNCTION]["environment"][0]["variables"]
 
-    put_url, get_url = signed_urls(function_env, region, monkeypatch)
+    put_url, get_url, image_url = signed_urls(function_env, region, monkeypatch)
+    assert image_url.startswith(f"{page}/")  # public mode: on the distribution ('self')
     checks = [
         ("connect-src", put_url),
         ("img-src", get_url),
+        ("img-src", image_url),
         ("connect-src", config["apiUrl"] + "/uploads"),
     ]
     if auth == "cognito":
