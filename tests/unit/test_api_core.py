@@ -317,8 +317,15 @@ def test_a_record_from_before_formats_reads_as_sizes_with_one_source() -> None:
     now = datetime(2026, 1, 1, tzinfo=UTC)
     body = api_core.record_status_body(record, now, policy, 60, lambda key: f"signed:{key}")
     assert body["variants"][0]["sources"] == [
-        {"format": "jpeg", "type": "image/jpeg", "url": f"signed:{UPLOAD_ID}/a.jpg", "bytes": 5}
+        {
+            "format": "jpeg",
+            "type": "image/jpeg",
+            "animated": False,
+            "url": f"signed:{UPLOAD_ID}/a.jpg",
+            "bytes": 5,
+        }
     ]
+    assert body["variants"][0]["animated"] is False
     record["variants"][0]["key"] = "other/a.jpg"
     with pytest.raises(ValueError, match="foreign key"):
         api_core.record_status_body(record, now, policy, 60, lambda key: key)
