@@ -54,11 +54,13 @@ def configs(smoke: bool) -> dict[str, list[dict[str, Any]]]:
     edges = (256, 128, 32) if smoke else (1024, 512, 128)
     variant = bench_run._variant
     return {
-        "project": [  # the default variants: 2 JPEG, WebP thumb, AVIF large
+        "project": [  # the default variants: large and medium AVIF then JPEG, thumb WebP then JPEG
+            variant("large", edges[0], "avif", 70),
             variant("large", edges[0], "jpeg", 85),
+            variant("medium", edges[1], "avif", 70),
             variant("medium", edges[1], "jpeg", 85),
             variant("thumb", edges[2], "webp", 80),
-            variant("large-avif", edges[0], "avif", 70),
+            variant("thumb", edges[2], "jpeg", 85),
         ],
         "avif": [
             variant(n, e, "avif", 70)

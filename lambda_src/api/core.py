@@ -9,7 +9,8 @@ No AWS here: the handler passes in what it read from S3 and a URL-signing callab
 * :func:`route_table` and :func:`route_methods` derive the dispatch table and the 405's
   ``Allow`` header from the routes of ``common/rules.json``.
 * :func:`record_status_body` builds the ``GET /uploads/{id}`` answer from the upload's record:
-  per size its sources (one per format, with URLs from the delivery seam).
+  per size its sources (one per format, with URLs from the delivery seam), per format a
+  ``srcset`` and a ``<picture>`` snippet (:mod:`api.embed`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from api import embed
 from common import contract
 from common.records import parse_iso
 
@@ -389,6 +391,8 @@ def _outcome_body(
     if status == contract.Status.DONE:  # what a page shows while the variants load
         body["placeholder"] = _public_placeholder(record.get("placeholder"))
         body["animation"] = _public_animation(record.get("source"))
+        body["srcset"] = embed.srcsets(variants)  # and what a site needs to embed them
+        body["picture"] = embed.picture_html(variants)
     return body
 
 
@@ -397,7 +401,7 @@ def _public_variant(
 ) -> dict[str, Any]:
     """One size of the record: its width, height and one source per format (preference
     order), each with the URL the delivery seam gives its key."""
-    return {
+    size = {
         "name": item["name"],
         "width": item["width"],
         "height": item["height"],
@@ -406,6 +410,8 @@ def _public_variant(
             _public_source(upload_id, source, sign_url) for source in _stored_sources(item)
         ],
     }
+    size["picture"] = embed.size_picture_html(size)
+    return size
 
 
 def _stored_sources(item: Mapping[str, Any]) -> list[Mapping[str, Any]]:

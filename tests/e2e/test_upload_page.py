@@ -6,6 +6,7 @@ import json
 import urllib.request
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from e2e_helpers import (
@@ -51,9 +52,17 @@ def assert_variants_match_config(page: Any, name: str, size: tuple[int, int], co
         assert (
             f"{width} \u00d7 {height} px" in card.inner_text()
         )  # "W x H px" with a multiplication sign
-        href = card.get_by_role("link").get_attribute("href")
-        assert href == image.get_attribute("src")
-        assert href.startswith(("http://", "https://"))
+        # one link per configured format, in preference order; the <img> is the last (fallback)
+        links = card.locator("a.variant__link")
+        formats = [links.nth(i).get_attribute("data-format") for i in range(links.count())]
+        assert formats == variant["formats"], (name, variant, formats)
+        hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
+        assert hrefs[-1] == image.get_attribute("src")
+        assert all(href.startswith(("http://", "https://")) for href in hrefs)
+        assert (
+            card.get_by_role("button", name=f"Copy the HTML of the {variant['name']} size").count()
+            == 1
+        )
 
 
 def test_jpeg_upload_shows_progress_then_variants_at_configured_sizes(
@@ -359,3 +368,42 @@ def test_a_heic_photo_chosen_in_the_page_ends_with_visible_upright_results(
     assert app.probe.csp_violations() == []
     assert app.probe.page_errors == []
     app.screenshot(path=str(results_dir / "heic-upload-1280.png"), full_page=True)
+
+
+def test_the_results_grid_loads_each_sizes_first_format_through_picture(
+    app: Any, web_config: dict, api_url: str, tmp_path: Path, results_dir: Path
+) -> None:
+    """Chromium picks the first configured format of every size (AVIF for the default large
+    and medium), fetches nothing else, and the grid transfers fewer bytes than the grid before
+    sizes had formats (one <img> per variant: large and medium JPEG, thumb WebP, large AVIF)."""
+    photo = tmp_path / "street.jpg"
+    photo.write_bytes(images.photo_bytes((2400, 1800)))
+    app.set_input_files("#file-input", str(photo))
+    assert wait_for_row_status(app, photo.name, ("done",), SETTLE_TIMEOUT_MS) == "done"
+    natural_sizes(app, photo.name)  # every image decoded
+    row = row_for(app, photo.name)
+    status = api_status(api_url, row.get_attribute("data-upload-id"))
+    sources = {(v["name"], s["format"]): s for v in status["variants"] for s in v["sources"]}
+    current = row.evaluate(
+        """(row) => Object.fromEntries([...row.querySelectorAll('img[data-variant]')].map(
+            (img) => [img.dataset.variant, img.currentSrc]))"""
+    )
+    # every status call signs afresh: compare the objects (URL paths), not the signatures
+    fetched = {urlsplit(r.url).path for r in app.probe.requests if r.method == "GET"}
+    for variant in web_config["variants"]:
+        chosen = sources[variant["name"], variant["formats"][0]]
+        assert urlsplit(current[variant["name"]]).path == urlsplit(chosen["url"]).path, variant
+        for fmt in variant["formats"][1:]:
+            assert urlsplit(sources[variant["name"], fmt]["url"]).path not in fetched, (
+                variant,
+                fmt,
+            )
+    assert "avif" in {v["formats"][0] for v in web_config["variants"]}
+    after = sum(s["bytes"] for s in sources.values() if urlsplit(s["url"]).path in fetched)
+    before_grid = [("large", "jpeg"), ("medium", "jpeg"), ("thumb", "webp"), ("large", "avif")]
+    before = sum(sources[key]["bytes"] for key in before_grid)
+    report = {"source": "2400x1800 JPEG", "before_bytes": before, "after_bytes": after}
+    (results_dir / "grid-bytes.json").write_text(json.dumps(report, indent=1) + "\n")
+    assert after < before, report
+    assert app.probe.csp_violations() == []
+    assert app.probe.page_errors == []

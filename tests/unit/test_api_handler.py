@@ -368,10 +368,11 @@ def test_done_upload_lists_variants_with_presigned_urls(api, uploads, lambda_con
     assert body["status"] == "done"
     assert body["error"] is None
     assert [set(v) for v in body["variants"]] == [
-        {"name", "width", "height", "animated", "sources"}
+        {"name", "width", "height", "animated", "sources", "picture"}
     ] * 2
     assert [v["animated"] for v in body["variants"]] == [False, False]  # records without frames
     assert body["animation"] is None
+    assert {"srcset", "picture", "placeholder"} <= set(body)
     large, thumb = body["variants"]
     assert (large["name"], large["width"], large["height"]) == ("large", 4, 2)
     assert [set(s) for s in large["sources"]] == [{"format", "type", "animated", "url", "bytes"}]

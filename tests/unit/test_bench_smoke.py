@@ -88,3 +88,41 @@ def test_smoke_does_not_touch_docs(tmp_path: Path) -> None:
     assert completed.returncode == 0, completed.stderr
     assert (tmp_path / "results.json").exists()
     assert (report.read_bytes() if report.exists() else None) == before
+
+
+def test_variant_formats_smoke_compares_every_candidate_with_todays_default(
+    tmp_path: Path,
+) -> None:
+    """bench/variant_formats.py --smoke: one row per candidate default, today's at 1.00."""
+    completed = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench" / "variant_formats.py"),
+            "--smoke",
+            "--work-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+    )
+    assert completed.returncode == 0, completed.stderr
+    rows = [
+        line.split("|")[1:-1] for line in completed.stdout.splitlines() if line.startswith("| ")
+    ]
+    table = {cells[0].strip(): [cell.strip() for cell in cells[1:]] for cells in rows[1:]}
+    assert set(table) == {
+        "today",
+        "avif+jpeg, thumb webp+jpeg",
+        "avif+jpeg everywhere",
+        "avif+webp+jpeg everywhere",
+        "webp+jpeg everywhere",
+    }
+    assert table["today"][2] == table["today"][3] == "1.00"
+    assert table["today"][0] == "4"
+    assert table["avif+webp+jpeg everywhere"][0] == "9"
+    for cells in table.values():
+        stored, first, fallback = (float(cells[i]) for i in (5, 6, 7))
+        assert stored >= fallback > 0
+        assert stored >= first > 0

@@ -153,7 +153,7 @@ export async function createUpload(apiUrl, { contentType, size, filename }, { si
   };
 }
 
-/** GET {apiUrl}/uploads/{id} -> {id, status, variants, error, placeholder, animation}. */
+/** GET {apiUrl}/uploads/{id} -> {id, status, variants (sizes with sources), error, placeholder, picture, animation}. */
 export async function getStatus(apiUrl, id, { signal, token } = {}) {
   const body = await requestJson(`${apiUrl}/uploads/${encodeURIComponent(id)}`, { method: 'GET', signal }, token);
   return parseStatus(body, id);
@@ -181,23 +181,11 @@ export async function deleteUpload(apiUrl, id, { token, signal } = {}) {
   await requestJson(`${apiUrl}/uploads/${encodeURIComponent(id)}`, { method: 'DELETE', signal }, token);
 }
 
-function parseStatus(body, id) {
+export function parseStatus(body, id) {
   if (!body || !['processing', 'done', 'rejected', 'failed'].includes(body.status)) {
     throw badResponse('unknown status');
   }
-  const variants = Array.isArray(body.variants)
-    ? body.variants
-        .map((v) => ({
-          name: String((v && v.name) || 'image'),
-          width: Number(v && v.width) || 0,
-          height: Number(v && v.height) || 0,
-          contentType: String((v && v.contentType) || ''),
-          bytes: Number(v && v.bytes),
-          animated: Boolean(v && v.animated === true),
-          url: safeHttpUrl(v && v.url),
-        }))
-        .filter((v) => v.url)
-    : [];
+  const variants = Array.isArray(body.variants) ? body.variants.map(sizeOf).filter((v) => v.sources.length) : [];
   const error =
     body.error && typeof body.error === 'object'
       ? { code: String(body.error.code || ''), message: String(body.error.message || '') }
@@ -208,6 +196,7 @@ function parseStatus(body, id) {
     variants,
     error,
     placeholder: placeholderOf(body.placeholder),
+    picture: typeof body.picture === 'string' ? body.picture : '',
     animation: animationOf(body.animation),
   };
 }
@@ -218,6 +207,32 @@ export function animationOf(raw) {
   const [frames, durationMs, loop] = [raw.frames, raw.durationMs, raw.loop].map(Number);
   if (![frames, durationMs, loop].every(Number.isInteger) || frames < 2 || durationMs < 0 || loop < 0) return null;
   return { frames, durationMs, loop };
+}
+
+const IMAGE_TYPE = /^image\/[a-z0-9.+-]+$/;
+
+/** One size of a done status: {name, width, height, animated, sources, picture}; sources in the
+ * API's preference order, each {format, type, animated, bytes, url}, only those with an http(s)
+ * URL; a size is animated when one of its sources is (an animated upload, issue 24). */
+function sizeOf(raw) {
+  const v = raw && typeof raw === 'object' ? raw : {};
+  const sources = (Array.isArray(v.sources) ? v.sources : [])
+    .map((s) => ({
+      format: String((s && s.format) || ''),
+      type: String((s && s.type) || ''),
+      animated: Boolean(s && s.animated === true),
+      bytes: Number(s && s.bytes),
+      url: safeHttpUrl(s && s.url),
+    }))
+    .filter((s) => s.url && IMAGE_TYPE.test(s.type));
+  return {
+    name: String(v.name || 'image'),
+    width: Number(v.width) || 0,
+    height: Number(v.height) || 0,
+    animated: sources.some((s) => s.animated),
+    sources,
+    picture: typeof v.picture === 'string' ? v.picture : '',
+  };
 }
 
 /** The status's placeholder {thumbhash, color, aspectRatio}, checked, or null. */

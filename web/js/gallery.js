@@ -3,17 +3,19 @@
 // one session is never drawn for the next. Everything it needs comes in the context (main.js).
 import { formatBytes, plural } from './format.js';
 import { createGalleryLoader } from './session_scope.js';
-import { el, showPageError, STATUS_LABELS } from './ui.js';
+import { el, pictureOf, showPageError, STATUS_LABELS } from './ui.js';
 
 const GALLERY_PAGE = 12;
 
 /**
- * The smallest size at least 200 px wide (else the largest) to show in the list; of an animated
- * upload, only its animated sizes (so the list plays it), when there are any.
+ * The smallest size at least 200 px wide (else the largest) to show in the list, drawn through
+ * <picture> with its formats; of an animated upload, only its animated sizes (so the list plays
+ * it), when there are any.
  */
 export function galleryImage(upload) {
-  const moving = upload.variants.filter((v) => v.animated);
-  const ordered = [...(moving.length ? moving : upload.variants)].sort((a, b) => a.width - b.width);
+  const shown = upload.variants.filter((v) => v.sources.length);
+  const moving = shown.filter((v) => v.animated);
+  const ordered = [...(moving.length ? moving : shown)].sort((a, b) => a.width - b.width);
   return ordered.find((v) => v.width >= 200) || ordered[ordered.length - 1] || null;
 }
 
@@ -50,14 +52,9 @@ export function createGallery(context, elements, { onDeleted = () => {} } = {}) 
   function galleryItem(upload) {
     const name = upload.fileName || 'Untitled image';
     const item = el('li', { className: 'gallery__item', attrs: { 'data-upload-id': upload.id } });
-    const picture = upload.status === 'done' ? galleryImage(upload) : null;
-    if (picture) {
-      item.append(
-        el('img', {
-          className: 'gallery__image',
-          attrs: { src: picture.url, alt: name, width: picture.width, height: picture.height, loading: 'lazy' },
-        }),
-      );
+    const size = upload.status === 'done' ? galleryImage(upload) : null;
+    if (size) {
+      item.append(pictureOf(size, { className: 'gallery__image', alt: name, loading: 'lazy' }));
     } else {
       const label =
         upload.status === 'processing'

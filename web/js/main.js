@@ -9,7 +9,7 @@ import { setChoosing, wireChooser } from './chooser.js';
 import { createClient } from './client.js';
 import { createGallery } from './gallery.js';
 import { createHistory } from './history.js';
-import { describeLimits, loadConfig } from './page_config.js';
+import { describeDelivery, describeLimits, loadConfig } from './page_config.js';
 import { createSessionScope } from './session_scope.js';
 import { createAnnouncer, showPageError } from './ui.js';
 import { createUploads } from './uploads.js';
@@ -66,6 +66,7 @@ async function start() {
   chooser.input.accept = limits.accept;
   $('file-hint').textContent = limits.hint;
   $('intro-variants').textContent = limits.intro;
+  $('delivery-note').textContent = describeDelivery(config.delivery);
 
   const signIn = Boolean(config.auth && config.auth.mode === 'cognito');
   let account = null; // the session reports changes only later (never while being created)

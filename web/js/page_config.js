@@ -27,6 +27,30 @@ export async function loadConfig(fetchImpl = (...args) => fetch(...args)) {
   return parseConfig(raw);
 }
 
+/** The footer's sentence about the image links, from config.json's `delivery`. */
+export function describeDelivery(delivery) {
+  const lifetime = delivery.ttlSeconds ? formatDuration(delivery.ttlSeconds) : 'a few minutes';
+  if (delivery.mode === 'public') {
+    return (
+      'Image links are permanent: anyone who has a link can view that image (links cannot be guessed). ' +
+      '"Copy HTML" gives a <picture> ready to paste into a web page.'
+    );
+  }
+  if (delivery.mode === 'signed') {
+    return (
+      `Image links are signed for you and work for ${lifetime}. ` +
+      'Open the page again for fresh links.'
+    );
+  }
+  return `Image links are temporary: they stop working after ${lifetime}. Save the images you want to keep.`;
+}
+
+function formatDuration(seconds) {
+  if (seconds % 3600 === 0) return plural(seconds / 3600, 'hour');
+  if (seconds % 60 === 0) return plural(seconds / 60, 'minute');
+  return plural(seconds, 'second');
+}
+
 /** {accept, hint, intro}: the file input's accept list and the two sentences about limits. */
 export function describeLimits(config) {
   const sizes = describeVariants(config.variants);

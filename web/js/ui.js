@@ -155,39 +155,44 @@ export class FileRow {
     this.forgetButton.hidden = !handler;
   }
 
+  /**
+   * One card per size, drawn through <picture> (the browser picks the first format it reads),
+   * with each format's bytes (a link to open it) and "Copy HTML" / "Copy link". `variants` are
+   * api.js sizes: {name, width, height, animated, sources: [{format, type, animated, bytes, url}],
+   * picture}. An animated size (an animated upload, issue 24) says so after its dimensions, and
+   * so does each of its formats that animates.
+   */
   showVariants(variants, placeholder = null) {
     this.variants.replaceChildren();
     for (const variant of variants) {
       const dims = formatDimensions(variant.width, variant.height);
-      const img = el('img', {
+      const picture = pictureOf(variant, {
         className: 'variant__image',
-        attrs: {
-          src: variant.url,
-          alt: `${variant.name} size of ${this.name}, ${dims}`,
-          width: variant.width || null,
-          height: variant.height || null,
-          decoding: 'async',
-          'data-variant': variant.name,
-        },
+        alt: `${variant.name} size of ${this.name}, ${dims}`,
       });
-      const facts = [dims];
-      if (Number.isFinite(variant.bytes)) facts.push(formatBytes(variant.bytes));
-      if (variant.contentType) facts.push(typeLabel(variant.contentType));
-      if (variant.animated) facts.push('animated');
-      const link = el('a', {
-        className: 'variant__link',
-        text: 'Open',
-        attrs: { href: variant.url, target: '_blank', rel: 'noopener noreferrer' },
-      }, [el('span', { className: 'visually-hidden', text: ` ${variant.name} size of ${this.name} (opens in a new tab)` })]);
-      const frame = el('div', { className: 'variant__frame' }, [img]);
+      const img = picture.children[picture.children.length - 1];
+      const frame = el('div', { className: 'variant__frame' }, [picture]);
       showPlaceholderUntilLoaded(frame, img, placeholder);
+      const formats = el(
+        'ul',
+        { className: 'variant__formats', attrs: { 'aria-label': `Formats of the ${variant.name} size` } },
+        variant.sources.map((source) => formatItem(source, `${variant.name} size of ${this.name}`)),
+      );
+      const status = el('p', { className: 'variant__copied', attrs: { role: 'status' } });
+      const fallback = variant.sources[variant.sources.length - 1];
+      const actions = el('div', { className: 'variant__actions' }, [
+        copyButton('Copy HTML', `Copy the HTML of the ${variant.name} size`, variant.picture, 'HTML', status),
+        copyButton('Copy link', `Copy the link to the ${variant.name} size (${typeLabel(fallback.type)})`, fallback.url, 'Link', status),
+      ]);
       this.variants.append(
-        el('li', { className: 'variant' }, [
+        el('li', { className: 'variant', attrs: { 'data-size': variant.name } }, [
           frame,
           el('div', { className: 'variant__caption' }, [
             el('p', { className: 'variant__name', text: variant.name }),
-            el('p', { className: 'variant__facts', text: facts.join(' · ') }),
-            link,
+            el('p', { className: 'variant__facts', text: variant.animated ? `${dims} · animated` : dims }),
+            formats,
+            actions,
+            status,
           ]),
         ]),
       );
@@ -197,6 +202,67 @@ export class FileRow {
 
   remove() {
     this.root.remove();
+  }
+}
+
+/**
+ * <picture> for one size: a <source type srcset> per format but the last, in preference order,
+ * then the <img> of the last one (the fallback every browser reads) with the size's width and
+ * height, so the browser picks the first format it can decode. `img` holds the img attributes.
+ */
+export function pictureOf(size, { className, alt, loading } = {}) {
+  const sources = size.sources;
+  const fallback = sources[sources.length - 1];
+  return el('picture', {}, [
+    ...sources.slice(0, -1).map((source) => el('source', { attrs: { type: source.type, srcset: source.url } })),
+    el('img', {
+      className,
+      attrs: {
+        src: fallback.url,
+        alt,
+        width: size.width || null,
+        height: size.height || null,
+        loading,
+        decoding: 'async',
+        'data-variant': size.name,
+      },
+    }),
+  ]);
+}
+
+/** "AVIF · 90 KB" ("· animated" when it animates), the format's name a link that opens it in a new tab. */
+function formatItem(source, what) {
+  const label = typeLabel(source.type);
+  const link = el('a', {
+    className: 'variant__link',
+    text: label,
+    attrs: { href: source.url, target: '_blank', rel: 'noopener noreferrer', 'data-format': source.format },
+  }, [el('span', { className: 'visually-hidden', text: ` of the ${what} (opens in a new tab)` })]);
+  const facts = [Number.isFinite(source.bytes) ? formatBytes(source.bytes) : '', source.animated ? 'animated' : ''];
+  const text = facts.filter(Boolean).map((fact) => ` · ${fact}`).join('');
+  return el('li', {}, [link, el('span', { text })]);
+}
+
+function copyButton(text, label, value, what, status) {
+  const button = el('button', {
+    className: 'button button--secondary button--small',
+    text,
+    attrs: { type: 'button', 'aria-label': label, hidden: !value },
+  });
+  button.addEventListener('click', async () => {
+    status.textContent = (await copyText(value)) ? `${what} copied.` : `${what} could not be copied: your browser refused.`;
+  });
+  return button;
+}
+
+/** Put `text` on the clipboard; false when the browser has no clipboard or refuses. */
+export async function copyText(text, clipboard = globalThis.navigator && globalThis.navigator.clipboard) {
+  if (!clipboard || typeof clipboard.writeText !== 'function') return false;
+  try {
+    await clipboard.writeText(text);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -89,6 +89,7 @@ export function parseConfig(raw) {
   }
 
   const auth = parseAuth(raw.auth, problems);
+  const delivery = parseDelivery(raw.delivery, problems);
 
   if (problems.length > 0) {
     throw new ConfigError(`config.json is not valid: ${problems.join('; ')}.`);
@@ -99,7 +100,28 @@ export function parseConfig(raw) {
     allowedTypes: Object.freeze([...new Set(allowedTypes)]),
     variants: Object.freeze(variants.map((v) => Object.freeze(v))),
     auth,
+    delivery,
   });
+}
+
+const DELIVERY_MODES = ['public', 'signed', 'presigned'];
+
+/**
+ * What the image links are: {mode, ttlSeconds}. "public": permanent distribution URLs;
+ * "signed": CloudFront-signed for ttl_seconds; "presigned": S3 presigned for ttl_seconds.
+ * Absent (a stack from before delivery modes): presigned, lifetime unknown (null).
+ */
+export function parseDelivery(raw, problems) {
+  if (raw === undefined || raw === null) return Object.freeze({ mode: 'presigned', ttlSeconds: null });
+  if (typeof raw !== 'object' || !DELIVERY_MODES.includes(raw.mode)) {
+    problems.push(`"delivery.mode" must be one of ${DELIVERY_MODES.join(', ')}`);
+    return Object.freeze({ mode: 'presigned', ttlSeconds: null });
+  }
+  const ttl = raw.ttl_seconds;
+  if (raw.mode !== 'public' && !isPositiveInteger(ttl)) {
+    problems.push('"delivery.ttl_seconds" must be a positive whole number of seconds for signed links');
+  }
+  return Object.freeze({ mode: raw.mode, ttlSeconds: isPositiveInteger(ttl) ? ttl : null });
 }
 
 /**

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { apiErrorFrom, parseStorageError, safeHttpUrl, storageErrorFrom } from '../../../web/js/api.js';
+import { apiErrorFrom, parseStatus, parseStorageError, safeHttpUrl, storageErrorFrom } from '../../../web/js/api.js';
 import { describeVariants, formatBytes, listTypes, plural } from '../../../web/js/format.js';
 import { backoffDelay, createLimiter, pollUntilSettled, PollTimeoutError } from '../../../web/js/queue.js';
 
@@ -116,4 +116,58 @@ test('safeHttpUrl keeps http(s) only', () => {
   assert.equal(safeHttpUrl('data:image/png;base64,AAAA'), null);
   assert.equal(safeHttpUrl(''), null);
   assert.equal(safeHttpUrl(undefined), null);
+});
+
+test('parseStatus keeps sizes with their sources in order, dropping unsafe ones', () => {
+  const status = parseStatus(
+    {
+      id: 'x',
+      status: 'done',
+      picture: '<picture></picture>',
+      variants: [
+        {
+          name: 'large',
+          width: 1024,
+          height: 768,
+          picture: '<picture>large</picture>',
+          sources: [
+            { format: 'avif', type: 'image/avif', bytes: 90, url: 'https://cdn.test/l.avif' },
+            { format: 'jpeg', type: 'image/jpeg', bytes: 160, url: 'javascript:alert(1)' },
+            { format: 'jpeg', type: 'text/html', bytes: 1, url: 'https://cdn.test/l.html' },
+            { format: 'jpeg', type: 'image/jpeg', bytes: 150, url: 'https://cdn.test/l.jpg' },
+          ],
+        },
+        { name: 'none', width: 1, height: 1, sources: [{ type: 'image/jpeg', url: 'ftp://x/y' }] },
+      ],
+    },
+    'x',
+  );
+  assert.equal(status.picture, '<picture></picture>');
+  assert.deepEqual(status.variants.map((v) => v.name), ['large']);
+  assert.deepEqual(status.variants[0].sources.map((s) => s.url), ['https://cdn.test/l.avif', 'https://cdn.test/l.jpg']);
+  assert.equal(status.variants[0].picture, '<picture>large</picture>');
+});
+
+test('parseStatus says which sources animate, a size animating when one of its sources does', () => {
+  const source = (format, animated) => ({ format, type: `image/${format}`, animated, bytes: 9, url: `https://cdn.test/${format}` });
+  const status = parseStatus(
+    {
+      id: 'x',
+      status: 'done',
+      animation: { frames: 8, durationMs: 800, loop: 0 },
+      variants: [
+        { name: 'large', width: 9, height: 9, animated: true, sources: [source('avif', true), source('jpeg', false)] },
+        { name: 'still', width: 9, height: 9, animated: true, sources: [source('jpeg', 'yes')] },
+      ],
+    },
+    'x',
+  );
+  assert.deepEqual(status.animation, { frames: 8, durationMs: 800, loop: 0 });
+  assert.deepEqual(
+    status.variants.map((v) => [v.name, v.animated, v.sources.map((s) => s.animated)]),
+    [
+      ['large', true, [true, false]],
+      ['still', false, [false]], // only a source that says true animates; the size follows its sources
+    ],
+  );
 });

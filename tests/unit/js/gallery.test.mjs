@@ -15,7 +15,15 @@ const ID1 = '11111111-1111-4111-8111-111111111111';
 const ID2 = '22222222-2222-4222-8222-222222222222';
 const ID3 = '33333333-3333-4333-8333-333333333333';
 
-const variant = (width) => ({ name: `w${width}`, url: `https://cdn.test/${width}.webp`, width, height: width });
+const variant = (width) => ({
+  name: `w${width}`,
+  width,
+  height: width,
+  sources: [
+    { format: 'avif', type: 'image/avif', bytes: 10, url: `https://cdn.test/${width}.avif` },
+    { format: 'webp', type: 'image/webp', bytes: 20, url: `https://cdn.test/${width}.webp` },
+  ],
+});
 const upload = (id, fields = {}) => ({
   id,
   fileName: `${id.slice(0, 1)}.png`,
@@ -102,6 +110,8 @@ test('a page is drawn with its token and limit; "More" appends the next page', a
   assert.deepEqual(p.names(), ['1.png', '2.png']);
   const [done, processing] = p.elements.list.children;
   assert.equal(done.querySelector('img').getAttribute('src'), 'https://cdn.test/256.webp');
+  assert.equal(done.querySelector('source').getAttribute('srcset'), 'https://cdn.test/256.avif');
+  assert.equal(done.querySelector('img').getAttribute('loading'), 'lazy');
   assert.equal(processing.querySelector('.gallery__placeholder').textContent, 'Still processing');
   assert.equal(p.elements.summary.textContent, '2 images so far.');
   assert.equal(p.elements.more.hidden, false);
@@ -221,13 +231,13 @@ test('hiding the section (signed out) empties it', async () => {
 });
 
 test('an animated upload shows an animated size and says it is animated', () => {
-  const moving = { ...variant(640), name: 'large-avif', animated: true };
+  const moving = { ...variant(640), name: 'large', animated: true };
   const still = variant(512);
   const animated = upload(ID1, {
     variants: [still, { ...variant(128), animated: true }, moving],
     animation: { frames: 12, durationMs: 2450, loop: 0 },
   });
-  assert.equal(galleryImage(animated), moving); // not the smaller still JPEG
+  assert.equal(galleryImage(animated), moving); // not the smaller still size
   assert.equal(galleryImage(upload(ID1, { variants: [still, variant(128)] })), still);
   assert.equal(animationLabel(animated.animation), 'Animated, 12 frames, 2.5 s');
 });

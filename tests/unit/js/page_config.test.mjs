@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { createClient } from '../../../web/js/client.js';
-import { describeLimits, loadConfig } from '../../../web/js/page_config.js';
+import { describeDelivery, describeLimits, loadConfig } from '../../../web/js/page_config.js';
 import { ConfigError } from '../../../web/js/validate.js';
 
 const RAW = {
@@ -100,4 +100,12 @@ test('client: without sign-in no token is sent and a 401 ends nothing', async ()
   const client = createClient({ apiUrl: 'http://api.test', api });
   await assert.rejects(client.createUpload({ contentType: 'image/png', size: 1, filename: 'a.png' }));
   assert.deepEqual(calls[0][1], {});
+});
+
+test('describeDelivery: the footer says what the links are', () => {
+  assert.match(describeDelivery({ mode: 'public', ttlSeconds: null }), /^Image links are permanent: anyone who has a link/);
+  assert.match(describeDelivery({ mode: 'signed', ttlSeconds: 3600 }), /signed for you and work for 1 hour\./);
+  assert.match(describeDelivery({ mode: 'presigned', ttlSeconds: 300 }), /stop working after 5 minutes\. Save/);
+  assert.match(describeDelivery({ mode: 'presigned', ttlSeconds: null }), /after a few minutes/);
+  assert.match(describeDelivery({ mode: 'signed', ttlSeconds: 90 }), /90 seconds/);
 });

@@ -26,7 +26,17 @@ const CONFIG = parseConfig({
 });
 const ID1 = '11111111-1111-4111-8111-111111111111';
 const ID2 = '22222222-2222-4222-8222-222222222222';
-const THUMB = { name: 'thumb', url: 'https://cdn.test/thumb.webp', width: 128, height: 96, bytes: 500, contentType: 'image/webp' };
+// a size as api.js parses it: sources in preference order, the last the fallback
+const THUMB = {
+  name: 'thumb',
+  width: 128,
+  height: 96,
+  sources: [
+    { format: 'webp', type: 'image/webp', bytes: 500, url: 'https://cdn.test/thumb.webp' },
+    { format: 'jpeg', type: 'image/jpeg', bytes: 2300, url: 'https://cdn.test/thumb.jpg' },
+  ],
+  picture: '<picture>…</picture>',
+};
 const NO_WAIT = { wait: async () => {} };
 
 function apiError(message, fields) {
@@ -99,7 +109,17 @@ test('a chosen image is presigned, put, polled and shown with its sizes; a bad o
   const row = p.rows()[0];
   assert.equal(row.dataset.uploadId, ID1);
   assert.equal(row.dataset.progressMax, '50');
-  assert.equal(row.querySelector('img').getAttribute('src'), THUMB.url);
+  const picture = row.querySelector('picture');
+  const [source, img] = picture.children;
+  assert.deepEqual([source.tagName, source.getAttribute('type'), source.getAttribute('srcset')], [
+    'SOURCE',
+    'image/webp',
+    'https://cdn.test/thumb.webp',
+  ]);
+  assert.equal(img.getAttribute('src'), 'https://cdn.test/thumb.jpg');
+  assert.deepEqual([img.getAttribute('width'), img.getAttribute('height')], ['128', '96']);
+  const formats = row.querySelector('.variant__formats');
+  assert.equal(formats.textContent.replace(/ of the .*?\)/g, ''), 'WebP · 500 bytesJPEG · 2.2 KB');
   assert.equal(p.elements.summary.textContent, '2 files: 1 done, 1 not uploaded.');
   assert.equal(p.elements.filesSection.hidden, false);
   assert.equal(p.elements.clearButton.hidden, false);
@@ -268,16 +288,43 @@ test('at most three files upload at once; the others wait their turn', async () 
   await until(() => releases.length === 4, 'the fourth starts once one is done');
 });
 
-test('an animated size is shown (the img plays it) and labelled animated; a still one is not', async () => {
-  const moving = { ...THUMB, name: 'thumb', animated: true };
-  const still = { ...THUMB, name: 'large', url: 'https://cdn.test/large.jpg', contentType: 'image/jpeg', animated: false };
+test('"Copy HTML" and "Copy link" put the size\'s snippet and its fallback link on the clipboard', async () => {
+  const copied = [];
+  globalThis.navigator = { clipboard: { writeText: async (text) => copied.push(text) } };
+  try {
+    const { api } = scriptedApi();
+    const p = page({ api });
+    p.uploads.addFiles([png()]);
+    await until(() => p.statuses()[0] === 'done', 'the upload is done');
+    const card = p.rows()[0].querySelector('.variant');
+    const [copyHtml, copyLink] = card.querySelector('.variant__actions').children;
+    const status = card.querySelector('.variant__copied');
+    assert.equal(status.getAttribute('role'), 'status');
+    copyHtml.click();
+    await until(() => status.textContent === 'HTML copied.', 'the HTML is copied');
+    copyLink.click();
+    await until(() => status.textContent === 'Link copied.', 'the link is copied');
+    assert.deepEqual(copied, [THUMB.picture, 'https://cdn.test/thumb.jpg']);
+    globalThis.navigator = { clipboard: { writeText: async () => Promise.reject(new Error('denied')) } };
+    copyHtml.click();
+    await until(() => /could not be copied/.test(status.textContent), 'a refusal is said');
+  } finally {
+    delete globalThis.navigator;
+  }
+});
+
+test('an animated size and each of its formats that animates are labelled animated; a still one is not', async () => {
+  const still = { ...THUMB, name: 'large', animated: false, sources: THUMB.sources.map((s) => ({ ...s, animated: false })) };
+  const moving = { ...THUMB, animated: true, sources: [{ ...THUMB.sources[0], animated: true }, { ...THUMB.sources[1], animated: false }] };
   const { api } = scriptedApi({ statuses: [{ status: 'done', variants: [still, moving], placeholder: null }] });
   const p = page({ api });
   p.uploads.addFiles([png('moving.gif')]);
   await until(() => p.statuses()[0] === 'done', 'the upload is done');
-  const facts = p.rows()[0].querySelectorAll('.variant__facts').map((node) => node.textContent);
-  assert.deepEqual(
-    facts.map((text) => text.endsWith(' · animated')),
-    [false, true],
+  const cards = p.rows()[0].querySelectorAll('.variant');
+  const facts = cards.map((card) => card.querySelector('.variant__facts').textContent);
+  assert.deepEqual(facts, ['128 × 96 px', '128 × 96 px · animated']);
+  const formats = cards.map((card) =>
+    card.querySelector('.variant__formats').children.map((item) => item.textContent.endsWith(' · animated')),
   );
+  assert.deepEqual(formats, [[false, false], [true, false]]);
 });

@@ -89,3 +89,13 @@ test('parseConfig checks variants with the rules config.json carries', () => {
   assert.throws(() => parseConfig({ ...RAW, variants: [{ name: 'x', maxEdge: 64, format: 'jpeg' }] }), /formats/);
   assert.throws(() => parseConfig({ ...RAW, variantRules: undefined }), /variantRules/);
 });
+
+test('parseConfig reads what the image links are (delivery), presigned when absent', () => {
+  assert.deepEqual({ ...config.delivery }, { mode: 'presigned', ttlSeconds: null });
+  const signed = parseConfig({ ...RAW, delivery: { mode: 'signed', ttl_seconds: 3600 } });
+  assert.deepEqual({ ...signed.delivery }, { mode: 'signed', ttlSeconds: 3600 });
+  const open = parseConfig({ ...RAW, delivery: { mode: 'public', ttl_seconds: null } });
+  assert.deepEqual({ ...open.delivery }, { mode: 'public', ttlSeconds: null });
+  assert.throws(() => parseConfig({ ...RAW, delivery: { mode: 'cdn' } }), /delivery.mode/);
+  assert.throws(() => parseConfig({ ...RAW, delivery: { mode: 'presigned', ttl_seconds: 0 } }), /ttl_seconds/);
+});
