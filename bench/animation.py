@@ -13,8 +13,10 @@ interleave the strategies in a rotated order. Inputs (generated, seeded, cached 
 ``.local/bench-inputs``): a ``--frames`` x 640x480 animation of soft moving shapes over a
 drifting gradient, as a 256-colour GIF, a lossy animated WebP (q80) and an APNG, 40 ms a frame.
 
-Outputs: the project's default variants (``variables.tf``): JPEG 1024 and 512 (first frame),
-WebP 128 q80 and AVIF 1024 q70 (animated; a 640x480 source is never upscaled).
+Outputs: the project's default variants (``variables.tf``), every size in each of its formats
+(settings resolved by ``common.contract``): large 1024 and medium 512 as AVIF q70 (animated)
+and JPEG q85 (first frame), thumb 128 as WebP q80 (animated) and JPEG q85 (a 640x480 source is
+never upscaled). Output bytes are keyed ``<size>/<format>``.
 
 Strategies:
 
@@ -43,11 +45,10 @@ REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / ".local" / "bench-inputs"
 SIZE = (640, 480)
 DURATION_MS = 40
-VARIANTS = [  # variables.tf's defaults
-    {"name": "large", "max_edge": 1024, "format": "jpeg", "quality": 85},
-    {"name": "medium", "max_edge": 512, "format": "jpeg", "quality": 85},
-    {"name": "thumb", "max_edge": 128, "format": "webp", "quality": 80},
-    {"name": "large-avif", "max_edge": 1024, "format": "avif", "quality": 70},
+VARIANTS = [  # variables.tf's defaults: sizes, each with its formats in preference order
+    {"name": "large", "max_edge": 1024, "formats": [{"format": "avif"}, {"format": "jpeg"}]},
+    {"name": "medium", "max_edge": 512, "formats": [{"format": "avif"}, {"format": "jpeg"}]},
+    {"name": "thumb", "max_edge": 128, "formats": [{"format": "webp"}, {"format": "jpeg"}]},
 ]
 STRATEGIES = ("core", "naive", "vips")
 CLASSES = ("gif", "webp", "apng")
@@ -107,14 +108,36 @@ def vmhwm_kb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def run_core(data: bytes, avif_speed: int | None) -> dict[str, int]:
-    from processor import imaging
+def outputs() -> list[dict[str, Any]]:
+    """Every output of ``VARIANTS`` (a size in one format), its settings resolved by the
+    contract as the processor resolves them: ``{key, max_edge, format, quality}``."""
+    from common import contract
 
+    return [
+        {
+            "key": f"{output.size}/{output.format}",
+            "max_edge": output.max_edge,
+            "format": output.format,
+            "quality": output.rule.quality,
+        }
+        for output in contract.output_rules(contract.size_rules(VARIANTS))
+    ]
+
+
+def run_core(data: bytes, avif_speed: int | None) -> dict[str, int]:
+    from dataclasses import replace
+
+    from common import contract
+    from processor import config, imaging
+
+    specs = [
+        config.variant_spec(output)
+        for output in contract.output_rules(contract.size_rules(VARIANTS))
+    ]
     if avif_speed is not None:
-        imaging.AVIF_SPEED = avif_speed
-    specs = [imaging.VariantSpec(**variant) for variant in VARIANTS]
+        specs = [replace(s, avif_speed=avif_speed) if s.format == "avif" else s for s in specs]
     result = imaging.process_image(data, specs, imaging.Limits(max_bytes=None))
-    return {variant.name: variant.size for variant in result.variants}
+    return {f"{variant.name}/{variant.format}": variant.size for variant in result.variants}
 
 
 def run_naive(data: bytes, avif_speed: int | None) -> dict[str, int]:
@@ -127,7 +150,7 @@ def run_naive(data: bytes, avif_speed: int | None) -> dict[str, int]:
         decoded.append(frame.convert("RGBA"))
         durations.append(round(frame.info.get("duration") or DURATION_MS))
     sizes = {}
-    for variant in VARIANTS:
+    for variant in outputs():
         scale = min(1.0, variant["max_edge"] / max(source.size))
         size = (round(source.width * scale), round(source.height * scale))
         buffer = io.BytesIO()
@@ -149,7 +172,7 @@ def run_naive(data: bytes, avif_speed: int | None) -> dict[str, int]:
                 loop=0,
                 **options,
             )
-        sizes[variant["name"]] = len(buffer.getvalue())
+        sizes[variant["key"]] = len(buffer.getvalue())
     return sizes
 
 
@@ -157,7 +180,7 @@ def run_vips(data: bytes, avif_speed: int | None) -> dict[str, int]:
     import pyvips
 
     sizes = {}
-    for variant in VARIANTS:
+    for variant in outputs():
         edge = variant["max_edge"]
         if variant["format"] == "jpeg":
             image = pyvips.Image.thumbnail_buffer(data, edge, size="down")
@@ -171,7 +194,7 @@ def run_vips(data: bytes, avif_speed: int | None) -> dict[str, int]:
                 out = image.heifsave_buffer(
                     Q=variant["quality"], compression="av1", effort=max(0, effort), strip=True
                 )
-        sizes[variant["name"]] = len(out)
+        sizes[variant["key"]] = len(out)
     return sizes
 
 

@@ -1,6 +1,7 @@
-"""An animated GIF through the page in Chromium (issue 24): the row shows every size, labels the
-animated ones, and Chromium's own image decoder reads each animated size's bytes as an
-animation with the source's frames and timing."""
+"""An animated GIF through the page in Chromium (issue 24): the row shows a card per size,
+labels the animated sizes and, on each card, the animated formats; Chromium's own image decoder
+reads each animated format's bytes as an animation with the source's frames and timing (each
+still format as one frame), and the card's <picture> shows the animated format."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from e2e_helpers import SETTLE_TIMEOUT_MS, natural_sizes, row_for, wait_for_row_
 
 from support import animations as anim
 
+ANIMATED_FORMATS = {"webp", "avif"}  # rules.json output_formats.*.animates
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 # Chromium's WebCodecs ImageDecoder: frame count, whether it animates, each frame's duration.
@@ -54,22 +56,33 @@ def test_an_animated_gif_shows_animated_sizes_labelled(
     wait_for_row_status(app, "moving.gif", ("done",), SETTLE_TIMEOUT_MS)
 
     sizes = natural_sizes(app, "moving.gif")
-    assert set(sizes) == {variant["name"] for variant in web_config["variants"]}
+    assert set(sizes) == {size["name"] for size in web_config["variants"]}
     row = row_for(app, "moving.gif")
-    animated_formats = {"webp", "avif"}
-    for variant in web_config["variants"]:
-        card = row.locator(".variant").filter(
-            has=app.locator(f"img[data-variant='{variant['name']}']")
-        )
+    for size in web_config["variants"]:
+        card = row.locator(f".variant[data-size='{size['name']}']")
+        moving = [name for name in size["formats"] if name in ANIMATED_FORMATS]
         facts = card.locator(".variant__facts").inner_text()
-        assert facts.endswith("animated") is (variant["format"] in animated_formats), facts
-        if variant["format"] not in animated_formats:
-            continue
-        url = card.locator("img").get_attribute("src")
-        with urllib.request.urlopen(url, timeout=30) as response:
-            body, content_type = response.read(), response.headers["Content-Type"]
-        decoded = app.evaluate(
-            DECODE, {"data": base64.b64encode(body).decode(), "type": content_type}
-        )
-        assert decoded == {"animated": True, "frames": 6, "durations": played}, variant
+        assert facts.endswith("animated") is bool(moving), facts
+        links = card.locator(".variant__formats a[data-format]")
+        urls = dict(links.evaluate_all("(links) => links.map((a) => [a.dataset.format, a.href])"))
+        assert list(urls) == size["formats"]
+        for name, url in urls.items():
+            item = card.locator(".variant__formats li").filter(
+                has=app.locator(f"a[data-format='{name}']")
+            )
+            label = item.inner_text()
+            assert label.endswith("animated") is (name in ANIMATED_FORMATS), label
+            with urllib.request.urlopen(url, timeout=30) as response:
+                body, content_type = response.read(), response.headers["Content-Type"]
+            decoded = app.evaluate(
+                DECODE, {"data": base64.b64encode(body).decode(), "type": content_type}
+            )
+            if name in ANIMATED_FORMATS:
+                assert decoded == {"animated": True, "frames": 6, "durations": played}, name
+            else:
+                assert (decoded["animated"], decoded["frames"]) == (False, 1), name
+        # the card's <picture> shows the first format Chromium reads: the animated one
+        shown = card.locator("img[data-variant]").evaluate("(img) => img.currentSrc")
+        assert shown == urls[size["formats"][0]]
+        assert size["formats"][0] in moving
     assert app.probe.page_errors == []

@@ -1,7 +1,8 @@
 """Animated uploads through the whole pipeline on the local stack (the shared applied stack):
 an animated GIF ends ``done`` with animated WebP and AVIF variants of the right frames and
-timing (stills for JPEG), and the status, the record and the manifest say so; a hostile
-animation ends ``rejected`` with its code (issue 24)."""
+timing (stills for JPEG) in every size, and the status (per size and per source), the record
+and the manifest (frames per source) say so; a hostile animation ends ``rejected`` with its
+code (issue 24)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ from typing import Any
 import requests
 from PIL import Image
 
+from common import contract
 from support import animations as anim
 
 PROCESSING_TIMEOUT_SECONDS = 120
-ANIMATES = {"image/webp": True, "image/avif": True, "image/jpeg": False, "image/png": False}
 
 
 def moving_gif() -> tuple[bytes, list[int]]:
@@ -40,23 +41,31 @@ def test_an_animated_gif_becomes_animated_webp_and_avif(
     assert status["animation"] == {"frames": 8, "durationMs": sum(played), "loop": 0}
 
     kinds = set()
-    for variant in status["variants"]:
-        downloaded = requests.get(variant["url"], timeout=30)
-        assert downloaded.status_code == 200
-        assert downloaded.headers["Content-Type"] == variant["contentType"]
-        animated = ANIMATES[variant["contentType"]]
-        assert variant["animated"] is animated, variant
-        frames = anim.decoded_frames(downloaded.content)
-        if animated:
-            kinds.add(variant["contentType"])
-            assert [duration for _, duration in frames] == played, variant["name"]
-            assert frames[0][0].size == (variant["width"], variant["height"])
-            if variant["contentType"] == "image/webp":
-                assert anim.loop_of(downloaded.content) == 0
-        else:
-            assert len(frames) == 1
-            assert not getattr(Image.open(io.BytesIO(downloaded.content)), "is_animated", False)
-    assert "image/webp" in kinds  # the default variants animate their WebP (and AVIF) sizes
+    for size in status["variants"]:
+        assert size["sources"], size
+        for source in size["sources"]:
+            downloaded = requests.get(source["url"], timeout=30)
+            assert downloaded.status_code == 200
+            assert downloaded.headers["Content-Type"] == source["type"]
+            assert len(downloaded.content) == source["bytes"]
+            animated = contract.OUTPUT_FORMATS[source["format"]]["animates"]
+            assert source["animated"] is animated, (size["name"], source)
+            frames = anim.decoded_frames(downloaded.content)
+            if animated:
+                kinds.add(source["format"])
+                assert [duration for _, duration in frames] == played, (size["name"], source)
+                assert frames[0][0].size == (size["width"], size["height"])
+                if source["format"] == "webp":
+                    assert anim.loop_of(downloaded.content) == 0
+            else:
+                assert len(frames) == 1
+                still = Image.open(io.BytesIO(downloaded.content))
+                assert not getattr(still, "is_animated", False)
+                assert still.size == (size["width"], size["height"])
+        # a size animates when one of its sources does (every default size has webp or avif)
+        assert size["animated"] is any(source["animated"] for source in size["sources"])
+        assert size["animated"] is True, size
+    assert kinds == {"webp", "avif"}  # the default sizes animate their WebP and AVIF formats
 
     manifest = json.loads(
         aws_client("s3")
@@ -66,9 +75,21 @@ def test_an_animated_gif_becomes_animated_webp_and_avif(
         .read()
     )
     assert manifest["source"]["animation"] == status["animation"]
-    frames_by_name = {variant["name"]: variant["frames"] for variant in manifest["variants"]}
-    assert {variant["name"]: variant["animated"] for variant in status["variants"]} == {
-        name: count > 1 for name, count in frames_by_name.items()
+    frames = {
+        (size["name"], source["format"]): source["frames"]
+        for size in manifest["variants"]
+        for source in size["sources"]
+    }
+    assert {
+        (size["name"], source["format"]): source["animated"]
+        for size in status["variants"]
+        for source in size["sources"]
+    } == {output: count > 1 for output, count in frames.items()}
+    assert {output: count for output, count in frames.items() if count > 1} == {
+        output: 8 for output in frames if output[1] in kinds
+    }
+    assert {size["name"]: size["animated"] for size in manifest["variants"]} == {
+        size["name"]: size["animated"] for size in status["variants"]
     }
 
 

@@ -6,6 +6,7 @@ in animated variants with the right frames and timing or a rejection with its co
 from __future__ import annotations
 
 import io
+import json
 import weakref
 from collections.abc import Iterator
 
@@ -19,16 +20,33 @@ from support import animations as anim
 from support import images as factory
 
 F = anim.GifFrame
-EXACT = (  # quality 100, no resize (the canvases are smaller than max_edge)
-    imaging.VariantSpec("still", 1024, "png"),
-    imaging.VariantSpec("webp", 1024, "webp", quality=100),
-    imaging.VariantSpec("avif", 1024, "avif", quality=100),
+
+
+def specs(sizes: list[dict]) -> tuple[imaging.VariantSpec, ...]:
+    """The image core's specs of a VARIANTS list, as the processor builds them at cold start."""
+    rules = processor_config.parse_variants("VARIANTS", json.dumps(sizes))
+    return tuple(processor_config.variant_spec(output) for output in contract.output_rules(rules))
+
+
+EXACT = specs(  # one size, quality 100, no resize (the canvases are smaller than max_edge)
+    [
+        {
+            "name": "exact",
+            "max_edge": 1024,
+            "formats": [
+                {"format": "png"},
+                {"format": "webp", "quality": 100},
+                {"format": "avif", "quality": 100},
+            ],
+        }
+    ]
 )
-DEFAULTS = (  # variables.tf's default variants
-    imaging.VariantSpec("large", 1024, "jpeg", 85),
-    imaging.VariantSpec("medium", 512, "jpeg", 85),
-    imaging.VariantSpec("thumb", 128, "webp", 80),
-    imaging.VariantSpec("large-avif", 1024, "avif", 70),
+DEFAULTS = specs(  # variables.tf's default variants: every size in each of its formats
+    [
+        {"name": "large", "max_edge": 1024, "formats": [{"format": "avif"}, {"format": "jpeg"}]},
+        {"name": "medium", "max_edge": 512, "formats": [{"format": "avif"}, {"format": "jpeg"}]},
+        {"name": "thumb", "max_edge": 128, "formats": [{"format": "webp"}, {"format": "jpeg"}]},
+    ]
 )
 LIMITS = imaging.Limits()
 
@@ -37,8 +55,14 @@ def process(data: bytes, variants=EXACT, limits: imaging.Limits = LIMITS) -> ima
     return imaging.process_image(data, variants, limits)
 
 
-def by_name(result: imaging.ProcessedImage) -> dict[str, imaging.EncodedVariant]:
-    return {variant.name: variant for variant in result.variants}
+def by_name(result: imaging.ProcessedImage) -> dict[tuple[str, str], imaging.EncodedVariant]:
+    """The encoded outputs by (size, format)."""
+    return {(variant.name, variant.format): variant for variant in result.variants}
+
+
+def exact(result: imaging.ProcessedImage, variant_format: str) -> imaging.EncodedVariant:
+    """EXACT's one size in ``variant_format``."""
+    return by_name(result)[("exact", variant_format)]
 
 
 def rejection(
@@ -132,7 +156,7 @@ def test_gif_disposal_partial_frames_and_transparency_are_composited() -> None:
     ]
     points = ((10, 10), (30, 30), (50, 45), (50, 55), (50, 10))
     for name in ("webp", "avif"):
-        frames = anim.decoded_frames(by_name(result)[name].data)
+        frames = anim.decoded_frames(exact(result, name).data)
         assert len(frames) == 5
         for index, (frame, _) in enumerate(frames):
             for point, colour in zip(points, expected[index], strict=True):
@@ -143,7 +167,7 @@ def test_gif_disposal_partial_frames_and_transparency_are_composited() -> None:
                     point,
                     got,
                 )
-        assert_same_frames(by_name(result)[name], pillow_frames(data))
+        assert_same_frames(exact(result, name), pillow_frames(data))
 
 
 @pytest.mark.parametrize("disposal", [0, 1, 2])
@@ -158,11 +182,11 @@ def test_apng_every_disposal_and_blend_op(disposal: int, blend: int) -> None:
     data = anim.apng(frames, [40, 50, 60, 70], disposal=[disposal] * 4, blend=[blend] * 4, loop=2)
     result = process(data)
     for name in ("webp", "avif"):
-        variant = by_name(result)[name]
+        variant = exact(result, name)
         assert_same_frames(variant, pillow_frames(data))
         assert [duration for _, duration in anim.decoded_frames(variant.data)] == [40, 50, 60, 70]
     assert result.animation == animation.AnimationInfo(4, 220, 2)
-    assert anim.loop_of(by_name(result)["webp"].data) == 2
+    assert anim.loop_of(exact(result, "webp").data) == 2
 
 
 def test_animated_webp_in_keeps_frames_timing_and_alpha() -> None:
@@ -172,7 +196,7 @@ def test_animated_webp_in_keeps_frames_timing_and_alpha() -> None:
     ]
     data = anim.webp(frames, [30, 40, 500], loop=5)
     result = process(data)
-    webp = by_name(result)["webp"]
+    webp = exact(result, "webp")
     assert_same_frames(webp, pillow_frames(data))
     assert [d for _, d in anim.decoded_frames(webp.data)] == [30, 40, 500]
     assert anim.loop_of(webp.data) == 5
@@ -183,7 +207,7 @@ def test_durations_are_played_as_browsers_play_them() -> None:
     result = process(disposal_gif())
     assert result.animation == animation.AnimationInfo(5, 100 + 100 + 100 + 250 + 50, 4)
     for name in ("webp", "avif"):
-        timings = [d for _, d in anim.decoded_frames(by_name(result)[name].data)]
+        timings = [d for _, d in anim.decoded_frames(exact(result, name).data)]
         assert timings == [100, 100, 100, 250, 50], name  # 0 and 1 cs play as 100 ms
 
 
@@ -192,19 +216,21 @@ def test_gif_loop_count_becomes_plays(loop: int | None, plays: int) -> None:
     result = process(disposal_gif(loop=loop))
     assert result.animation is not None
     assert result.animation.loop == plays
-    assert anim.loop_of(by_name(result)["webp"].data) == plays
+    assert anim.loop_of(exact(result, "webp").data) == plays
 
 
 def test_still_variants_and_placeholder_get_the_first_frame() -> None:
     result = process(disposal_gif(), DEFAULTS)
-    variants = by_name(result)
-    assert [variants[name].frames for name in ("large", "medium", "thumb", "large-avif")] == [
-        1,
-        1,
-        5,
-        5,
-    ]
-    large = Image.open(io.BytesIO(variants["large"].data))
+    frames = {key: variant.frames for key, variant in by_name(result).items()}
+    assert frames == {  # every size: its webp or avif animates, its jpeg is the first frame
+        ("large", "avif"): 5,
+        ("large", "jpeg"): 1,
+        ("medium", "avif"): 5,
+        ("medium", "jpeg"): 1,
+        ("thumb", "webp"): 5,
+        ("thumb", "jpeg"): 1,
+    }
+    large = Image.open(io.BytesIO(by_name(result)[("large", "jpeg")].data))
     assert large.getpixel((30, 30)) == pytest.approx(anim.PALETTE[anim.BLUE], abs=12)
     assert result.placeholder is not None
     colour = bytes.fromhex(result.placeholder.color[1:])
@@ -212,10 +238,13 @@ def test_still_variants_and_placeholder_get_the_first_frame() -> None:
 
 
 def test_a_variant_with_animate_off_stays_still() -> None:
-    variants = (imaging.VariantSpec("thumb", 64, "webp", 80, animate=False),)
+    formats = [{"format": "webp"}, {"format": "avif"}]
+    variants = specs([{"name": "thumb", "max_edge": 64, "animate": False, "formats": formats}])
     result = process(disposal_gif(), variants)
-    assert result.variants[0].frames == 1
-    assert getattr(Image.open(io.BytesIO(result.variants[0].data)), "n_frames", 1) == 1
+    assert [variant.format for variant in result.variants] == ["webp", "avif"]
+    for variant in result.variants:
+        assert variant.frames == 1
+        assert getattr(Image.open(io.BytesIO(variant.data)), "n_frames", 1) == 1
     assert result.animation is None
 
 
@@ -228,9 +257,9 @@ def test_resized_animation_keeps_aspect_and_every_frame() -> None:
     frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=80, loop=0)
     data = buffer.getvalue()
     result = process(data, DEFAULTS)
-    thumb = by_name(result)["thumb"]
+    thumb = by_name(result)[("thumb", "webp")]
     assert (thumb.width, thumb.height, thumb.frames) == (128, 96, 4)
-    assert by_name(result)["large-avif"].width == 320  # never upscaled
+    assert by_name(result)[("large", "avif")].width == 320  # never upscaled
     reference = pillow_frames(data)
     decoded = anim.decoded_frames(thumb.data)
     for index, (frame, _) in enumerate(decoded):
@@ -252,7 +281,7 @@ def test_frame_larger_than_the_canvas_is_clipped_to_it() -> None:
     )
     assert animation.gif_frame_extent(data) == (50, 40)
     result = process(data)
-    webp = by_name(result)["webp"]
+    webp = exact(result, "webp")
     assert (webp.width, webp.height, webp.frames) == (40, 30, 2)
     last, _ = anim.decoded_frames(webp.data)[1]
     assert last.size == (40, 30)
@@ -270,7 +299,7 @@ def tiny_frames_gif(count: int, canvas: tuple[int, int] = (4, 4)) -> bytes:
 def test_thousands_of_tiny_frames_play_with_every_frame_and_delay() -> None:
     result = process(tiny_frames_gif(3000), DEFAULTS)
     assert result.animation == animation.AnimationInfo(3000, 3000 * 20, 0)  # 2 cs: 20 ms
-    thumb = by_name(result)["thumb"]
+    thumb = by_name(result)[("thumb", "webp")]
     assert thumb.frames == 3000  # no two neighbours alike (6 colours in turn)
 
 
@@ -395,16 +424,16 @@ def test_rule_set_says_which_formats_animate() -> None:
     [({}, True), ({"animate": None}, True), ({"animate": False}, False), ({"animate": True}, True)],
 )
 def test_variant_animate_flag_defaults_on(item: dict, animate: bool) -> None:
-    raw = [{"name": "thumb", "max_edge": 64, "format": "webp", **item}]
-    import json
-
-    (spec,) = processor_config.parse_variants("VARIANTS", json.dumps(raw))
-    assert spec.animate is animate
+    raw = [{"name": "thumb", "max_edge": 64, "formats": [{"format": "webp"}], **item}]
+    (size,) = processor_config.parse_variants("VARIANTS", json.dumps(raw))
+    assert size.animate is animate
+    (output,) = contract.output_rules((size,))
+    assert processor_config.variant_spec(output).animate is animate
 
 
 def test_variant_animate_flag_must_be_a_boolean() -> None:
     problems = contract.variant_problems(
-        0, {"name": "a", "max_edge": 64, "format": "webp", "animate": "yes"}
+        0, {"name": "a", "max_edge": 64, "formats": [{"format": "webp"}], "animate": "yes"}
     )
     assert problems == ["item 0: 'animate' must be true or false"]
 
@@ -434,20 +463,20 @@ def test_real_animation_keeps_its_frames_and_timing(name: str) -> None:
     assert (result.animation.frames, result.animation.loop) == (frames, plays)
     expected = durations or [animation.browser_duration(d) for d in pillow_durations(data)]
     assert result.animation.duration_ms == sum(expected)
-    for variant in (by_name(result)["thumb"], by_name(result)["large-avif"]):
+    for variant in (by_name(result)[("thumb", "webp")], by_name(result)[("large", "avif")]):
         played = [d for _, d in anim.decoded_frames(variant.data)]
         assert variant.frames == len(played)
-        timing = merged(expected, pillow_frames(data), variant.name)
+        timing = merged(expected, pillow_frames(data), variant.format)
         assert played == (timing if len(timing) > 1 else [0])  # one frame left: a still
-    assert by_name(result)["large"].frames == 1
+    assert by_name(result)[("large", "jpeg")].frames == 1
     if frames <= 5:  # quality 100, no resize: frame by frame against Pillow's compositing
-        exact = process(data, EXACT[2:])
-        assert_same_frames(by_name(exact)["avif"], pillow_frames(data), tolerance=12)
+        avif_only = tuple(spec for spec in EXACT if spec.format == "avif")
+        assert_same_frames(exact(process(data, avif_only), "avif"), pillow_frames(data), 12)
 
 
-def merged(durations: list[int], frames: list[Image.Image], name: str) -> list[int]:
+def merged(durations: list[int], frames: list[Image.Image], variant_format: str) -> list[int]:
     """Durations as libwebp writes them: a frame identical to the one before is merged into it."""
-    if name != "thumb":
+    if variant_format != "webp":
         return durations
     played: list[int] = []
     for index, duration in enumerate(durations):

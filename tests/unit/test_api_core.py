@@ -352,6 +352,7 @@ def test_a_record_from_before_formats_reads_as_sizes_with_one_source() -> None:
             "bytes": 5,
         }
     ]
+    assert body["variants"][0]["animated"] is False
     record["variants"][0]["key"] = "other/a.jpg"
     with pytest.raises(ValueError, match="foreign key"):
         api_core.record_status_body(record, now, policy, 60, lambda key: key)

@@ -392,8 +392,19 @@ def test_animated_upload_says_so_with_frames_duration_and_loop(
     upload_id = str(uuid.uuid4())
     record = done_record(upload_id)
     record["source"]["animation"] = {"frames": 12, "durationMs": 1200, "loop": 0}
-    record["variants"][1]["sources"][0]["frames"] = 12  # the WebP thumbnail animates
-    record["variants"][0]["sources"][0]["frames"] = 1  # the JPEG does not
+    large, thumb = record["variants"]
+    large["sources"][0]["frames"] = 1
+    thumb["sources"][0]["frames"] = 12  # the thumbnail's WebP animates, its JPEG does not
+    thumb["sources"].append(
+        {
+            "format": "jpeg",
+            "type": "image/jpeg",
+            "key": f"{upload_id}/thumb.ba9876543211.jpg",
+            "bytes": 50,
+            "fingerprint": "ba9876543211",
+            "frames": 1,
+        }
+    )
     put_record(uploads, id=upload_id, **record)
 
     status, _, body = get(api, lambda_context, upload_id)
@@ -404,7 +415,9 @@ def test_animated_upload_says_so_with_frames_duration_and_loop(
         ("large", False),
         ("thumb", True),
     ]
-    assert [s["animated"] for v in body["variants"] for s in v["sources"]] == [False, True]
+    assert [
+        (v["name"], s["format"], s["animated"]) for v in body["variants"] for s in v["sources"]
+    ] == [("large", "jpeg", False), ("thumb", "webp", True), ("thumb", "jpeg", False)]
 
 
 def test_rejected_upload_reports_the_error(api, uploads, lambda_context) -> None:

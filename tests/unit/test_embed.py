@@ -102,12 +102,14 @@ def test_each_size_has_its_sources_in_preference_order() -> None:
         {
             "format": "avif",
             "type": "image/avif",
+            "animated": False,  # records without frames: stills
             "url": sign(f"{UPLOAD_ID}/large.0123456789ab.avif"),
             "bytes": 90_000,
         },
         {
             "format": "jpeg",
             "type": "image/jpeg",
+            "animated": False,  # records without frames: stills
             "url": sign(f"{UPLOAD_ID}/large.0123456789ab.jpg"),
             "bytes": 160_000,
         },

@@ -272,14 +272,16 @@ export function animationOf(raw) {
 
 const IMAGE_TYPE = /^image\/[a-z0-9.+-]+$/;
 
-/** One size of a done status: {name, width, height, animated, sources, picture}; sources in the API's
- * preference order, each {format, type, bytes, animated, url}, only those with an http(s) URL. */
+/** One size of a done status: {name, width, height, animated, sources, picture}; sources in the
+ * API's preference order, each {format, type, animated, bytes, url}, only those with an http(s)
+ * URL; a size is animated when one of its sources is (an animated upload, issue 24). */
 function sizeOf(raw) {
   const v = raw && typeof raw === 'object' ? raw : {};
   const sources = (Array.isArray(v.sources) ? v.sources : [])
     .map((s) => ({
       format: String((s && s.format) || ''),
       type: String((s && s.type) || ''),
+      animated: Boolean(s && s.animated === true),
       bytes: Number(s && s.bytes),
       animated: Boolean(s && s.animated === true),
       url: safeHttpUrl(s && s.url),

@@ -176,7 +176,9 @@ export class FileRow {
   /**
    * One card per size, drawn through <picture> (the browser picks the first format it reads),
    * with each format's bytes (a link to open it) and "Copy HTML" / "Copy link". `variants` are
-   * api.js sizes: {name, width, height, sources: [{format, type, bytes, url}], picture}.
+   * api.js sizes: {name, width, height, animated, sources: [{format, type, animated, bytes, url}],
+   * picture}. An animated size (an animated upload, issue 24) says so after its dimensions, and
+   * so does each of its formats that animates.
    */
   showVariants(variants, placeholder = null) {
     this.variants.replaceChildren();
@@ -205,7 +207,7 @@ export class FileRow {
           frame,
           el('div', { className: 'variant__caption' }, [
             el('p', { className: 'variant__name', text: variant.name }),
-            el('p', { className: 'variant__facts', text: dims }),
+            el('p', { className: 'variant__facts', text: variant.animated ? `${dims} · animated` : dims }),
             formats,
             actions,
             status,
@@ -246,7 +248,7 @@ export function pictureOf(size, { className, alt, loading } = {}) {
   ]);
 }
 
-/** "AVIF · 90 KB", the format's name a link that opens it in a new tab. */
+/** "AVIF · 90 KB" ("· animated" when it animates), the format's name a link that opens it in a new tab. */
 function formatItem(source, what) {
   const label = typeLabel(source.type);
   const link = el('a', {
@@ -254,8 +256,9 @@ function formatItem(source, what) {
     text: label,
     attrs: { href: source.url, target: '_blank', rel: 'noopener noreferrer', 'data-format': source.format },
   }, [el('span', { className: 'visually-hidden', text: ` of the ${what} (opens in a new tab)` })]);
-  const bytes = Number.isFinite(source.bytes) ? ` · ${formatBytes(source.bytes)}` : '';
-  return el('li', {}, [link, el('span', { text: bytes })]);
+  const facts = [Number.isFinite(source.bytes) ? formatBytes(source.bytes) : '', source.animated ? 'animated' : ''];
+  const text = facts.filter(Boolean).map((fact) => ` · ${fact}`).join('');
+  return el('li', {}, [link, el('span', { text })]);
 }
 
 function copyButton(text, label, value, what, status) {

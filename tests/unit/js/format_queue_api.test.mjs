@@ -147,3 +147,27 @@ test('parseStatus keeps sizes with their sources in order, dropping unsafe ones'
   assert.deepEqual(status.variants[0].sources.map((s) => s.url), ['https://cdn.test/l.avif', 'https://cdn.test/l.jpg']);
   assert.equal(status.variants[0].picture, '<picture>large</picture>');
 });
+
+test('parseStatus says which sources animate, a size animating when one of its sources does', () => {
+  const source = (format, animated) => ({ format, type: `image/${format}`, animated, bytes: 9, url: `https://cdn.test/${format}` });
+  const status = parseStatus(
+    {
+      id: 'x',
+      status: 'done',
+      animation: { frames: 8, durationMs: 800, loop: 0 },
+      variants: [
+        { name: 'large', width: 9, height: 9, animated: true, sources: [source('avif', true), source('jpeg', false)] },
+        { name: 'still', width: 9, height: 9, animated: true, sources: [source('jpeg', 'yes')] },
+      ],
+    },
+    'x',
+  );
+  assert.deepEqual(status.animation, { frames: 8, durationMs: 800, loop: 0 });
+  assert.deepEqual(
+    status.variants.map((v) => [v.name, v.animated, v.sources.map((s) => s.animated)]),
+    [
+      ['large', true, [true, false]],
+      ['still', false, [false]], // only a source that says true animates; the size follows its sources
+    ],
+  );
+});

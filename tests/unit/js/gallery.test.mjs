@@ -231,13 +231,13 @@ test('hiding the section (signed out) empties it', async () => {
 });
 
 test('an animated upload shows an animated size and says it is animated', () => {
-  const moving = { ...variant(640), name: 'large-avif', animated: true };
+  const moving = { ...variant(640), name: 'large', animated: true };
   const still = variant(512);
   const animated = upload(ID1, {
     variants: [still, { ...variant(128), animated: true }, moving],
     animation: { frames: 12, durationMs: 2450, loop: 0 },
   });
-  assert.equal(galleryImage(animated), moving); // not the smaller still JPEG
+  assert.equal(galleryImage(animated), moving); // not the smaller still size
   assert.equal(galleryImage(upload(ID1, { variants: [still, variant(128)] })), still);
   assert.equal(animationLabel(animated.animation), 'Animated, 12 frames, 2.5 s');
 });

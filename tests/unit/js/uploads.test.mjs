@@ -312,3 +312,19 @@ test('"Copy HTML" and "Copy link" put the size\'s snippet and its fallback link 
     delete globalThis.navigator;
   }
 });
+
+test('an animated size and each of its formats that animates are labelled animated; a still one is not', async () => {
+  const still = { ...THUMB, name: 'large', animated: false, sources: THUMB.sources.map((s) => ({ ...s, animated: false })) };
+  const moving = { ...THUMB, animated: true, sources: [{ ...THUMB.sources[0], animated: true }, { ...THUMB.sources[1], animated: false }] };
+  const { api } = scriptedApi({ statuses: [{ status: 'done', variants: [still, moving], placeholder: null }] });
+  const p = page({ api });
+  p.uploads.addFiles([png('moving.gif')]);
+  await until(() => p.statuses()[0] === 'done', 'the upload is done');
+  const cards = p.rows()[0].querySelectorAll('.variant');
+  const facts = cards.map((card) => card.querySelector('.variant__facts').textContent);
+  assert.deepEqual(facts, ['128 × 96 px', '128 × 96 px · animated']);
+  const formats = cards.map((card) =>
+    card.querySelector('.variant__formats').children.map((item) => item.textContent.endsWith(' · animated')),
+  );
+  assert.deepEqual(formats, [[false, false], [true, false]]);
+});
