@@ -99,6 +99,7 @@ def test_every_resource_is_scanned(scan):
         "auth",
         "cdn",
         "edge_purge",
+        "events",
         "lambda_function",
         "lambda_layer",
         "network",

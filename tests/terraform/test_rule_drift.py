@@ -185,11 +185,13 @@ def test_every_layer_gives_the_same_verdict(
     verdicts = {
         "variables.tf": terraform_verdict(variants),
         "processor config": python_verdict(variants),
-        # the page sees no quality or effort (config.json carries name, maxEdge, formats)
+        # the page sees no quality, effort or animate (config.json: name, maxEdge, formats)
         "validate.js": page_verdicts[case],
     }
     if any(key in f for v in variants for f in v["formats"] for key in ("quality", "effort")):
         verdicts.pop("validate.js")
+    if any("animate" in v for v in variants):
+        verdicts.pop("validate.js", None)
     assert verdicts == dict.fromkeys(verdicts, accepted), verdicts
 
 
@@ -259,7 +261,9 @@ def test_every_route_is_a_gateway_method_and_handled_and_nothing_else(
     plan_factory, auth: str
 ) -> None:
     signed_in = auth == "cognito"
-    plan = plan_factory(bucket_name_suffix="t1", **({"auth": auth} if signed_in else {}))
+    plan = plan_factory(
+        bucket_name_suffix="t1", **({"auth": auth, "image_access": "public"} if signed_in else {})
+    )
     planned = {
         address.split('"')[1]: values["http_method"]
         for address, values in plan.of_type("aws_api_gateway_method").items()
