@@ -202,15 +202,31 @@ class ApiClient:
         )
 
     def upload(self, data: bytes, content_type: str, filename: str | None = None) -> str:
-        """POST + PUT; returns the upload id or raises :class:`ToolError`."""
+        """POST, then the path the API chose: one PUT, or (above the multipart threshold) the
+        parts and the completion. Returns the upload id or raises :class:`ToolError`."""
         created = self.create_upload(content_type, len(data), filename)
         if created.status_code != 201:
             raise ToolError(f"POST /uploads: {created.status_code} {created.text[:300]}")
         grant = created.json()
+        if grant.get("method") == "MULTIPART":
+            return self._upload_parts(grant, data)
         put = self.put(grant, data)
         if put.status_code != 200:
             raise ToolError(f"PUT {grant['id']}: {put.status_code} {put.text[:300]}")
         return grant["id"]
+
+    def _upload_parts(self, grant: dict[str, Any], data: bytes) -> str:
+        upload_id, plan = grant["id"], grant["multipart"]
+        numbers = list(range(1, plan["partCount"] + 1))
+        for number, put in zip(
+            numbers, self.send_parts(upload_id, data, plan["partSize"], numbers), strict=True
+        ):
+            if put.status_code != 200:
+                raise ToolError(f"PUT part {number} of {upload_id}: {put.status_code}")
+        done = self.complete(upload_id)
+        if done.status_code != 200:
+            raise ToolError(f"complete {upload_id}: {done.status_code} {done.text[:300]}")
+        return upload_id
 
     # -- the multipart path (lambda_src/api/multipart.py) -----------------------------------
 

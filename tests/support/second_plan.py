@@ -16,13 +16,19 @@ def _policy_without_version(text: str | None) -> Any:
 
 def emulator_drift(address: str, attribute: str, now: Any, planned: Any) -> bool:
     """Differences that are the emulator's, not the configuration's (LocalStack's EC2 is moto):
-    it drops the Version of a VPC endpoint's policy and the description of a security group
-    rule made with aws_vpc_security_group_egress_rule. AWS keeps both."""
+    it drops the Version of a VPC endpoint's policy, and a security group rule made with
+    aws_vpc_security_group_{egress,ingress}_rule reads back without its description and without
+    the group it references (the functions' rules to and from the EventBridge endpoint's group).
+    AWS keeps all of them."""
     if ".aws_vpc_endpoint." in address and attribute == "policy":
         return _policy_without_version(now) == _policy_without_version(planned)
-    if ".aws_vpc_security_group_egress_rule." in address and attribute == "description":
+    rule = (".aws_vpc_security_group_egress_rule.", ".aws_vpc_security_group_ingress_rule.")
+    if any(kind in address for kind in rule) and attribute in LOST_RULE_ATTRIBUTES:
         return now is None and bool(planned)
     return False
+
+
+LOST_RULE_ATTRIBUTES = ("description", "referenced_security_group_id")
 
 
 def real_changes(deployment: Any) -> dict[str, dict[str, tuple[Any, Any]]]:
