@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import io
 import math
+import struct
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -99,8 +100,16 @@ ANIMATED_FORMATS = frozenset({"GIF", "PNG", "WEBP", "AVIF"})
 
 
 def frame_count(image: Image.Image) -> int:
-    """The frames the opened ``image`` declares (1 for a still), as Pillow counts them."""
-    return int(getattr(image, "n_frames", 1) or 1)
+    """The frames the opened ``image`` declares (1 for a still), as Pillow counts them.
+
+    Pillow counts a GIF's frames by walking its blocks: a damaged block is ``corrupt_image``
+    here, not an error the handler would retry."""
+    try:
+        return int(getattr(image, "n_frames", 1) or 1)
+    except (EOFError, IndexError, OSError, SyntaxError, ValueError, struct.error) as error:
+        raise imaging.ImageRejected(
+            "corrupt_image", "The animation's frames could not be read.", str(error)
+        ) from None
 
 
 def first_animation_frame(image: Image.Image) -> int:

@@ -501,3 +501,20 @@ def pillow_durations(data: bytes) -> list[float]:
 def test_real_apng_declaring_missing_frames_is_a_truncated_image() -> None:
     refused = rejection(factory.corpus("syntax_num_frames_high.png"), DEFAULTS)
     assert refused.code == "truncated_image"
+
+
+@pytest.mark.parametrize("length", [108, 116])
+def test_a_gif_whose_blocks_break_off_is_a_corrupt_image_not_a_crash(length: int) -> None:
+    """Pillow counts a GIF's frames by walking its blocks; cut inside one (an IndexError at
+    108 bytes, a struct.error at 116: found by test_imaging_properties' mutations), the count
+    fails. The upload is rejected ``corrupt_image`` instead of failing every attempt."""
+    frames = [Image.new("RGB", (31, 20), (i * 60, 20, 20)) for i in range(3)]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    data = buffer.getvalue()[:length]
+
+    with pytest.raises(imaging.ImageRejected) as caught:
+        animation.frame_count(Image.open(io.BytesIO(data)))
+    assert caught.value.code == "corrupt_image"
+    with pytest.raises(imaging.ImageRejected):
+        process(data, DEFAULTS)
