@@ -208,6 +208,12 @@ def output_fingerprint(
     return hashlib.sha256(canonical.encode("ascii")).hexdigest()[:FINGERPRINT_HEX_DIGITS]
 
 
+def default_sizes() -> tuple[SizeRule, ...]:
+    """The sizes a deployment makes by default (rules.json ``default_variants``, which
+    ``variables.tf``'s default repeats): what the benchmarks measure as shipped."""
+    return size_rules(RULES["default_variants"])
+
+
 def output_rules(sizes: Sequence[SizeRule]) -> tuple[OutputRule, ...]:
     """Every output of ``sizes``: size by size, each size's formats in preference order."""
     return tuple(

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 import tftest
 
+from common import contract
+
 pytestmark = pytest.mark.terraform
 
 SUFFIX = "t1"
@@ -613,6 +615,8 @@ def test_processor_function_environment_and_sizing(plan) -> None:
             ("thumb", 128, ("webp", "jpeg")),
         )
     ]
+    # rules.json repeats the default for the benchmarks (bench/defaults.py): the same sizes
+    assert contract.size_rules(json.loads(env["VARIANTS"])) == contract.default_sizes()
 
 
 def test_processor_layer(plan) -> None:
