@@ -29,6 +29,7 @@ import sys
 import threading
 import uuid
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -248,9 +249,11 @@ def deploy_distributions_at_once() -> None:
 ITEM_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item")
 
 
-def serialise_item_writes() -> None:
+def serialise_item_writes(patch: Callable[[Any, str, Any], None] = setattr) -> None:
     """One lock around moto's DynamoDB writes, so a conditional write is checked and applied as
-    one step (coarser than DynamoDB's per-item guarantee: it only costs throughput here)."""
+    one step (coarser than DynamoDB's per-item guarantee: it only costs throughput here).
+    ``patch`` sets each wrapped method (the unit tier passes ``monkeypatch.setattr``, so the
+    in-process moto gets the same guarantee for one test only)."""
     from moto.dynamodb.models import DynamoDBBackend
 
     lock = threading.RLock()  # batch and transaction writes call the single-item ones
@@ -264,7 +267,7 @@ def serialise_item_writes() -> None:
         return locked
 
     for name in ITEM_WRITES:
-        setattr(DynamoDBBackend, name, atomic(getattr(DynamoDBBackend, name)))
+        patch(DynamoDBBackend, name, atomic(getattr(DynamoDBBackend, name)))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 UPLOAD_BUCKET = "sip-uploads-test"
 OUTPUT_BUCKET = "sip-output-test"
 UPLOADS_TABLE = "sip-uploads-test"
+QUOTA_TABLE = "sip-quotas-test"  # sign-in only: daily quotas and revocation times
 REGION = "us-east-1"
 ALLOWED_ORIGIN = "https://app.example.com"
 VARIANTS_JSON = (
@@ -58,4 +59,15 @@ def create_uploads_table(client: object, name: str = UPLOADS_TABLE) -> None:
                 "Projection": {"ProjectionType": "ALL"},
             }
         ],
+    )
+
+
+def create_quota_table(client: object, name: str = QUOTA_TABLE) -> None:
+    """The quota table sign-in always has (modules/uploads_table), on a (moto) DynamoDB client:
+    daily quota counters and each user's revocation time, one item per id."""
+    client.create_table(  # type: ignore[attr-defined]
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
     )

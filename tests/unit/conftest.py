@@ -21,11 +21,14 @@ from support.lambda_env import (
     API_ENV,
     OUTPUT_BUCKET,
     PROCESSOR_ENV,
+    QUOTA_TABLE,
     REGION,
     UPLOAD_BUCKET,
     UPLOADS_TABLE,
+    create_quota_table,
     create_uploads_table,
 )
+from support.tokens import CLIENT_ID, ISSUER, TokenFactory
 
 
 class NetworkBlocked(RuntimeError):
@@ -180,3 +183,34 @@ def api(load_api: Callable[..., ModuleType]) -> ModuleType:
 @pytest.fixture
 def processor(load_processor: Callable[..., ModuleType]) -> ModuleType:
     return load_processor()
+
+
+@pytest.fixture
+def load_signed_in(load_api: Callable[..., ModuleType], s3: Any) -> Callable[..., ModuleType]:
+    """A loader of the API with sign-in (``AUTH_MODE=cognito``) on moto, trusting the tokens of
+    ``support.tokens.TokenFactory()``, with the quota table sign-in always has (it also holds
+    each user's revocation time); keyword arguments override its environment."""
+    import boto3
+
+    create_quota_table(boto3.client("dynamodb", region_name=REGION))
+    signed_in = {
+        "AUTH_MODE": "cognito",
+        "AUTH_ISSUER": ISSUER,
+        "AUTH_CLIENT_ID": CLIENT_ID,
+        "AUTH_JWKS": TokenFactory().jwks(),
+        "QUOTA_TABLE": QUOTA_TABLE,
+    }
+
+    def load(**overrides: str | None) -> ModuleType:
+        return load_api(**{**signed_in, **overrides})
+
+    return load
+
+
+@pytest.fixture
+def atomic_item_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DynamoDB applies each conditional write to an item atomically; in-process moto does not
+    (two threads can both pass one condition): the sidecar's lock, for this test only."""
+    from local import moto_sidecar
+
+    moto_sidecar.serialise_item_writes(monkeypatch.setattr)

@@ -16,38 +16,22 @@ from typing import Any
 import pytest
 
 from common import contract
-from support.lambda_env import OUTPUT_BUCKET, REGION, UPLOAD_BUCKET
+from support.lambda_env import OUTPUT_BUCKET, QUOTA_TABLE, REGION, UPLOAD_BUCKET
 from support.lambda_events import api_event
 from support.tokens import CLIENT_ID, ISSUER, TokenFactory, unsigned_token
 
-QUOTA_TABLE = "sip-users-quotas-test"
 ALICE = "0b4f8f64-1111-4a1a-9a1a-aaaaaaaaaaaa"
 BOB = "0b4f8f64-2222-4b2b-9b2b-bbbbbbbbbbbb"
 TOKENS = TokenFactory()
 
 
 @pytest.fixture
-def load_signed_in(load_api: Callable[..., ModuleType], s3: Any) -> Callable[..., ModuleType]:
-    import boto3
-
-    boto3.client("dynamodb", region_name=REGION).create_table(
-        TableName=QUOTA_TABLE,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-    )
+def load_signed_in(load_signed_in: Callable[..., ModuleType]) -> Callable[..., ModuleType]:
+    """The signed-in API (tests/unit/conftest.py) with small daily quotas."""
 
     def load(**overrides: str | None) -> ModuleType:
-        settings = {
-            "AUTH_MODE": "cognito",
-            "AUTH_ISSUER": ISSUER,
-            "AUTH_CLIENT_ID": CLIENT_ID,
-            "AUTH_JWKS": TOKENS.jwks(),
-            "QUOTA_TABLE": QUOTA_TABLE,
-            "QUOTA_UPLOADS_PER_DAY": "5",
-            "QUOTA_BYTES_PER_DAY": "1000000",
-        }
-        return load_api(**{**settings, **overrides})
+        quotas = {"QUOTA_UPLOADS_PER_DAY": "5", "QUOTA_BYTES_PER_DAY": "1000000"}
+        return load_signed_in(**{**quotas, **overrides})
 
     return load
 
@@ -551,22 +535,6 @@ def test_the_limit_resets_at_midnight_utc(api, lambda_context) -> None:
     create(api, lambda_context, ALICE, size=10)
     assert counter(ALICE, "2026-12-03") == (5, 50)
     assert counter(ALICE, "2026-12-04") == (1, 10)
-
-
-@pytest.fixture
-def atomic_item_writes(monkeypatch) -> None:
-    """DynamoDB applies each conditional write to an item atomically; in-process moto does not
-    (two threads can both pass one condition), so give its update the same guarantee."""
-    from moto.dynamodb.models import DynamoDBBackend
-
-    lock = threading.Lock()
-    update_item = DynamoDBBackend.update_item
-
-    def atomic_update_item(self, *args, **kwargs):
-        with lock:
-            return update_item(self, *args, **kwargs)
-
-    monkeypatch.setattr(DynamoDBBackend, "update_item", atomic_update_item)
 
 
 @pytest.mark.usefixtures("atomic_item_writes")

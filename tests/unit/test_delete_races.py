@@ -17,35 +17,17 @@ from typing import Any
 import pytest
 
 from support import images as factory
-from support.lambda_env import OUTPUT_BUCKET, REGION, UPLOAD_BUCKET
+from support.lambda_env import OUTPUT_BUCKET, UPLOAD_BUCKET
 from support.lambda_events import api_event, s3_event
-from support.tokens import CLIENT_ID, ISSUER, TokenFactory
+from support.tokens import TokenFactory
 
 OWNER = "0b4f8f64-1111-4a1a-9a1a-aaaaaaaaaaaa"
 TOKENS = TokenFactory()
 
 
-QUOTA_TABLE = "sip-races-quotas-test"
-
-
 @pytest.fixture
-def api(load_api: Callable[..., ModuleType], uploads: Any) -> ModuleType:
-    import boto3
-
-    # Sign-in always has the quota table: it also holds each user's revocation time.
-    boto3.client("dynamodb", region_name=REGION).create_table(
-        TableName=QUOTA_TABLE,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-    )
-    return load_api(
-        AUTH_MODE="cognito",
-        AUTH_ISSUER=ISSUER,
-        AUTH_CLIENT_ID=CLIENT_ID,
-        AUTH_JWKS=TOKENS.jwks(),
-        QUOTA_TABLE=QUOTA_TABLE,
-    )
+def api(load_signed_in: Callable[..., ModuleType], uploads: Any) -> ModuleType:
+    return load_signed_in()
 
 
 @pytest.fixture

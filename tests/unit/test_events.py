@@ -15,14 +15,13 @@ from common import event_bus, events
 from support import images as factory
 from support.lambda_env import OUTPUT_BUCKET, REGION, UPLOAD_BUCKET
 from support.lambda_events import api_event, s3_event
-from support.tokens import CLIENT_ID, ISSUER, TokenFactory
+from support.tokens import TokenFactory
 from tools import outcome_events as received_events
 
 UPLOAD_ID = "0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d"
 OWNER = "0b4f8f64-1111-4a1a-9a1a-aaaaaaaaaaaa"
 BUS = "sip-test-events"
 SOURCE = "image-pipeline.sip-test"
-QUOTA_TABLE = "sip-events-quotas-test"
 TOKENS = TokenFactory()
 
 DONE_RECORD = {
@@ -224,23 +223,8 @@ EVENT_ENV = {"EVENT_BUS_NAME": BUS, "EVENT_SOURCE": SOURCE}
 
 
 @pytest.fixture
-def api(load_api: Callable[..., ModuleType], uploads: Any, queue: Any) -> ModuleType:
-    import boto3
-
-    boto3.client("dynamodb", region_name=REGION).create_table(
-        TableName=QUOTA_TABLE,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-    )
-    return load_api(
-        AUTH_MODE="cognito",
-        AUTH_ISSUER=ISSUER,
-        AUTH_CLIENT_ID=CLIENT_ID,
-        AUTH_JWKS=TOKENS.jwks(),
-        QUOTA_TABLE=QUOTA_TABLE,
-        **EVENT_ENV,
-    )
+def api(load_signed_in: Callable[..., ModuleType], uploads: Any, queue: Any) -> ModuleType:
+    return load_signed_in(**EVENT_ENV)
 
 
 @pytest.fixture
