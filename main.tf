@@ -87,12 +87,15 @@ locals {
   # still blocks it (the browser tests enforce the deployed policy, tests/e2e/conftest.py).
   api_origin    = local.emulator ? "${var.emulator_endpoint}/_aws/execute-api/" : "https://${module.api.rest_api_id}.execute-api.${var.region}.${data.aws_partition.current.dns_suffix}"
   upload_origin = local.emulator ? "${var.emulator_endpoint}/${module.storage.upload_bucket_id}/" : "https://${module.storage.upload_bucket_id}.s3.${var.region}.${data.aws_partition.current.dns_suffix}"
-  output_origin = local.emulator ? "${var.emulator_endpoint}/${module.storage.output_bucket_id}/" : "https://${module.storage.output_bucket_id}.s3.${var.region}.${data.aws_partition.current.dns_suffix}"
+  # Images come from the distribution itself ('self') on AWS; the page sees the output bucket's
+  # host only for presigned GETs (no distribution) and on the emulator, whose S3 serves the paths.
+  images_from_output_bucket = local.emulator || local.delivery_mode == "presigned"
+  output_origin             = local.emulator ? "${var.emulator_endpoint}/${module.storage.output_bucket_id}/" : "https://${module.storage.output_bucket_id}.s3.${var.region}.${data.aws_partition.current.dns_suffix}"
   content_security_policy = join("; ", [
     "default-src 'none'",
     "script-src 'self'",
     "style-src 'self'",
-    "img-src 'self' data: blob: ${local.output_origin}",
+    "img-src ${join(" ", concat(["'self'", "data:", "blob:"], local.images_from_output_bucket ? [local.output_origin] : []))}",
     "connect-src 'self' ${join(" ", distinct(concat([local.api_origin, local.upload_origin], local.signed_in ? [trimsuffix(local.cognito_endpoint, "/")] : [])))}",
     "base-uri 'none'",
     "form-action 'none'",

@@ -246,7 +246,6 @@ def test_the_csp_admits_every_host_the_stack_hands_the_page(
     assert image_url.startswith(f"{page}/")  # public mode: on the distribution ('self')
     checks = [
         ("connect-src", put_url),
-        ("img-src", get_url),
         ("img-src", image_url),
         ("connect-src", config["apiUrl"] + "/uploads"),
     ]
@@ -255,5 +254,8 @@ def test_the_csp_admits_every_host_the_stack_hands_the_page(
         assert config["auth"]["endpoint"].rstrip("/") == cognito
         checks.append(("connect-src", config["auth"]["endpoint"]))
     assert csp_policy.refusals(policy, checks, page) == []
-    # ...and nothing wider than the stack's own hosts.
+    # ...and nothing wider than the stack's own hosts: images come only from the distribution,
+    # so even the stack's own output bucket is refused (its presigned GETs exist only without a
+    # distribution, where no CloudFront header applies).
     assert csp_policy.refusals(policy, [("connect-src", "https://example.com/")], page) != []
+    assert csp_policy.refusals(policy, [("img-src", get_url)], page) != []
