@@ -149,6 +149,9 @@ locals {
     : coalesce(var.image_signing_key, local.image_key_names[0])
   )
   image_signing_parameter = local.image_signing_key == null ? null : "/${var.name_prefix}/image-signing/${local.image_signing_key}"
+  image_signing_parameter_arn = (local.image_signing_parameter == null ? null
+    : "arn:${data.aws_partition.current.partition}:ssm:${var.region}:*:parameter${local.image_signing_parameter}"
+  )
   delivery_mode = (!var.enable_cdn ? "presigned"
     : local.emulator && local.signed_images ? "presigned"
     : local.image_access
@@ -159,14 +162,18 @@ locals {
       : local.emulator ? "${var.emulator_endpoint}/${module.storage.output_bucket_id}"
       : module.cdn[0].origin
     )
-    ttl_seconds           = local.delivery_mode == "signed" ? var.image_url_ttl_seconds : (local.delivery_mode == "presigned" ? var.download_url_ttl_seconds : null)
-    key_pair_id           = local.delivery_mode == "signed" ? module.cdn[0].image_public_key_ids[local.image_signing_key] : null
-    private_key_parameter = local.delivery_mode == "signed" ? local.image_signing_parameter : null
-    private_key_parameter_arn = (local.delivery_mode == "signed"
-      ? "arn:${data.aws_partition.current.partition}:ssm:${var.region}:*:parameter${local.image_signing_parameter}"
-      : null
-    )
+    ttl_seconds               = local.delivery_mode == "signed" ? var.image_url_ttl_seconds : (local.delivery_mode == "presigned" ? var.download_url_ttl_seconds : null)
+    key_pair_id               = local.delivery_mode == "signed" ? module.cdn[0].image_public_key_ids[local.image_signing_key] : null
+    private_key_parameter     = local.delivery_mode == "signed" ? local.image_signing_parameter : null
+    private_key_parameter_arn = local.delivery_mode == "signed" ? local.image_signing_parameter_arn : null
   }
+
+  # The API's role by name and account: the SSM endpoint admits only it. Not module.api's
+  # output: the role's tags come with the function's settings, which wait for the network (a
+  # cycle). The account is read from an ARN the stack makes anyway (a data source would ask STS
+  # at every plan).
+  api_role_name = "${var.name_prefix}-api-${var.region}"
+  api_role_arn  = "arn:${data.aws_partition.current.partition}:iam::${split(":", module.uploads_table.arn)[4]}:role/${local.api_role_name}"
 
   event_bus = var.enable_events ? {
     name   = module.events[0].bus_name
@@ -236,10 +243,31 @@ module "network" {
       resources = local.signed_in ? [module.storage.upload_bucket_arn, module.storage.output_bucket_arn] : [module.storage.upload_bucket_arn]
     },
   ]
-  # Outcome events leave through an interface endpoint (billed hourly): only with events on.
-  events_endpoint_statements = var.enable_events ? [
-    { sid = "StackBus", actions = ["events:PutEvents"], resources = [module.events[0].bus_arn] },
-  ] : []
+  # Interface endpoints are billed per hour and zone (docs/cost.md): only for a call the
+  # functions make. Outcome events (both functions publish) with events on; the API's signing
+  # key read (ssm:GetParameter, WithDecryption: SSM decrypts with its key on its own side, so no
+  # KMS endpoint) only when it signs image URLs, and by the API's role only.
+  interface_endpoints = merge(
+    var.enable_events ? {
+      events = {
+        service    = "events"
+        label      = "EventBridge"
+        statements = [{ sid = "StackBus", actions = ["events:PutEvents"], resources = [module.events[0].bus_arn] }]
+      }
+    } : {},
+    local.delivery_mode == "signed" ? {
+      ssm = {
+        service = "ssm"
+        label   = "Systems Manager (SSM)"
+        statements = [{
+          sid            = "ImageSigningKey"
+          actions        = ["ssm:GetParameter"]
+          resources      = [local.image_signing_parameter_arn]
+          principal_arns = [local.api_role_arn]
+        }]
+      }
+    } : {},
+  )
   dynamodb_endpoint_statements = [
     {
       sid     = "StackTables"
@@ -302,7 +330,7 @@ module "api" {
   source = "./modules/api"
 
   name         = "${var.name_prefix}-api"
-  role_name    = "${var.name_prefix}-api-${var.region}"
+  role_name    = local.api_role_name
   package_path = "${local.artifacts_dir}/api.zip"
 
   function_settings = local.function_settings

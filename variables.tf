@@ -513,13 +513,6 @@ variable "image_access" {
     condition     = var.image_access == null || contains(["public", "signed"], coalesce(var.image_access, "public"))
     error_message = "image_access must be null, \"public\" or \"signed\"."
   }
-
-  # The stack's own VPC has no route to SSM (gateway endpoints for S3 and DynamoDB only), where
-  # the API reads its signing key: docs/cdn.md, "Where the private key lives".
-  validation {
-    condition     = !(var.enable_cdn && var.enable_vpc && length(var.vpc_subnet_ids) == 0 && var.emulator_endpoint == null && coalesce(var.image_access, var.auth == "cognito" ? "signed" : "public") == "signed")
-    error_message = "image_access \"signed\" with the stack's own VPC (enable_vpc without vpc_subnet_ids): the API could not reach SSM for its signing key. Give vpc_subnet_ids with a route to SSM (an interface endpoint or NAT), or set image_access = \"public\"."
-  }
 }
 
 variable "image_url_ttl_seconds" {
@@ -733,7 +726,7 @@ variable "quota_bytes_per_day" {
 ################################################################################
 
 variable "enable_vpc" {
-  description = "Attach both functions to a VPC with no internet access: private subnets in two availability zones, no NAT gateway and no internet gateway, gateway endpoints (free) for S3 and DynamoDB, a security group allowing only HTTPS to them. With vpc_subnet_ids, an existing VPC is used instead."
+  description = "Attach both functions to a VPC with no internet access: private subnets in two availability zones, no NAT gateway and no internet gateway, gateway endpoints (free) for S3 and DynamoDB, a security group allowing only HTTPS to them; interface endpoints (billed per hour and zone, docs/cost.md) only for EventBridge with enable_events and SSM with signed image URLs (image_access). With vpc_subnet_ids, an existing VPC is used instead (it must route to those services itself)."
   type        = bool
   default     = false
 }

@@ -171,7 +171,8 @@ def idle_monthly() -> dict[str, tuple[float, str]]:
     return {
         "enable_vpc (own VPC)": (
             0.0,
-            "VPC, subnets, route table, security group and the two gateway endpoints are free",
+            "VPC, subnets, route table, security groups and the two gateway endpoints are free;"
+            " interface endpoints only in the two rows below",
         ),
         "enable_events: the bus, rules, events published": (
             0.0,
@@ -180,6 +181,11 @@ def idle_monthly() -> dict[str, tuple[float, str]]:
         "enable_events + enable_vpc: EventBridge interface endpoint": (
             ENDPOINT_AZS * HOURS_PER_MONTH * PRICE["interface_endpoint_az_hour"],
             f"{ENDPOINT_AZS} zones x 730 h x $0.01, plus $0.01/GB (docs/events.md)",
+        ),
+        'image_access = "signed" + enable_vpc (own VPC): SSM interface endpoint': (
+            ENDPOINT_AZS * HOURS_PER_MONTH * PRICE["interface_endpoint_az_hour"],
+            f"{ENDPOINT_AZS} zones x 730 h x $0.01, plus $0.01/GB;"
+            " the API's signing key read (docs/cdn.md)",
         ),
         "event_webhook_url: the connection's secret": (
             PRICE["secrets_manager_secret_month"],

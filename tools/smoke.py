@@ -20,7 +20,9 @@ would enforce it (``tools/csp_policy.py``).
 When variants come through the distribution (output ``image_delivery.mode`` ``public`` or
 ``signed``, on AWS) it checks each is 200 there with its declared type and a ``max-age``
 ``Cache-Control``, that the same key read straight from the output bucket is 403, and in
-``signed`` mode that the URL without its signature, or with its expiry moved, is 403. With
+``signed`` mode that every URL is signed by one key pair and served (the API read its key from
+SSM: with ``enable_vpc``, through the VPC's SSM endpoint), and that the URL without its
+signature, or with its expiry moved, is 403. With
 sign-in it then deletes the upload and polls its URL until the edge stops serving it
 (invalidation, docs/cdn.md), within ``--timeout``.
 
@@ -153,6 +155,7 @@ class Smoke:
             self.check("variants come through the distribution", self.variants_on_the_edge)
             self.check("the output bucket refuses direct reads", self.outputs_are_private)
             if mode == "signed":
+                self.check("the API signs with its key from SSM", self.signed_with_the_key)
                 self.check("unsigned or re-dated image URLs get 403", self.refuses_unsigned)
             if self.auth.get("mode") == "cognito":
                 self.check("after DELETE the edge stops serving", self.stops_after_delete)
@@ -306,6 +309,32 @@ class Smoke:
         response = requests.get(url, timeout=30)
         expect(response.status_code == 403, f"anonymous GET {url}: {response.status_code}")
         return f"anonymous GET {url}: 403"
+
+    def signed_with_the_key(self) -> str:
+        """Every URL the status handed out carries a CloudFront signature, all by one key pair,
+        and the edge serves it. The API can sign only with the private key it reads from SSM
+        (docs/cdn.md), so on AWS this proves that read; with the stack's own VPC (output
+        vpc_id) it can only have gone through the VPC's SSM interface endpoint."""
+        sources = [source for variant in self.done_variants for source in variant["sources"]]
+        pairs: set[str] = set()
+        for source in sources:
+            query = urllib.parse.parse_qs(urllib.parse.urlsplit(source["url"]).query)
+            missing = [
+                name for name in ("Expires", "Signature", "Key-Pair-Id") if name not in query
+            ]
+            expect(not missing, f"{source['url']} lacks {', '.join(missing)}")
+            pairs.add(query["Key-Pair-Id"][0])
+        expect(len(pairs) == 1, f"URLs signed by key pairs {sorted(pairs)}, not one")
+        url = sources[0]["url"]
+        status = requests.get(url, timeout=30).status_code
+        expect(status == 200, f"GET {url}: {status}, a signature the key group does not trust")
+        parameter = (self.outputs.get("image_delivery") or {}).get("signing_key_parameter")
+        vpc = self.outputs.get("vpc_id")
+        where = f" inside {vpc}, through its SSM interface endpoint" if vpc else ""
+        return (
+            f"{len(sources)} URLs signed by key pair {pairs.pop()} and served: "
+            f"the API read {parameter} from SSM{where}"
+        )
 
     def refuses_unsigned(self) -> str:
         url = self.done_variants[0]["sources"][0]["url"]

@@ -1,8 +1,8 @@
 # A private network for the functions: two subnets in two availability zones, one route table
 # with no route out (no internet gateway, no NAT gateway), and gateway endpoints for the only
 # two services the functions call, S3 and DynamoDB (free, routed through the route table).
-# One interface endpoint only with outcome events (events_endpoint_statements): EventBridge has
-# no gateway endpoint (README of this module).
+# Interface endpoints (billed hourly) only for what the caller turns on (interface_endpoints):
+# EventBridge with outcome events, SSM with signed image URLs (README of this module).
 
 # Zone names are per account (us-east-1a is a different zone in each account) and not every
 # region has an "a" and a "b", so the zones come from the account: those available now (not
@@ -135,49 +135,60 @@ resource "aws_vpc_security_group_egress_rule" "https_to_endpoints" {
   tags = merge(var.tags, { Name = "${var.name}-to-${each.key}" })
 }
 
-# EventBridge (outcome events): an interface endpoint in every private subnet, with private DNS so
-# the SDK's usual events.<region> name resolves to it; HTTPS from the functions' group only.
-resource "aws_security_group" "events_endpoint" {
-  count = length(var.events_endpoint_statements) > 0 ? 1 : 0
+# Interface endpoints (interface_endpoints, by a short name: "events" for outcome events,
+# "ssm" for the API's signing key): one code path for all. Each sits in every private subnet
+# with private DNS, so the SDK's usual <service>.<region> name resolves to it with no code change.
+#
+# One security group per endpoint rather than one shared group: groups are free, so cost does not
+# decide; per endpoint, each group's description and rules name the one service it fronts, adding
+# or removing an endpoint (ssm comes and goes with image_access) never rewrites another's rules,
+# and the functions' egress is to the endpoints they are given, not to a group future endpoints
+# would join. Each admits only HTTPS from the functions' group; its policy admits only what the
+# stack calls (the caller's statements), whatever a role allows.
+resource "aws_security_group" "interface_endpoint" {
+  for_each = var.interface_endpoints
 
-  name        = "${var.name}-events-endpoint"
-  description = "EventBridge interface endpoint of ${var.name}: HTTPS in from the functions only"
+  name        = "${var.name}-${each.key}-endpoint"
+  description = "${each.value.label} interface endpoint of ${var.name}: HTTPS in from the functions only"
   vpc_id      = aws_vpc.this.id
 
-  tags = merge(var.tags, { Name = "${var.name}-events-endpoint" })
+  tags = merge(var.tags, { Name = "${var.name}-${each.key}-endpoint" })
 }
 
-resource "aws_vpc_security_group_ingress_rule" "events_from_functions" {
-  count = length(var.events_endpoint_statements) > 0 ? 1 : 0
+resource "aws_vpc_security_group_ingress_rule" "interface_endpoint_from_functions" {
+  for_each = var.interface_endpoints
 
-  security_group_id            = aws_security_group.events_endpoint[0].id
+  security_group_id            = aws_security_group.interface_endpoint[each.key].id
   description                  = "HTTPS from the functions"
   ip_protocol                  = "tcp"
   from_port                    = 443
   to_port                      = 443
   referenced_security_group_id = aws_security_group.functions.id
 
-  tags = merge(var.tags, { Name = "${var.name}-events-from-functions" })
+  tags = merge(var.tags, { Name = "${var.name}-${each.key}-from-functions" })
 }
 
-resource "aws_vpc_security_group_egress_rule" "https_to_events" {
-  count = length(var.events_endpoint_statements) > 0 ? 1 : 0
+resource "aws_vpc_security_group_egress_rule" "https_to_interface_endpoints" {
+  for_each = var.interface_endpoints
 
   security_group_id            = aws_security_group.functions.id
-  description                  = "HTTPS to the EventBridge interface endpoint"
+  description                  = "HTTPS to the ${each.value.label} interface endpoint"
   ip_protocol                  = "tcp"
   from_port                    = 443
   to_port                      = 443
-  referenced_security_group_id = aws_security_group.events_endpoint[0].id
+  referenced_security_group_id = aws_security_group.interface_endpoint[each.key].id
 
-  tags = merge(var.tags, { Name = "${var.name}-to-events" })
+  tags = merge(var.tags, { Name = "${var.name}-to-${each.key}" })
 }
 
-data "aws_iam_policy_document" "events_endpoint" {
-  count = length(var.events_endpoint_statements) > 0 ? 1 : 0
+# A statement with principal_arns admits only those roles (aws:PrincipalArn, which names the role
+# for any of its sessions, and stays valid when a role is re-created, unlike a role principal
+# that AWS stores as the role's unique id); without, any caller, for the listed resources only.
+data "aws_iam_policy_document" "interface_endpoint" {
+  for_each = var.interface_endpoints
 
   dynamic "statement" {
-    for_each = var.events_endpoint_statements
+    for_each = each.value.statements
 
     content {
       sid       = statement.value.sid
@@ -189,20 +200,52 @@ data "aws_iam_policy_document" "events_endpoint" {
         type        = "*"
         identifiers = ["*"]
       }
+
+      dynamic "condition" {
+        for_each = length(statement.value.principal_arns) > 0 ? [statement.value.principal_arns] : []
+
+        content {
+          test     = "ArnEquals"
+          variable = "aws:PrincipalArn"
+          values   = condition.value
+        }
+      }
     }
   }
 }
 
-resource "aws_vpc_endpoint" "events" {
-  count = length(var.events_endpoint_statements) > 0 ? 1 : 0
+resource "aws_vpc_endpoint" "interface" {
+  for_each = var.interface_endpoints
 
   vpc_id              = aws_vpc.this.id
-  service_name        = "com.amazonaws.${var.region}.events"
+  service_name        = "com.amazonaws.${var.region}.${each.value.service}"
   vpc_endpoint_type   = "Interface"
   subnet_ids          = aws_subnet.private[*].id
-  security_group_ids  = [aws_security_group.events_endpoint[0].id]
+  security_group_ids  = [aws_security_group.interface_endpoint[each.key].id]
   private_dns_enabled = true
-  policy              = data.aws_iam_policy_document.events_endpoint[0].json
+  policy              = data.aws_iam_policy_document.interface_endpoint[each.key].json
 
-  tags = merge(var.tags, { Name = "${var.name}-events" })
+  tags = merge(var.tags, { Name = "${var.name}-${each.key}" })
+}
+
+# The EventBridge endpoint was a single counted resource (events_endpoint_statements): existing
+# deployments keep it, its group and rules, under their new addresses (no replacement).
+moved {
+  from = aws_security_group.events_endpoint[0]
+  to   = aws_security_group.interface_endpoint["events"]
+}
+
+moved {
+  from = aws_vpc_security_group_ingress_rule.events_from_functions[0]
+  to   = aws_vpc_security_group_ingress_rule.interface_endpoint_from_functions["events"]
+}
+
+moved {
+  from = aws_vpc_security_group_egress_rule.https_to_events[0]
+  to   = aws_vpc_security_group_egress_rule.https_to_interface_endpoints["events"]
+}
+
+moved {
+  from = aws_vpc_endpoint.events[0]
+  to   = aws_vpc_endpoint.interface["events"]
 }

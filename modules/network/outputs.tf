@@ -4,18 +4,18 @@ output "vpc_id" {
 }
 
 # A function placed in the subnets (or given the security group) before their routes, the
-# gateway endpoints and the egress rules exist would start with no way to S3 or DynamoDB: the
+# endpoints and the egress rules exist would start with no way to S3, DynamoDB or SSM: the
 # two outputs the functions' vpc_config reads are ready only when the whole network is.
 output "private_subnet_ids" {
-  description = "IDs of the private subnets (one per availability zone), for the functions' vpc_config; known only once their route table association, the gateway endpoints and the security group's egress rules exist."
+  description = "IDs of the private subnets (one per availability zone), for the functions' vpc_config; known only once their route table association, the gateway and interface endpoints and the security group's egress rules exist."
   value       = aws_subnet.private[*].id
 
   depends_on = [
     aws_route_table_association.private,
     aws_vpc_endpoint.gateway,
     aws_vpc_security_group_egress_rule.https_to_endpoints,
-    aws_vpc_endpoint.events,
-    aws_vpc_security_group_egress_rule.https_to_events,
+    aws_vpc_endpoint.interface,
+    aws_vpc_security_group_egress_rule.https_to_interface_endpoints,
   ]
 }
 
@@ -30,15 +30,15 @@ output "route_table_id" {
 }
 
 output "function_security_group_id" {
-  description = "ID of the functions' security group (HTTPS out to the endpoints' prefix lists, nothing in); known only once the network is complete, like private_subnet_ids."
+  description = "ID of the functions' security group (HTTPS out to the gateway endpoints' prefix lists and the interface endpoints' groups, nothing in); known only once the network is complete, like private_subnet_ids."
   value       = aws_security_group.functions.id
 
   depends_on = [
     aws_route_table_association.private,
     aws_vpc_endpoint.gateway,
     aws_vpc_security_group_egress_rule.https_to_endpoints,
-    aws_vpc_endpoint.events,
-    aws_vpc_security_group_egress_rule.https_to_events,
+    aws_vpc_endpoint.interface,
+    aws_vpc_security_group_egress_rule.https_to_interface_endpoints,
   ]
 }
 
@@ -52,7 +52,12 @@ output "gateway_prefix_list_ids" {
   value       = { for service, endpoint in aws_vpc_endpoint.gateway : service => endpoint.prefix_list_id }
 }
 
-output "events_endpoint_id" {
-  description = "ID of the EventBridge interface endpoint; null without one."
-  value       = try(aws_vpc_endpoint.events[0].id, null)
+output "interface_endpoint_ids" {
+  description = "IDs of the interface endpoints by name (the keys of interface_endpoints); {} without any."
+  value       = { for name, endpoint in aws_vpc_endpoint.interface : name => endpoint.id }
+}
+
+output "interface_endpoint_security_group_ids" {
+  description = "IDs of the interface endpoints' security groups by name (HTTPS in from the functions' group only)."
+  value       = { for name, group in aws_security_group.interface_endpoint : name => group.id }
 }

@@ -78,22 +78,48 @@ variable "dynamodb_endpoint_statements" {
   }
 }
 
-variable "events_endpoint_statements" {
-  description = "Statements of an EventBridge interface endpoint's policy ({sid, actions, resources}: the stack's bus ARN): the functions publish outcome events with no route out. [] (default): no interface endpoint (it is billed per hour and availability zone, docs/events.md)."
-  type = list(object({
-    sid       = string
-    actions   = list(string)
-    resources = list(string)
+variable "interface_endpoints" {
+  description = "Interface endpoints by a short name (\"events\", \"ssm\"): service (com.amazonaws.<region>.<service>), label (for descriptions, e.g. \"EventBridge\") and the policy's statements ({sid, actions, resources, principal_arns}): the only resources, and with principal_arns the only roles, traffic through the endpoint may reach. Each is placed in every private subnet with private DNS, behind its own security group that admits HTTPS from the functions only. {} (default): none (each is billed per hour and availability zone, docs/cost.md)."
+  type = map(object({
+    service = string
+    label   = string
+    statements = list(object({
+      sid            = string
+      actions        = list(string)
+      resources      = list(string)
+      principal_arns = optional(list(string), [])
+    }))
   }))
-  default = []
+  default = {}
+
+  validation {
+    condition     = alltrue([for name, endpoint in var.interface_endpoints : can(regex("^[a-z][a-z0-9-]{0,19}$", name)) && can(regex("^[a-z][a-z0-9-]*(\\.[a-z][a-z0-9-]*)*$", endpoint.service)) && length(endpoint.statements) > 0])
+    error_message = "interface_endpoints: each name must be 1-20 lowercase letters, digits or '-', each service an AWS service name such as \"ssm\" or \"events\", with at least one policy statement."
+  }
+
+  # Resources are ARNs of the endpoint's own service with no wildcard in the resource part (the
+  # account may be "*" where the caller cannot know it at plan time): never "*".
+  validation {
+    condition = alltrue(flatten([
+      for endpoint in var.interface_endpoints : [
+        for statement in endpoint.statements : concat(
+          [length(statement.resources) > 0],
+          [for resource in statement.resources : can(regex("^arn:aws[a-z-]*:${split(".", endpoint.service)[0]}:[a-z0-9-]+:([0-9]{12}|[*]):[^*]+$", resource))],
+        )
+      ]
+    ]))
+    error_message = "interface_endpoints statements' resources must be named ARNs of the endpoint's own service (an event bus, a parameter), never \"*\" or a wildcard resource: the endpoint lets through only the stack's own."
+  }
 
   validation {
     condition = alltrue(flatten([
-      for statement in var.events_endpoint_statements : [
-        for resource in statement.resources : can(regex("^arn:aws[a-z-]*:events:[a-z0-9-]+:[0-9]{12}:event-bus/[A-Za-z0-9._/-]+$", resource))
+      for endpoint in var.interface_endpoints : [
+        for statement in endpoint.statements : [
+          for arn in statement.principal_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$", arn))
+        ]
       ]
     ]))
-    error_message = "events_endpoint_statements resources must be event bus ARNs, never \"*\": the endpoint lets through only the stack's own bus."
+    error_message = "interface_endpoints statements' principal_arns must be IAM role ARNs (arn:aws:iam::<account>:role/<name>)."
   }
 }
 

@@ -151,15 +151,17 @@ def vpc(plan_factory):
 
 
 def test_with_enable_vpc_events_leave_through_an_interface_endpoint_for_the_bus_only(vpc) -> None:
-    endpoint = vpc.values("module.network[0].aws_vpc_endpoint.events[0]")
+    endpoint = vpc.values('module.network[0].aws_vpc_endpoint.interface["events"]')
     assert endpoint["vpc_endpoint_type"] == "Interface"
     assert endpoint["service_name"] == "com.amazonaws.us-east-1.events"
     assert endpoint["private_dns_enabled"] is True  # the SDK's usual host name resolves to it
-    policy = vpc.statements("module.network[0].data.aws_iam_policy_document.events_endpoint[0]")
+    policy = vpc.statements(
+        'module.network[0].data.aws_iam_policy_document.interface_endpoint["events"]'
+    )
     assert set(policy) == {"StackBus"}
     assert policy["StackBus"]["actions"] == ["events:PutEvents"]
     ingress = vpc.values(
-        "module.network[0].aws_vpc_security_group_ingress_rule.events_from_functions[0]"
+        'module.network[0].aws_vpc_security_group_ingress_rule.interface_endpoint_from_functions["events"]'
     )
     assert (ingress["ip_protocol"], ingress["from_port"], ingress["to_port"]) == ("tcp", 443, 443)
     # still no way out: no NAT gateway, no internet gateway

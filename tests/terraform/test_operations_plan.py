@@ -266,7 +266,7 @@ def test_the_functions_security_group_allows_only_https_to_the_endpoints(ops_pla
     assert not {"ingress", "egress"} & set(config["expressions"])
     assert group.get("ingress") in ([], None)
     rules = ops_plan.of_type("aws_vpc_security_group_egress_rule")
-    events = "module.network[0].aws_vpc_security_group_egress_rule.https_to_events[0]"
+    events = 'module.network[0].aws_vpc_security_group_egress_rule.https_to_interface_endpoints["events"]'
     assert sorted(rules) == [
         'module.network[0].aws_vpc_security_group_egress_rule.https_to_endpoints["dynamodb"]',
         'module.network[0].aws_vpc_security_group_egress_rule.https_to_endpoints["s3"]',
@@ -280,7 +280,7 @@ def test_the_functions_security_group_allows_only_https_to_the_endpoints(ops_pla
         assert ops_plan.unknown(address)[target] is True  # the endpoint's prefix list or group
     # the only ingress: HTTPS from the functions into the EventBridge endpoint's group
     assert list(ops_plan.of_type("aws_vpc_security_group_ingress_rule")) == [
-        "module.network[0].aws_vpc_security_group_ingress_rule.events_from_functions[0]"
+        'module.network[0].aws_vpc_security_group_ingress_rule.interface_endpoint_from_functions["events"]'
     ]
 
 

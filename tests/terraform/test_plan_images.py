@@ -283,14 +283,6 @@ def test_outputs_expire_by_mode(plan_factory, tf_vars: dict[str, Any], days: int
             "at most two PEM public keys",
         ),
         ({"output_retention_days": -1}, "0 (never expire)"),
-        (
-            {
-                "enable_vpc": True,
-                "image_access": "signed",
-                "image_signing_public_keys": hcl_keys(a=KEY_A),
-            },
-            "could not reach SSM",
-        ),
     ],
 )
 def test_image_variables_are_validated(plan_error, tf_vars: dict, message: str) -> None:

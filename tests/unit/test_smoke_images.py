@@ -85,6 +85,26 @@ def test_a_signed_deployment_passes_the_image_checks(monkeypatch) -> None:
     assert len(asked) == 5
 
 
+def test_signed_urls_prove_the_apis_key_read_and_name_the_vpc(monkeypatch) -> None:
+    answering(monkeypatch, {SIGNED: Answer(200, EDGE_HEADERS)})
+    check = smoke_with_a_done_upload()
+    check.outputs = {
+        **OUTPUTS,
+        "vpc_id": "vpc-0123456789abcdef0",
+        "image_delivery": {**OUTPUTS["image_delivery"], "signing_key_parameter": "/sip/is/a"},
+    }
+    detail = check.signed_with_the_key()
+    assert "key pair K2JCJMDEHXQW5F" in detail
+    assert "read /sip/is/a from SSM inside vpc-0123456789abcdef0" in detail
+
+
+def test_an_unsigned_url_in_signed_mode_fails_the_key_check(monkeypatch) -> None:
+    answering(monkeypatch, {})
+    check = smoke_with_a_done_upload(SIGNED.split("?")[0])
+    with pytest.raises(smoke.SmokeFailed, match="lacks Expires, Signature, Key-Pair-Id"):
+        check.signed_with_the_key()
+
+
 @pytest.mark.parametrize(
     ("method", "answers", "problem"),
     [
@@ -100,6 +120,7 @@ def test_a_signed_deployment_passes_the_image_checks(monkeypatch) -> None:
             "Cache-Control",
         ),
         ("outputs_are_private", {DIRECT: Answer(200)}, "anonymous GET"),
+        ("signed_with_the_key", {SIGNED: Answer(403)}, "the key group does not trust"),
         (
             "refuses_unsigned",
             {**signed_variants(SIGNED), SIGNED.split("?")[0]: Answer(200)},
