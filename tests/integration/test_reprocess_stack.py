@@ -1,13 +1,13 @@
 """Reprocessing on the local stack (issue 23): upload a set under one rule set, change the rules
 with Terraform, run tools/reprocess.py (dry run, an interrupted run, its resumption, a second
 run), and every upload has the new outputs in its record, manifest, status and a new processed
-event. A stack of its own (prefix ``sir``): the shared stacks' rules never change."""
+event. A stack of its own (tests/support/stacks.py, prefix ``sir``): the shared stacks' rules
+never change."""
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,28 +15,19 @@ import pytest
 from common import contract
 from support import images
 from support.pipeline import wait_until
-from support.stacks import AppliedStack, deployed_stack
+from support.stacks import REPROCESS_STACK_SIZES, AppliedStack
 from tools import outcome_events, reprocess, stack_access
 
 pytestmark = pytest.mark.integration
 
-ONE_SIZE = [{"name": "large", "max_edge": 640, "formats": [{"format": "jpeg"}]}]
+ONE_SIZE = REPROCESS_STACK_SIZES
 TWO_SIZES = [*ONE_SIZE, {"name": "small", "max_edge": 160, "formats": [{"format": "webp"}]}]
 UPLOADS = 5
 
 
 @pytest.fixture(scope="module")
-def stack(
-    emulator_endpoint: str, sidecar_endpoint: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[AppliedStack]:
-    with deployed_stack(
-        "sir",
-        {"variants": ONE_SIZE, "enable_cdn": False, "enable_alarms": False},
-        endpoint=emulator_endpoint,
-        sidecar_endpoint=sidecar_endpoint,
-        workdir=tmp_path_factory.mktemp("reprocess-stack"),
-    ) as applied:
-        yield applied
+def stack(reprocess_stack: AppliedStack) -> AppliedStack:
+    return reprocess_stack
 
 
 def records_of(dynamodb: Any, table: str, ids: list[str]) -> dict[str, dict[str, Any]]:

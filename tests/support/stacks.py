@@ -8,9 +8,12 @@ The emulator is started once per test run, on its own port and state folder (so 
 `make up` emulator on 4566 is never touched), and stopped with its state removed at the end.
 Set EMULATOR_ENDPOINT=http://127.0.0.1:4566 to run against an emulator you started yourself.
 
-Every stack a test needs is stood up by ``deployed_stack``: apply, hand over, destroy, then
-check that each resource the state held before the destroy is really gone (Terraform re-reads
-each one from the emulator; see ``leftovers``).
+Every stack the collected tests need (:data:`STACKS`: the shared anonymous stack, the
+signed-in one, the reprocessing one) starts applying before the first test, each in a thread of
+its own (:class:`StackPool`), so the applies overlap each other and the tests that need no stack;
+a test waits only for its own stack. At the end all are destroyed side by side, then each
+resource the state held before the destroy must really be gone (Terraform re-reads each one
+from the emulator; see ``leftovers``).
 """
 
 from __future__ import annotations
@@ -22,9 +25,10 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,39 +54,58 @@ class AppliedStack:
     outputs: dict[str, Any]
 
 
-@contextmanager
-def deployed_stack(
-    prefix: str,
-    variables: dict[str, Any],
-    *,
-    endpoint: str,
-    sidecar_endpoint: str,
-    workdir: Path,
-) -> Iterator[AppliedStack]:
-    """The root stack applied on the emulator under ``prefix`` with ``variables``.
+@dataclass(frozen=True)
+class StackSpec:
+    """A stack the tests need: the root module under ``prefix`` with ``variables``."""
 
-    On leaving: ``terraform destroy``, then every resource the state held before the destroy
-    must be gone from the emulator and its sidecar (an ``AssertionError`` names the rest).
+    prefix: str
+    variables: dict[str, Any]
+
+
+class BackgroundStack:
+    """One stack applied in a thread of its own, so several stacks (and the tests that need none
+    yet) proceed side by side: Terraform spends most of an apply waiting on the emulator.
+
+    :meth:`result` waits for the apply; :meth:`destroy` runs ``terraform destroy`` and then
+    checks that every resource the state held before it is really gone from the emulator and
+    its sidecar (:func:`leftovers`).
     """
-    deployment = LocalDeployment(
-        workdir=workdir,
-        endpoint=endpoint,
-        extra_vars={"name_prefix": prefix, **variables},
-        sidecar_endpoint=sidecar_endpoint,
-    )
-    before_destroy: str | None = None
-    try:
-        deployment.apply()
-        yield AppliedStack(deployment, deployment.outputs())
-    finally:
-        before_destroy = state_snapshot(deployment.workdir)
-        deployment.destroy()
-    remaining = leftovers(
-        deployment.workdir,
-        before_destroy,
-        cloud_settings.provider_override(endpoint, sidecar_endpoint),
-    )
-    assert not remaining, f"terraform destroy left resources behind: {remaining}"
+
+    def __init__(self, spec: StackSpec, *, endpoint: str, sidecar_endpoint: str, workdir: Path):
+        self.deployment = LocalDeployment(
+            workdir=workdir,
+            endpoint=endpoint,
+            extra_vars={"name_prefix": spec.prefix, **spec.variables},
+            sidecar_endpoint=sidecar_endpoint,
+        )
+        self._provider_config = cloud_settings.provider_override(endpoint, sidecar_endpoint)
+        self._applied: AppliedStack | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._apply, name=f"apply-{spec.prefix}")
+        self._thread.start()
+
+    def _apply(self) -> None:
+        try:
+            self.deployment.apply()
+            self._applied = AppliedStack(self.deployment, self.deployment.outputs())
+        except BaseException as error:  # handed to the test that needs the stack
+            self._error = error
+
+    def result(self) -> AppliedStack:
+        self._thread.join()
+        if self._error is not None:
+            raise RuntimeError(f"terraform apply of {self.deployment.workdir} failed") from (
+                self._error
+            )
+        assert self._applied is not None
+        return self._applied
+
+    def destroy(self) -> list[str]:
+        """``terraform destroy``; what it left behind (empty when everything is gone)."""
+        self._thread.join()
+        before_destroy = state_snapshot(self.deployment.workdir)
+        self.deployment.destroy()
+        return leftovers(self.deployment.workdir, before_destroy, self._provider_config)
 
 
 def state_snapshot(workdir: Path) -> str | None:
@@ -282,18 +305,9 @@ LOCAL_CLOUD_OPTIONS = {
 
 
 @pytest.fixture(scope="session")
-def local_stack(
-    emulator_endpoint: str, sidecar_endpoint: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[AppliedStack]:
+def local_stack(stack_pool: StackPool) -> AppliedStack:
     """The root stack applied on the emulator, once per run, destroyed and checked at the end."""
-    with deployed_stack(
-        STACK_NAME_PREFIX,
-        LOCAL_CLOUD_OPTIONS,
-        endpoint=emulator_endpoint,
-        sidecar_endpoint=sidecar_endpoint,
-        workdir=tmp_path_factory.mktemp("stack"),
-    ) as applied:
-        yield applied
+    return stack_pool.get("local_stack")
 
 
 @pytest.fixture(scope="session")
@@ -331,18 +345,112 @@ AUTH_STACK_OPTIONS = {
 
 
 @pytest.fixture(scope="session")
-def auth_stack(
-    emulator_endpoint: str, sidecar_endpoint: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[AppliedStack]:
+def auth_stack(stack_pool: StackPool) -> AppliedStack:
     """The root stack with auth = "cognito", applied once per run when a test needs it."""
-    with deployed_stack(
-        AUTH_STACK_NAME_PREFIX,
-        AUTH_STACK_OPTIONS,
-        endpoint=emulator_endpoint,
-        sidecar_endpoint=sidecar_endpoint,
-        workdir=tmp_path_factory.mktemp("auth-stack"),
-    ) as applied:
-        yield applied
+    return stack_pool.get("auth_stack")
+
+
+# -- the reprocessing stack -----------------------------------------------------------------
+#
+# tests/integration/test_reprocess_stack.py changes this stack's rules with terraform apply, so
+# it is a stack of its own (prefix "sir"): the shared stacks' rules never change.
+
+REPROCESS_STACK_NAME_PREFIX = "sir"
+REPROCESS_STACK_SIZES = [{"name": "large", "max_edge": 640, "formats": [{"format": "jpeg"}]}]
+REPROCESS_STACK_OPTIONS = {
+    "variants": REPROCESS_STACK_SIZES,
+    "enable_cdn": False,
+    "enable_alarms": False,
+}
+
+
+@pytest.fixture(scope="session")
+def reprocess_stack(stack_pool: StackPool) -> AppliedStack:
+    """The stack whose rules the reprocessing test changes."""
+    return stack_pool.get("reprocess_stack")
+
+
+# -- applying the stacks side by side -------------------------------------------------------
+
+STACKS = {
+    "local_stack": StackSpec(STACK_NAME_PREFIX, LOCAL_CLOUD_OPTIONS),
+    "auth_stack": StackSpec(AUTH_STACK_NAME_PREFIX, AUTH_STACK_OPTIONS),
+    "reprocess_stack": StackSpec(REPROCESS_STACK_NAME_PREFIX, REPROCESS_STACK_OPTIONS),
+}
+NEEDED_STACKS = pytest.StashKey[list[str]]()
+
+
+class StackPool:
+    """The run's stacks (:data:`STACKS`), each applied once in the background on first
+    :meth:`start` and destroyed together at the end of the run."""
+
+    def __init__(self, endpoint: str, sidecar_endpoint: str, folders: pytest.TempPathFactory):
+        self._endpoint = endpoint
+        self._sidecar_endpoint = sidecar_endpoint
+        self._folders = folders
+        self._stacks: dict[str, BackgroundStack] = {}
+
+    def start(self, name: str) -> BackgroundStack:
+        if name not in self._stacks:
+            self._stacks[name] = BackgroundStack(
+                STACKS[name],
+                endpoint=self._endpoint,
+                sidecar_endpoint=self._sidecar_endpoint,
+                workdir=self._folders.mktemp(name.replace("_", "-")),
+            )
+        return self._stacks[name]
+
+    def get(self, name: str) -> AppliedStack:
+        return self.start(name).result()
+
+    def destroy_all(self) -> None:
+        """Destroy every started stack side by side; an ``AssertionError`` names what any
+        destroy left behind (or the destroy's own error)."""
+        with ThreadPoolExecutor(max_workers=max(1, len(self._stacks))) as workers:
+            outcomes = {name: workers.submit(stack.destroy) for name, stack in self._stacks.items()}
+        problems = []
+        for name, outcome in outcomes.items():
+            if outcome.exception() is not None:
+                problems.append(f"{name}: the destroy failed: {outcome.exception()}")
+            elif outcome.result():
+                problems.append(
+                    f"{name}: terraform destroy left resources behind: {outcome.result()}"
+                )
+        assert not problems, "\n".join(problems)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Which stacks the collected tests need (through any chain of fixtures)."""
+    session.config.stash[NEEDED_STACKS] = [
+        name
+        for name in STACKS
+        if any(name in getattr(item, "fixturenames", ()) for item in session.items)
+    ]
+
+
+@pytest.fixture(scope="session")
+def stack_pool(
+    request: pytest.FixtureRequest,
+    emulator_endpoint: str,
+    sidecar_endpoint: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[StackPool]:
+    """Every stack the run needs, its applies started at once, side by side."""
+    pool = StackPool(emulator_endpoint, sidecar_endpoint, tmp_path_factory)
+    try:
+        for name in request.config.stash.get(NEEDED_STACKS, []):
+            pool.start(name)
+        yield pool
+    finally:
+        pool.destroy_all()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stacks_applied_from_the_start(request: pytest.FixtureRequest) -> None:
+    """The stacks the run needs start applying before its first test, so their applies overlap
+    each other and the tests that need no stack (the localcloud tier runs first)."""
+    if request.config.stash.get(NEEDED_STACKS, []):
+        request.getfixturevalue("stack_pool")
 
 
 @pytest.fixture(scope="session")
