@@ -63,9 +63,9 @@ class AnimationLimits:
     * ``max_output_pixels=150_000_000`` (``animation_work_exceeded``): the summed area of every
       output frame of every animated variant, the encode work. Measured (docs/benchmarks.md,
       "Animations"): about 14 MP of output per CPU second (AVIF speed 9 and WebP method 4, both
-      decode passes included), so 150 MP is about 11 s of one core, about 19 s at the 1024 MB
-      function's 0.58 vCPU: inside the 26.5 s decode deadline of the default 60 s function,
-      which still stops anything slower frame by frame.
+      decode passes included), so 150 MP is about 11 s of one core (the default 1,769 MB
+      function's one vCPU; about 19 s at 1,024 MB's 0.58): inside the 26.5 s decode deadline of
+      the default 60 s function, which still stops anything slower frame by frame.
     """
 
     max_frames: int = 5000
