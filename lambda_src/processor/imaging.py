@@ -61,7 +61,7 @@ decode pass, the placeholder. Outputs, notes and the error raised are those of t
 path, byte for byte (tests/unit/test_imaging_concurrency.py). Steps 1-3 stay serial; libheif
 (pi-heif ``DECODE_THREADS``, 4) and dav1d (Pillow's AVIF decoder, one thread per CPU) decode
 with threads of their own. The AVIF encoder keeps one thread: at 1024 px libaom makes a single
-tile, and two threads measured no faster (same bytes). ``timings_ms``' stage times are then
+tile, and two threads gave the same bytes and no clear gain (docs/benchmarks.md, "Every vCPU"). ``timings_ms``' stage times are then
 sums of overlapping task durations; ``variants`` is the phase's wall time.
 """
 
