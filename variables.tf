@@ -316,9 +316,9 @@ variable "variants" {
 }
 
 variable "processor_memory_mb" {
-  description = "Memory of the processor function in MB, 128-10240 (CPU scales with it)."
+  description = "Memory of the processor function in MB, 128-10240 (CPU scales with it: 1769 is one vCPU, the lowest cost x latency measured, docs/cost.md)."
   type        = number
-  default     = 1024
+  default     = 1769
 
   validation {
     condition     = var.processor_memory_mb >= 128 && var.processor_memory_mb <= 10240 && floor(var.processor_memory_mb) == var.processor_memory_mb

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import io
 import math
-import struct
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -64,9 +63,9 @@ class AnimationLimits:
     * ``max_output_pixels=150_000_000`` (``animation_work_exceeded``): the summed area of every
       output frame of every animated variant, the encode work. Measured (docs/benchmarks.md,
       "Animations"): about 14 MP of output per CPU second (AVIF speed 9 and WebP method 4, both
-      decode passes included), so 150 MP is about 11 s of one core, about 19 s at the 1024 MB
-      function's 0.58 vCPU: inside the 26.5 s decode deadline of the default 60 s function,
-      which still stops anything slower frame by frame.
+      decode passes included), so 150 MP is about 11 s of one core (the default 1,769 MB
+      function's one vCPU; about 19 s at 1,024 MB's 0.58): inside the 26.5 s decode deadline of
+      the default 60 s function, which still stops anything slower frame by frame.
     """
 
     max_frames: int = 5000
@@ -104,12 +103,8 @@ def frame_count(image: Image.Image) -> int:
 
     Pillow counts a GIF's frames by walking its blocks: a damaged block is ``corrupt_image``
     here, not an error the handler would retry."""
-    try:
+    with imaging.decoder_errors("The animation's frames could not be read."):
         return int(getattr(image, "n_frames", 1) or 1)
-    except (EOFError, IndexError, OSError, SyntaxError, ValueError, struct.error) as error:
-        raise imaging.ImageRejected(
-            "corrupt_image", "The animation's frames could not be read.", str(error)
-        ) from None
 
 
 def first_animation_frame(image: Image.Image) -> int:
@@ -222,28 +217,37 @@ class FramePrep:
     icc_profile: bytes | None = None  # converted to sRGB per output frame
 
 
-def encode_animated(
-    data: bytes,
-    source_format: str,
-    variants: Sequence[imaging.VariantSpec],
-    limits: AnimationLimits,
-    prep: FramePrep,
-    notes: list[str],
-    deadline: float = math.inf,
-) -> tuple[dict[tuple[str, str], imaging.EncodedVariant], AnimationInfo | None]:
-    """Encode every animating variant of an animated ``data``; ``({}, None)`` for a still.
+@dataclass(frozen=True)
+class AnimationJob:
+    """An animated source as the still path found it: what every decode pass needs."""
 
-    One decode pass per animated variant (each encoder pulls its frames in order); each pass
-    checks the limits and the deadline frame by frame.
-    """
-    moving = [spec for spec in variants if animates(spec)]
+    data: bytes
+    source_format: str  # Pillow's format name
+    limits: AnimationLimits
+    prep: FramePrep
+    deadline: float = math.inf
+
+
+def encode_animated(
+    job: AnimationJob, variants: Sequence[imaging.VariantSpec], notes: list[str]
+) -> tuple[dict[tuple[str, str], imaging.EncodedVariant], AnimationInfo | None]:
+    """Encode every animating variant of an animated source, one after the other; ``({},
+    None)`` when none animates. The info is the last pass's (every pass reads the same file)."""
     encoded: dict[tuple[str, str], imaging.EncodedVariant] = {}  # by (size, format)
     info: AnimationInfo | None = None
-    for spec in moving:
-        stream = FrameStream(data, source_format, limits, deadline)
-        encoded[spec.name, spec.format] = _encode_one(stream, spec, prep, notes)
-        info = stream.info()
+    for spec in variants:
+        if animates(spec):
+            encoded[spec.name, spec.format], info = encode_variant(job, spec, notes)
     return encoded, info
+
+
+def encode_variant(
+    job: AnimationJob, spec: imaging.VariantSpec, notes: list[str]
+) -> tuple[imaging.EncodedVariant, AnimationInfo]:
+    """One animated variant from its own decode pass, which checks the limits and the deadline
+    frame by frame. Passes share nothing: they may run concurrently (imaging's task group)."""
+    stream = FrameStream(job.data, job.source_format, job.limits, job.deadline)
+    return _encode_one(stream, spec, job.prep, notes), stream.info()
 
 
 class FrameStream:
@@ -277,14 +281,14 @@ class FrameStream:
         check_deadline(self.deadline, self.clock)
         if index >= self.limits.max_frames:
             raise _too_many_frames(index + 1, self.limits)
-        try:
+        with imaging.decoder_errors(
+            f"Frame {index + 1} could not be decoded.",
+            "The animation ends before all of its frames.",
+            f"{self.frames} frames declared, frame {index + 1}: ",
+        ):
             if position:
                 self.image.seek(position)
             load_within(self.image, self.deadline, clock=self.clock)
-        except ImageRejected:
-            raise
-        except Exception as error:  # decoder failures on untrusted bytes
-            raise _frame_failure(error, index, self.frames) from error
         self.summed_pixels += _area(self.image.size)
         if self.summed_pixels > self.limits.max_total_pixels:
             raise _too_large(self.summed_pixels, self.limits)
@@ -350,10 +354,52 @@ def _encode_one(
         raise RuntimeError(f"the encoder took {sequence.made} of {stream.frames} frames")
     notes.extend(dict.fromkeys(frame_notes))  # once each, not once per frame
     data = buffer.getvalue()
+    if spec.format == "avif":
+        data = without_clock_times(data)
     content_type, extension = spec.content_type, spec.extension
     return imaging.EncodedVariant(
         spec.name, spec.format, content_type, extension, *size, data, encoded_frames(data)
     )
+
+
+# ISOBMFF boxes whose version-dependent header starts with creation and modification times
+# (ISO/IEC 14496-12: mvhd, tkhd, mdhd), and the containers that hold them.
+_TIMED_BOXES = frozenset({b"mvhd", b"tkhd", b"mdhd"})
+_TIME_CONTAINERS = frozenset({b"moov", b"trak", b"mdia"})
+
+
+def without_clock_times(data: bytes) -> bytes:
+    """An AVIF image sequence with its movie, track and media creation and modification times
+    set to 0 ("unknown"). libavif writes the wall clock there, so without this the same frames
+    would give other bytes every second: an output key promises the same bytes for ever
+    (common/contract.py's fingerprint), and a concurrent encode must equal a sequential one."""
+    buffer = bytearray(data)
+    _zero_times(buffer, 0, len(buffer))
+    return bytes(buffer)
+
+
+def _zero_times(buffer: bytearray, start: int, end: int) -> None:
+    position = start
+    while position + 8 <= end:
+        size = int.from_bytes(buffer[position : position + 4], "big")
+        kind = bytes(buffer[position + 4 : position + 8])
+        header = 8
+        if size == 1:
+            size = int.from_bytes(buffer[position + 8 : position + 16], "big")
+            header = 16
+        elif size == 0:
+            size = end - position
+        if size < header or position + size > end:
+            return  # not a box libavif wrote: leave the rest as it is
+        body = position + header
+        if kind in _TIME_CONTAINERS:
+            _zero_times(buffer, body, position + size)
+        elif kind in _TIMED_BOXES and body + 4 <= position + size:
+            width = 8 if buffer[body] == 1 else 4  # version 1: 64-bit times
+            times = body + 4  # after version and flags
+            if times + 2 * width <= position + size:
+                buffer[times : times + 2 * width] = bytes(2 * width)
+        position += size
 
 
 def encoded_frames(data: bytes) -> int:
@@ -414,17 +460,6 @@ class FrameSequence(Image.Image):
         if frame < self._index:  # the writer's closing seek(tell()), also after an error
             return
         raise ValueError(f"frames are made in order: asked for {frame} after {self._index}")
-
-
-def _frame_failure(error: Exception, index: int, declared: int) -> ImageRejected:
-    """A frame that is missing (the file ends first) or cannot be decoded."""
-    if isinstance(error, EOFError) or "truncated" in str(error).lower():
-        return ImageRejected(
-            "truncated_image",
-            "The animation ends before all of its frames.",
-            f"{declared} frames declared, frame {index + 1} missing: {error!r}",
-        )
-    return ImageRejected("corrupt_image", f"Frame {index + 1} could not be decoded.", repr(error))
 
 
 def _area(size: tuple[int, int]) -> int:

@@ -26,11 +26,13 @@ from typing import Any
 from common import contract, emf, event_bus, events, jsonlog, records, s3_client, tracing
 from common import table as uploads_table
 from processor import config as processor_config
-from processor import decode_budget, imaging, manifest, metrics, s3_events
+from processor import cpus, decode_budget, imaging, manifest, metrics, s3_events
 from processor.storage import S3Storage
 
 CONFIG = processor_config.load_config(os.environ)
 LOG = jsonlog.JsonLogger("processor", CONFIG.log_level)
+# CPUs the core may use (cgroup quota, affinity, Lambda's memory share): 1 = sequential.
+WORKERS = cpus.detect_workers(os.environ)
 S3 = s3_client.make_client()
 STORE = S3Storage(S3, CONFIG.output_bucket)
 TABLE = uploads_table.UploadsTable(uploads_table.make_client(), CONFIG.uploads_table)
@@ -174,7 +176,7 @@ def _process(upload: s3_events.UploadRef, remaining: Callable[[], float]) -> Out
         try:
             with watch.stage("process"):
                 processed = imaging.process_image(
-                    data, CONFIG.variants, CONFIG.limits, decode_deadline=deadline
+                    data, CONFIG.variants, CONFIG.limits, decode_deadline=deadline, workers=WORKERS
                 )
         except imaging.ImageRejected as error:
             rejection = error
@@ -255,7 +257,11 @@ def _reprocess(upload: s3_events.UploadRef, remaining: Callable[[], float]) -> O
     data = STORE.read_upload(upload.bucket, upload.key, head["ETag"])
     try:
         processed = imaging.process_image(
-            data, CONFIG.variants, CONFIG.limits, decode_deadline=decode_deadline(remaining())
+            data,
+            CONFIG.variants,
+            CONFIG.limits,
+            decode_deadline=decode_deadline(remaining()),
+            workers=WORKERS,
         )
     except imaging.ImageRejected as rejection:  # e.g. a limit lowered since: keep what it has
         LOG.warning("original refused by the current limits", error_code=rejection.code)
@@ -345,5 +351,6 @@ def log_outcome(
         frames=processed.animation.frames if processed.animation else 1,
         duration_ms=processed.animation.duration_ms if processed.animation else None,
         placeholder_bytes=len(processed.placeholder.thumbhash) if processed.placeholder else 0,
+        workers=WORKERS,
         timings_ms=timings,
     )

@@ -2,7 +2,8 @@
 
 Public API (stable, used by the handler and by benchmarks)::
 
-    process_image(data: bytes, variants: Sequence[VariantSpec], limits: Limits) -> ProcessedImage
+    process_image(data: bytes, variants: Sequence[VariantSpec], limits: Limits,
+                  *, decode_deadline: float = math.inf, workers: int = 1) -> ProcessedImage
 
 * ``VariantSpec(name, max_edge, format, quality=85, webp_method=4, avif_speed=9)``:
   ``format`` is ``"jpeg"``, ``"webp"``, ``"png"`` or ``"avif"``; the output fits in
@@ -13,8 +14,10 @@ Public API (stable, used by the handler and by benchmarks)::
 * ``ProcessedImage.source`` is a ``SourceInfo(format, width, height)`` (upright size, after
   EXIF orientation); ``ProcessedImage.variants`` is a tuple of ``EncodedVariant(name,
   format, content_type, extension, width, height, data)`` in the order of ``variants``;
-  ``timings_ms`` has ``decode``, ``resize`` and ``encode``; ``notes`` lists recoverable
-  oddities (for example ``icc_profile_invalid``) for the caller to log.
+  ``timings_ms`` has ``decode``, ``resize``, ``encode``, ``placeholder`` (``animate`` for an
+  animated source) and ``variants``, the wall time of everything after the decode (see
+  "Concurrency"); ``notes`` lists recoverable oddities (for example ``icc_profile_invalid``)
+  for the caller to log.
 * A file that is not an acceptable image raises ``ImageRejected(code, message)`` with
   ``code`` in :data:`REJECTION_CODES`. Any other exception is a bug or an environment
   problem, never a property of the input.
@@ -50,6 +53,16 @@ Pipeline, tuned for speed without visible quality loss:
    format animates (``VariantSpec.animate`` and the rule set's ``animates``) is then streamed
    frame by frame; still variants and the placeholder keep the first frame from steps 1-6.
    ``ProcessedImage.animation`` is an ``AnimationInfo`` (frames, duration, plays) or ``None``.
+
+Concurrency (issue 26): with ``workers`` > 1 (the handler passes :mod:`processor.cpus`' count),
+steps 4-7 run as tasks on that many threads (Pillow releases the GIL in resize and encode):
+the resize chain, each size's encodes as soon as that size is resized, each animated variant's
+decode pass, the placeholder. Outputs, notes and the error raised are those of the sequential
+path, byte for byte (tests/unit/test_imaging_concurrency.py). Steps 1-3 stay serial; libheif
+(pi-heif ``DECODE_THREADS``, 4) and dav1d (Pillow's AVIF decoder, one thread per CPU) decode
+with threads of their own. The AVIF encoder keeps one thread: at 1024 px libaom makes a single
+tile, and two threads gave the same bytes and no clear gain (docs/benchmarks.md, "Every vCPU"). ``timings_ms``' stage times are then
+sums of overlapping task durations; ``variants`` is the phase's wall time.
 """
 
 from __future__ import annotations
@@ -61,6 +74,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 
 import pi_heif
 from PIL import Image, ImageCms, ImageMath, UnidentifiedImageError
@@ -77,6 +91,7 @@ from processor.decode_budget import (
 )
 from processor.placeholder import Placeholder, make_placeholder
 from processor.rejection import ImageRejected
+from processor.tasks import TaskGroup
 
 # HEIC/HEIF through libheif (pi-heif: decode only, LGPL; docs/formats.md). Only the primary
 # image is read: thumbnails, depth and auxiliary images are never decoded.
@@ -196,11 +211,15 @@ def process_image(
     limits: Limits,
     *,
     decode_deadline: float = math.inf,
+    workers: int = 1,
 ) -> ProcessedImage:
     """Decode ``data`` once and return every variant encoded. See the module docstring.
 
     ``decode_deadline`` (a ``time.monotonic()`` value) bounds the decode's time: past it the
     image is rejected with ``decode_time_exceeded`` (``decode_budget.decode_deadline``).
+    ``workers`` is how many CPUs the caller may use (:mod:`processor.cpus`): 1 is the plain
+    sequential path; more resize and encode the variants concurrently, byte for byte the same
+    outputs, notes and rejections (:func:`make_variants_concurrently`).
     """
     timings: dict[str, float] = {}
     notes: list[str] = []
@@ -215,40 +234,158 @@ def process_image(
     # Sizes come from the image as stored, not from a DCT-scaled decode, so a variant's size
     # never depends on how the JPEG happened to be decoded.
     source = SourceInfo(source_format, *oriented_size(stored_size, orientation))
-    with _timed(timings, "resize"):
-        resized = resize_all(upright, (source.width, source.height), variants, icc_profile, notes)
     # -- issue 24 hook: an animated source's animating variants are streamed (animation.py);
     # the still variants and the placeholder keep its first frame.
     moving = animation.is_animated(decoded) and any(map(animation.animates, variants))
+    job = VariantJob(
+        upright,
+        (source.width, source.height),
+        tuple(variants),
+        icc_profile,
+        animation.AnimationJob(
+            data,
+            decoded.format or "",
+            limits.animation,
+            animation.FramePrep(orientation, icc_profile),
+            decode_deadline,
+        )
+        if moving
+        else None,
+    )
+    with _timed(timings, "variants"):
+        if workers <= 1:
+            made = make_variants(job, timings, notes)
+        else:
+            made = make_variants_concurrently(job, workers, timings, notes)
+    return ProcessedImage(
+        source,
+        tuple(made.encoded[spec.name, spec.format] for spec in variants),
+        timings,
+        tuple(notes),
+        made.placeholder,
+        made.animation,
+    )
+
+
+@dataclass(frozen=True)
+class VariantJob:
+    """Everything after the decode: the upright first frame and what the variants need."""
+
+    image: Image.Image  # upright, normalised mode, no info; possibly a DCT-scaled decode
+    source_size: tuple[int, int]  # upright size as stored: target sizes come from it
+    variants: tuple[VariantSpec, ...]
+    icc_profile: bytes | None
+    animated: animation.AnimationJob | None = None  # an animated source (issue 24 hook)
+
+    def streams(self, spec: VariantSpec) -> bool:
+        """True when ``spec`` is streamed from the animation instead of the first frame."""
+        return self.animated is not None and animation.animates(spec)
+
+    @property
+    def placeholder_size(self) -> str | None:
+        """The size the placeholder is made from (the smallest), if any."""
+        return min(self.variants, key=lambda spec: spec.max_edge).name if self.variants else None
+
+
+@dataclass(frozen=True)
+class MadeVariants:
+    encoded: dict[tuple[str, str], EncodedVariant]  # by (size, format)
+    placeholder: Placeholder | None
+    animation: animation.AnimationInfo | None
+
+
+def make_variants(job: VariantJob, timings: dict[str, float], notes: list[str]) -> MadeVariants:
+    """The sequential path: resize every size, encode the stills, stream the animated, then the
+    placeholder. ``timings`` gets ``resize``, ``encode``, ``animate`` and ``placeholder``."""
+    with _timed(timings, "resize"):
+        resized = resize_all(job.image, job.source_size, job.variants, job.icc_profile, notes)
     with _timed(timings, "encode"):
         encoded = {
             (spec.name, spec.format): encode(resized[spec.name], spec)
-            for spec in variants
-            if not (moving and animation.animates(spec))
+            for spec in job.variants
+            if not job.streams(spec)
         }
-    animation_info = None
-    if moving:
+    info = None
+    if job.animated is not None:
         with _timed(timings, "animate"):
-            prep = animation.FramePrep(orientation, icc_profile)
-            streamed, animation_info = animation.encode_animated(
-                data, decoded.format or "", variants, limits.animation, prep, notes, decode_deadline
-            )
+            streamed, info = animation.encode_animated(job.animated, job.variants, notes)
         encoded.update(streamed)
-    # -- end of the issue 24 hook
     with _timed(timings, "placeholder"):
-        smallest = min(variants, key=lambda spec: spec.max_edge).name if variants else None
+        smallest = job.placeholder_size
         placeholder = (
-            make_placeholder(resized[smallest], (source.width, source.height))
-            if smallest is not None
-            else None
+            None if smallest is None else make_placeholder(resized[smallest], job.source_size)
         )
-    return ProcessedImage(
-        source,
-        tuple(encoded[spec.name, spec.format] for spec in variants),
-        timings,
-        tuple(notes),
-        placeholder,
-        animation_info,
+    return MadeVariants(encoded, placeholder, info)
+
+
+def make_variants_concurrently(
+    job: VariantJob, workers: int, timings: dict[str, float], notes: list[str]
+) -> MadeVariants:
+    """The same work as :func:`make_variants` as tasks on ``workers`` threads.
+
+    Tasks: the resize chain (one task: each size is resized from the one before, so the steps
+    cannot overlap), which submits a size's encodes, and the placeholder, as soon as that size is
+    resized; one task per animated variant (each its own decode pass). Each encode saves its own
+    copy of the shared pixels (``Image.save`` keeps its options on the image object). Results,
+    notes and the first error are taken in the sequential path's order
+    (:class:`processor.tasks.TaskGroup`), so outputs are byte-identical. ``timings`` gets the
+    same stages, each the sum of its tasks' durations (they overlap: the wall time of the whole
+    phase is the caller's ``variants``).
+    """
+    order = resize_order(job.variants)
+    last_step = {spec.name: position for position, spec in enumerate(order)}
+    index_of = {(spec.name, spec.format): index for index, spec in enumerate(job.variants)}
+    encoded: dict[tuple[str, str], EncodedVariant] = {}
+    made: dict[str, Placeholder] = {}
+    chain_notes: list[str] = []
+    stream_notes: dict[int, list[str]] = {}
+    infos: dict[int, animation.AnimationInfo] = {}
+
+    def encode_task(image: Image.Image, spec: VariantSpec) -> None:
+        encoded[spec.name, spec.format] = encode(image.copy(), spec)
+
+    def placeholder_task(image: Image.Image) -> None:
+        made["placeholder"] = make_placeholder(image, job.source_size)
+
+    def stream_task(index: int, spec: VariantSpec) -> None:
+        assert job.animated is not None
+        stream_notes[index] = []
+        variant, infos[index] = animation.encode_variant(job.animated, spec, stream_notes[index])
+        encoded[spec.name, spec.format] = variant
+
+    def chain(group: TaskGroup) -> None:
+        current = job.image
+        for position, step in enumerate(order):
+            current = resize_step(
+                current, position, step, job.source_size, job.icc_profile, chain_notes
+            )
+            if last_step[step.name] != position:
+                continue
+            for spec in job.variants:
+                if spec.name == step.name and not job.streams(spec):
+                    index = index_of[spec.name, spec.format]
+                    group.submit((1, index), "encode", partial(encode_task, current, spec))
+            if step.name == job.placeholder_size:
+                group.submit((3,), "placeholder", partial(placeholder_task, current))
+
+    with TaskGroup(workers) as group:
+        group.submit((0,), "resize", partial(chain, group))
+        for index, spec in enumerate(job.variants):
+            if job.streams(spec):
+                group.submit((2, index), "animate", partial(stream_task, index, spec))
+    timings.update({stage: round(ms, 3) for stage, ms in group.stage_ms.items()})
+    notes.extend(chain_notes)
+    for index in sorted(stream_notes):
+        notes.extend(stream_notes[index])
+    info = infos[max(infos)] if infos else None  # the sequential path keeps the last pass's
+    return MadeVariants(encoded, made.get("placeholder"), info)
+
+
+def resize_order(variants: Sequence[VariantSpec]) -> list[VariantSpec]:
+    """Largest first. Of one size's formats, the one needing the gentlest resize goes first and
+    the others share its result: the pixels never depend on the order formats are listed in."""
+    return sorted(
+        variants, key=lambda spec: (spec.max_edge, REDUCING_GAP[spec.format]), reverse=True
     )
 
 
@@ -265,18 +402,23 @@ def resize_all(
     """
     resized: dict[str, Image.Image] = {}
     current = image
-    # Of one size's formats, the one needing the gentlest resize goes first and the others
-    # share its result: the pixels never depend on the order formats are listed in.
-    ordered = sorted(
-        variants, key=lambda spec: (spec.max_edge, REDUCING_GAP[spec.format]), reverse=True
-    )
-    for position, spec in enumerate(ordered):
-        size = target_size(*source_size, spec.max_edge)
-        current = resize_to(current, size, spec.format)
-        if position == 0:
-            current = to_srgb(current, icc_profile, notes)
+    for position, spec in enumerate(resize_order(variants)):
+        current = resize_step(current, position, spec, source_size, icc_profile, notes)
         resized[spec.name] = current
     return resized
+
+
+def resize_step(
+    image: Image.Image,
+    position: int,
+    spec: VariantSpec,
+    source_size: tuple[int, int],
+    icc_profile: bytes | None,
+    notes: list[str],
+) -> Image.Image:
+    """Step ``position`` of the resize chain: towards ``spec``, then (first step) to sRGB."""
+    resized = resize_to(image, target_size(*source_size, spec.max_edge), spec.format)
+    return to_srgb(resized, icc_profile, notes) if position == 0 else resized
 
 
 def resize_to(image: Image.Image, size: tuple[int, int], output_format: str) -> Image.Image:
@@ -512,20 +654,36 @@ def draft_for_largest_variant(
 
 
 def load_pixels(image: Image.Image, deadline: float = math.inf) -> None:
-    try:
+    with decoder_errors():
         load_within(image, deadline)
-    except DecodeWorkExceeded:  # already a rejection with its code: not "corrupt_image"
+
+
+@contextmanager
+def decoder_errors(
+    corrupt: str = "The image data could not be decoded.",
+    truncated: str = "The image file is incomplete.",
+    context: str = "",
+) -> Iterator[None]:
+    """The one mapping of a decoder's failure on untrusted bytes to a rejection.
+
+    Used wherever Pillow or a plugin reads pixels or walks frames (:func:`load_pixels`,
+    :func:`processor.animation.frame_count` for the declared frames, the animation's frame
+    stream): a rejection raised inside (a work limit, the deadline) passes unchanged; a
+    decompression bomb is ``too_many_pixels``; an ``EOFError`` or an error saying "truncated"
+    is ``truncated_image`` with the ``truncated`` message; anything else a decoder raises
+    (``OSError``, ``SyntaxError``, ``IndexError``, ``struct.error``, ...) is ``corrupt_image``
+    with the ``corrupt`` message. ``context`` prefixes the detail (which frame, for example).
+    """
+    try:
+        yield
+    except ImageRejected:  # already a rejection with its code: not "corrupt_image"
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise _too_many_pixels(str(error)) from error
     except Exception as error:  # decoder failures on untrusted bytes
         if isinstance(error, EOFError) or "truncated" in str(error).lower():
-            raise ImageRejected(
-                "truncated_image", "The image file is incomplete.", repr(error)
-            ) from error
-        raise ImageRejected(
-            "corrupt_image", "The image data could not be decoded.", repr(error)
-        ) from error
+            raise ImageRejected("truncated_image", truncated, f"{context}{error!r}") from error
+        raise ImageRejected("corrupt_image", corrupt, f"{context}{error!r}") from error
 
 
 def apply_orientation(image: Image.Image, orientation: int) -> Image.Image:

@@ -7,7 +7,11 @@ Namespace ``METRICS_NAMESPACE`` (default ``ImagePipeline``), dimension ``Service
 * ``ImagesRejected`` (Count) per ``Service`` and per ``Service`` x ``ErrorCode``;
 * ``<Stage>Ms`` (Milliseconds) per ``Service``: ``HeadMs``, ``RecordMs``, ``GetMs``,
   ``ProcessMs``, ``PutMs`` (the handler's stages), ``DecodeMs``, ``ResizeMs``, ``EncodeMs``
-  (the core's, done uploads only) and ``TotalMs`` (the sum of the handler's stages);
+  and ``VariantsMs`` (the core's, done uploads only) and ``TotalMs`` (the sum of the handler's
+  stages). With more than one worker the core resizes and encodes concurrently: ``ResizeMs``
+  and ``EncodeMs`` are then sums of task durations that overlap, and ``VariantsMs`` is the wall
+  time of that whole phase (resize, encode, animated variants, placeholder); sequentially it is
+  their sum;
 * ``ProcessingFailures`` (Count) per ``Service``: an attempt raised (it will be retried).
 
 The upload id, request id and trace ids are properties (searchable log fields), never
@@ -25,7 +29,7 @@ DEFAULT_NAMESPACE = "ImagePipeline"
 SERVICE = "Service"
 ERROR_CODE = "ErrorCode"
 HANDLER_STAGES = ("head", "record", "get", "process", "put")
-CORE_STAGES = ("decode", "resize", "encode")
+CORE_STAGES = ("decode", "resize", "encode", "variants")
 
 
 def stage_metric_name(stage: str) -> str:

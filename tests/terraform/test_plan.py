@@ -575,7 +575,7 @@ def test_api_function_environment(emulator_plan) -> None:
 def test_processor_function_environment_and_sizing(plan) -> None:
     fn = plan.values("module.processor.module.function.aws_lambda_function.this")
     assert fn["function_name"] == "sip-processor"
-    assert fn["memory_size"] == 1024
+    assert fn["memory_size"] == 1769  # one vCPU: the lowest cost x latency (docs/cost.md)
     assert fn["timeout"] == 60
     assert fn["architectures"] == ["x86_64"]
     assert fn["reserved_concurrent_executions"] == -1

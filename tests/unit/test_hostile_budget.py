@@ -75,7 +75,7 @@ print(json.dumps(outcome))
 
 
 def test_the_budget_matches_the_deployed_defaults():
-    assert (MEMORY_MB, TIMEOUT_S) == (1024, 60)
+    assert (MEMORY_MB, TIMEOUT_S) == (1769, 60)  # issue 26: 1,769 MB, one vCPU
     assert hostile_images.MAX_PIXELS == MAX_PIXELS
     assert hostile_images.MAX_UPLOAD_BYTES == MAX_UPLOAD_BYTES
 

@@ -299,7 +299,7 @@ def test_outputs_follow_the_requested_order_and_carry_types() -> None:
         ("image/png", "png"),
         ("image/jpeg", "jpg"),
     ]
-    assert set(result.timings_ms) == {"decode", "resize", "encode", "placeholder"}
+    assert set(result.timings_ms) == {"decode", "resize", "encode", "placeholder", "variants"}
 
 
 CHILD_PROCESS = r"""
