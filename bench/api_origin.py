@@ -24,9 +24,13 @@ fetch cache mode) only. The presigned
 PUTs go to the emulator's S3, another origin, in both (as on AWS, where S3 is never behind the
 distribution here).
 
-Every browser context is fresh (empty HTTP and preflight caches) and gets Chromium's network
-emulation (CDP ``Network.emulateNetworkConditions``) with the stated RTT as its latency and no
-throughput limit: each request the browser makes costs one more RTT, a preflight included. The
+Every browser context is fresh (empty HTTP and preflight caches). Every request Chromium sends
+goes through a "link" proxy (``--proxy-server``, loopback included) that holds it for the
+stated RTT before forwarding it, preflights included: one round trip per request, as on a
+kept-alive connection (no TCP/TLS set-up, no throughput limit). Not Chromium's own network
+emulation: CDP ``Network.emulateNetworkConditions`` delays requests but not the CORS
+preflights (measured: at 300 ms latency a POST with its preflight took 348-392 ms, one whose
+preflight was cached 333-365 ms), so it would hide exactly the cost compared here. The
 photos are picked one at a time; per upload, from the browser's own network events (CDP
 ``Network.requestWillBeSent``, which reports preflights with type ``Preflight``), it counts API
 requests, API preflights, S3 PUTs, S3 preflights, and, from the page's own data-status changes,
@@ -159,38 +163,68 @@ def forward(method: str, url: str, headers: dict[str, str], body: bytes | None) 
         connection.close()
 
 
+class Answering(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as the browser would get from an edge
+
+    def log_message(self, *args: Any) -> None:  # quiet
+        return
+
+    def _body(self) -> bytes | None:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else None
+
+    def _headers(self) -> dict[str, str]:
+        return {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+
+    def _answer(self, status: int, headers: list[tuple[str, str]], payload: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers:
+            if name.lower() not in HOP_BY_HOP:
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+
+@dataclass
+class Link:
+    """The browser's network: every request it sends waits ``rtt_ms`` in the link proxy
+    (Chromium's --proxy-server), preflights included, before it goes on."""
+
+    rtt_ms: int = 0
+    requests: int = 0
+
+
+def make_link_handler(link: Link) -> type[BaseHTTPRequestHandler]:
+    class LinkHandler(Answering):
+        def _serve(self) -> None:
+            body = self._body()
+            link.requests += 1
+            time.sleep(link.rtt_ms / 1000)  # the emulated round trip, not a synchronisation
+            status, headers, payload = forward(self.command, self.path, self._headers(), body)
+            self._answer(status, headers, payload)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_OPTIONS = do_HEAD = _serve
+
+    return LinkHandler
+
+
 def make_handler(route: Route) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"  # keep-alive, as the browser would get from an edge
-
-        def log_message(self, *args: Any) -> None:  # quiet
-            return
-
+    class Handler(Answering):
         def _serve(self) -> None:
             path, _, query = self.path.partition("?")
             upstream = route.target(path)
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else None
+            body = self._body()
             if upstream is None:
                 self._answer(404, [("Content-Type", "text/plain")], b"not here")
                 return
             route.count(f"{'api' if path.startswith(API_PATH) else 'page'} {self.command}")
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
             url = upstream + (f"?{query}" if query else "")
-            status, upstream_headers, payload = forward(self.command, url, headers, body)
+            status, upstream_headers, payload = forward(self.command, url, self._headers(), body)
             if status == 200:
                 payload = rewrite_page(path, payload, route)
-            kept = [(k, v) for k, v in upstream_headers if k.lower() not in HOP_BY_HOP]
-            self._answer(status, kept, payload)
-
-        def _answer(self, status: int, headers: list[tuple[str, str]], payload: bytes) -> None:
-            self.send_response(status)
-            for name, value in headers:
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(payload)
+            self._answer(status, upstream_headers, payload)
 
         do_GET = do_POST = do_PUT = do_DELETE = do_OPTIONS = do_HEAD = _serve
 
@@ -198,10 +232,14 @@ def make_handler(route: Route) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def proxies(ports: dict[str, int]) -> Iterator[dict[str, Route]]:
-    """One proxy per mode on its port; routes filled in once the stack's outputs are known."""
-    routes = {mode: Route(mode, f"http://127.0.0.1:{port}", "", "") for mode, port in ports.items()}
-    servers = [ThreadingHTTPServer(("127.0.0.1", ports[m]), make_handler(routes[m])) for m in ports]
+def proxies(ports: dict[str, int], link: Link | None = None) -> Iterator[dict[str, Route]]:
+    """One proxy per mode on its port (routes filled in once the stack's outputs are known),
+    and the link proxy on ports["link"] when ``link`` is given."""
+    modes = [mode for mode in ports if mode != "link"]
+    routes = {mode: Route(mode, f"http://127.0.0.1:{ports[mode]}", "", "") for mode in modes}
+    servers = [ThreadingHTTPServer(("127.0.0.1", ports[m]), make_handler(routes[m])) for m in modes]
+    if link is not None:
+        servers.append(ThreadingHTTPServer(("127.0.0.1", ports["link"]), make_link_handler(link)))
     threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in servers]
     for thread in threads:
         thread.start()
@@ -308,10 +346,17 @@ def make_photos(count: int, multipart: int) -> list[Photo]:
 
 
 def one_session(
-    browser: Any, route: Route, rtt_ms: int, photos: list[Photo], tag: str, storage: str
+    browser: Any,
+    route: Route,
+    link: Link,
+    rtt_ms: int,
+    photos: list[Photo],
+    tag: str,
+    storage: str,
 ) -> list[dict[str, Any]]:
     """A fresh context (empty caches) at ``rtt_ms``; each photo picked alone and awaited."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
+    link.rtt_ms = rtt_ms
     try:
         page = context.new_page()
         page.set_default_timeout(SETTLE_TIMEOUT_MS)
@@ -319,15 +364,6 @@ def one_session(
         log = NetworkLog()
         session.on("Network.requestWillBeSent", log.on_request)
         session.send("Network.enable")
-        session.send(
-            "Network.emulateNetworkConditions",
-            {
-                "offline": False,
-                "latency": rtt_ms,
-                "downloadThroughput": -1,
-                "uploadThroughput": -1,
-            },
-        )
         page.goto(f"{route.origin}/index.html")
         page.wait_for_selector("#app[data-app-state='ready']")
         page.evaluate(WATCH_SCRIPT)
@@ -373,6 +409,7 @@ def one_session(
             )
         return results
     finally:
+        link.rtt_ms = 0
         context.close()
 
 
@@ -473,10 +510,11 @@ def main(argv: list[str]) -> int:
             p
             for p in free_ports(60, FIRST_PORT)
             if port_free(emulator.sidecar_port(p))
-            and all(port_free(p + 200 + i) for i in range(len(MODES)))
+            and all(port_free(p + 200 + i) for i in range(len(MODES) + 1))
         )
         ports = {"emulator": emulator_port}
         ports.update({mode: emulator_port + 200 + index for index, mode in enumerate(MODES)})
+        ports["link"] = emulator_port + 200 + len(MODES)
         WORK.mkdir(parents=True, exist_ok=True)
         port_file.write_text(json.dumps(ports))
     endpoint = f"http://127.0.0.1:{ports['emulator']}"
@@ -502,7 +540,8 @@ def main(argv: list[str]) -> int:
             "photos": [
                 {"name": p.name, "bytes": len(p.body), "multipart": p.multipart} for p in photos
             ],
-            "throughput": "unlimited (CDP -1): only the round trips are emulated",
+            "network": "the link proxy holds every request (preflights included) for the RTT;"
+            " no TCP/TLS set-up, no throughput limit",
             "chromium": CHROMIUM,
         },
     }
@@ -512,28 +551,35 @@ def main(argv: list[str]) -> int:
         web_folder = outputs["web_url"].rsplit("/", 1)[0] + "/"
         storage = endpoint + "/"  # the buckets, path-style on the emulator's S3
         uploads: dict[str, dict[str, list]] = {str(r): {m: [] for m in MODES} for r in rtts}
-        with proxies({mode: ports[mode] for mode in MODES}) as routes:
+        link = Link()
+        with proxies({name: ports[name] for name in (*MODES, "link")}, link) as routes:
             for route in routes.values():
                 route.web_folder = web_folder
                 route.api_url = outputs["api_url"].rstrip("/")
             with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                browser = playwright.chromium.launch(
+                    executable_path=CHROMIUM,
+                    args=CHROMIUM_ARGS,
+                    # "<-loopback>": through the link proxy even to 127.0.0.1
+                    proxy={"server": f"http://127.0.0.1:{ports['link']}", "bypass": "<-loopback>"},
+                )
                 try:
                     # One warm-up session (cold Lambdas), not counted.
-                    one_session(browser, routes["cross"], 0, photos[:1], "warm", storage)
+                    one_session(browser, routes["cross"], link, 0, photos[:1], "warm", storage)
                     for round_ in range(args.rounds):
                         order = MODES if round_ % 2 == 0 else MODES[::-1]
                         for rtt in rtts:
                             for mode in order:
                                 tag = f"{mode}/{rtt}/{round_}"
                                 found = one_session(
-                                    browser, routes[mode], rtt, photos, tag, storage
+                                    browser, routes[mode], link, rtt, photos, tag, storage
                                 )
                                 uploads[str(rtt)][mode] += found
                                 print(f"api_origin: {tag}: {found}", file=sys.stderr, flush=True)
                 finally:
                     browser.close()
             results["proxy_requests"] = {mode: dict(routes[mode].counts) for mode in MODES}
+            results["link_requests"] = link.requests
         results["uploads"] = uploads
         results["summary"] = {
             rtt: {mode: summarise(items) for mode, items in by_mode.items()}
