@@ -3,8 +3,10 @@
 
     .venv/bin/python bench/api_origin.py [--rounds 3] [--rtts 40,100] [--photos 3] [--multipart 1]
 
+(docs/benchmarks.md's run: --rounds 4; about 15 minutes on a shared 2-core machine.)
+
 Drives the real upload page in Chromium (Playwright, as tests/e2e does) against the root stack
-applied on a LocalStack of its own (port from 4620, state in .local/bench/api_origin), in two
+applied on a LocalStack of its own (port from 4620, state in .local/bench/api_origin), in three
 modes, interleaved round by round (the order alternates each round):
 
 * ``cross``: today. The page comes from one origin and calls the API on its execute-api URL,
@@ -12,17 +14,15 @@ modes, interleaved round by round (the order alternates each round):
 * ``same``: what a CloudFront behaviour ``/api/*`` in front of the API would give the browser.
   The page comes from the same kind of local reverse proxy (python stdlib), which also forwards
   ``/api/*`` to the emulator's API, and the page's config.json (rewritten by the proxy, as
-  Terraform would write it) points ``apiUrl`` at ``<page origin>/api``.
-
+  Terraform would write it) points ``apiUrl`` at ``<page origin>/api``;
 * ``cross_nostore``: ``cross`` with the page as it was before this benchmark's finding: its
   API calls used ``fetch(..., {cache: 'no-store'})``, which makes Chromium skip its preflight
   cache (the proxy serves js/api.js with that option put back).
 
 In every mode the page is served by such a proxy (one per mode, each its own origin; all are
 in the stack's ``allowed_origins``), so the modes differ in the API's origin (and the page's
-fetch cache mode) only. The presigned
-PUTs go to the emulator's S3, another origin, in both (as on AWS, where S3 is never behind the
-distribution here).
+fetch cache mode) only. The presigned PUTs go to the emulator's S3, another origin, in all of
+them (as on AWS, where the upload bucket is not behind the distribution).
 
 Every browser context is fresh (empty HTTP and preflight caches). Every request Chromium sends
 goes through a "link" proxy (``--proxy-server``, loopback included) that holds it for the
