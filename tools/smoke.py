@@ -12,7 +12,11 @@ refuses a part whose bytes differ from its granted SHA-256; one completion only)
 size, and refusals (a content type the API does not accept, a non-image that must end
 ``rejected``, an unknown id). When the page is delivered by CloudFront (output
 ``web_delivery = "cloudfront"``) it also checks the security headers, the HTTP-to-HTTPS
-redirect and that the web bucket refuses a direct anonymous read (403). Last, every URL the
+redirect and that the web bucket refuses a direct anonymous read (403). The API's CORS
+preflight must allow the page's origin for Chromium's longest reuse (``Access-Control-Max-Age``
+7200), and it prints the time of a request to the API and to the page's host (the edge), on a
+new connection and reused: what only a real deployment measures (docs/cdn.md, "The API's
+origin"). Last, every URL the
 stack handed out (the API, the presigned PUT, each variant, Cognito) must be admitted by the
 page's Content-Security-Policy (the CloudFront header and the page's meta tag), as a browser
 would enforce it (``tools/csp_policy.py``).
@@ -45,6 +49,7 @@ import io
 import json
 import re
 import secrets
+import statistics
 import subprocess
 import sys
 import time
@@ -76,6 +81,10 @@ IMMUTABLE_OUTPUT = "public, max-age=31536000, immutable"
 META_TAG = re.compile(r"<meta\b[^>]*>", re.IGNORECASE | re.DOTALL)
 CSP_EQUIV = re.compile(r"\bhttp-equiv\s*=\s*([\"']?)content-security-policy\1", re.IGNORECASE)
 CONTENT = re.compile(r"\bcontent\s*=\s*([\"'])(.*?)\1", re.IGNORECASE | re.DOTALL)
+
+# lambda_src/api/cors.py PREFLIGHT_MAX_AGE_SECONDS: Chromium's cap on reusing a preflight.
+PREFLIGHT_MAX_AGE = "7200"
+ROUND_TRIP_SAMPLES = 5
 
 SECURITY_HEADERS = (
     "Strict-Transport-Security",
@@ -139,6 +148,8 @@ class Smoke:
             self.check("the web bucket refuses direct reads", self.bucket_is_private)
         config = self.config()
         self.check("config.json points at this API", lambda: self.config_matches(config))
+        self.check("the API's preflight may be reused for 2 h", self.preflight_is_reusable)
+        self.check("round trips: the API direct, the page via its host", self.round_trips)
         if self.events:
             self.check("a rule on the event bus listens (temporary)", self.listen_for_events)
         upload_id, grant = self.upload_photo()
@@ -214,6 +225,39 @@ class Smoke:
             f"config.json apiUrl is {config.get('apiUrl')!r}",
         )
         return f"{len(config.get('variants', []))} variants configured"
+
+    def preflight_is_reusable(self) -> str:
+        origin = page_origin(self.outputs["web_url"])
+        response = requests.options(
+            f"{self.api.api_url}/uploads", headers={"Origin": origin, **PREFLIGHT}, timeout=30
+        )
+        granted = response.headers.get("Access-Control-Allow-Origin")
+        max_age = response.headers.get("Access-Control-Max-Age")
+        expect(response.status_code in (200, 204), f"OPTIONS /uploads: {response.status_code}")
+        expect(granted in (origin, "*"), f"OPTIONS /uploads from {origin}: allows {granted!r}")
+        expect(max_age == PREFLIGHT_MAX_AGE, f"Access-Control-Max-Age is {max_age!r}")
+        return f"OPTIONS /uploads from {origin}: Max-Age {max_age}"
+
+    def round_trips(self) -> str:
+        """What only a deployment shows (docs/cdn.md, "The API's origin"): the time of one
+        request to the regional API and to the page's host (CloudFront's edge on AWS), on a new
+        connection (TCP and TLS included) and then reused (median); printed, not judged."""
+        origin = page_origin(self.outputs["web_url"])
+        targets = (
+            ("API", "OPTIONS", f"{self.api.api_url}/uploads", {"Origin": origin, **PREFLIGHT}),
+            ("page", "HEAD", self.outputs["web_url"], {}),
+        )
+        figures = []
+        for label, method, url, headers in targets:
+            with requests.Session() as session:
+                times = [timed_request(session, method, url, headers)]
+                times += [
+                    timed_request(session, method, url, headers) for _ in range(ROUND_TRIP_SAMPLES)
+                ]
+            figures.append(
+                f"{label} {times[0]:.0f} ms new, {statistics.median(times[1:]):.0f} ms reused"
+            )
+        return "; ".join(figures)
 
     # -- one real upload -----------------------------------------------------------------------
 
@@ -515,6 +559,24 @@ class Smoke:
         self.passed += 1
         print(f"ok      the throwaway user is deleted: {self.throwaway}", flush=True)
         self.throwaway = None
+
+
+PREFLIGHT = {
+    "Access-Control-Request-Method": "POST",
+    "Access-Control-Request-Headers": "content-type",
+}
+
+
+def page_origin(web_url: str) -> str:
+    parts = urllib.parse.urlsplit(web_url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def timed_request(session: requests.Session, method: str, url: str, headers: dict) -> float:
+    """Milliseconds until the answer's body is read; any status (this only times)."""
+    started = time.perf_counter()
+    session.request(method, url, headers=headers, timeout=30).close()
+    return (time.perf_counter() - started) * 1000
 
 
 def expect(condition: bool, problem: str) -> None:

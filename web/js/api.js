@@ -99,8 +99,11 @@ async function requestJson(url, init, token) {
   // With sign-in the ID token goes in Authorization (bare, as API Gateway's Cognito authorizer
   // reads it); never a cookie.
   const headers = { ...(init.headers || {}), ...(token ? { Authorization: token } : {}) };
+  // No `cache` mode: the API marks every answer Cache-Control: no-store, and Chromium skips its
+  // CORS preflight cache for a request whose cache mode is no-store, no-cache or reload, so one
+  // would cost a preflight (a round trip) before every API call (bench/api_origin.py, docs/cdn.md).
   try {
-    response = await fetch(url, { ...init, headers, credentials: 'omit', cache: 'no-store' });
+    response = await fetch(url, { ...init, headers, credentials: 'omit' });
   } catch (error) {
     if (error && error.name === 'AbortError') throw new ApiError('Cancelled.', { kind: 'aborted' });
     throw new ApiError(NETWORK_MESSAGE, { kind: 'network' });

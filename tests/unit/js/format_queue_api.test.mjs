@@ -1,8 +1,18 @@
-// Unit tests for format.js, queue.js and the pure parts of api.js: node --test tests/unit/js/
+// Unit tests for format.js, queue.js and api.js (pure parts; requests through a fake fetch): node --test tests/unit/js/
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { apiErrorFrom, parseStatus, parseStorageError, safeHttpUrl, storageErrorFrom } from '../../../web/js/api.js';
+import {
+  apiErrorFrom,
+  completeUpload,
+  createUpload,
+  getStatus,
+  grantParts,
+  parseStatus,
+  parseStorageError,
+  safeHttpUrl,
+  storageErrorFrom,
+} from '../../../web/js/api.js';
 import { describeVariants, formatBytes, listTypes, plural } from '../../../web/js/format.js';
 import { backoffDelay, createLimiter, pollUntilSettled, PollTimeoutError } from '../../../web/js/queue.js';
 
@@ -170,4 +180,32 @@ test('parseStatus says which sources animate, a size animating when one of its s
       ['still', false, [false]], // only a source that says true animates; the size follows its sources
     ],
   );
+});
+
+test('API calls leave the cache mode alone, so Chromium may reuse a CORS preflight', async () => {
+  // cache: 'no-store' | 'no-cache' | 'reload' makes Chromium preflight every call (its preflight
+  // cache is skipped); the API's own Cache-Control: no-store already keeps answers out of caches.
+  const seen = [];
+  const realFetch = globalThis.fetch;
+  globalThis.fetch = async (url, init) => {
+    seen.push([url, init]);
+    const body = url.endsWith('/parts')
+      ? { parts: [{ partNumber: 1, url: 'https://s3.example/p1', headers: {} }] }
+      : { id: 'u1', status: 'processing', uploadUrl: 'https://s3.example/u1', method: 'PUT' };
+    return new Response(JSON.stringify(body), { status: 200 });
+  };
+  try {
+    const api = 'https://api.example/v1';
+    await createUpload(api, { contentType: 'image/jpeg', size: 1, filename: 'a.jpg' }, { token: 'T' });
+    await grantParts(api, 'u1', [{ partNumber: 1, size: 1, sha256: 'x' }]);
+    await completeUpload(api, 'u1');
+    await getStatus(api, 'u1');
+  } finally {
+    globalThis.fetch = realFetch;
+  }
+  assert.equal(seen.length, 4);
+  for (const [url, init] of seen) {
+    assert.equal(init.cache, undefined, `${init.method} ${url} sets cache: ${init.cache}`);
+    assert.equal(init.credentials, 'omit');
+  }
 });
