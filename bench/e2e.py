@@ -440,7 +440,7 @@ def chart(results: Mapping[str, Any], path: Path) -> None:
     latency = results["latency"]
     runs = [row for row in latency["runs"] if row["summary"].get("breakdown_ms_p50")]
     names = list(dict.fromkeys(n for row in runs for n in row["summary"]["breakdown_ms_p50"]))
-    figure, axes = plt.subplots(figsize=(9, 1.2 + 0.6 * len(runs)))
+    figure, axes = plt.subplots(figsize=(11, 1.6 + 0.6 * len(runs)))
     colours = plt.get_cmap("tab20").colors
     labels = [f"{row['label'].split(' (')[0]}, {row['vcpu']} vCPU" for row in runs]
     left = [0.0] * len(runs)
@@ -456,9 +456,7 @@ def chart(results: Mapping[str, Any], path: Path) -> None:
     axes.set_xlabel("ms after the PUT finished (| p50, x p95 of the whole latency)")
     axes.set_title("PUT finished -> record done, warm, one upload at a time (local emulator)")
     axes.invert_yaxis()
-    axes.legend(
-        fontsize=7, ncol=4, loc="lower center", bbox_to_anchor=(0.5, -0.75 - 0.05 * len(runs))
-    )
+    axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     figure.tight_layout()
     figure.savefig(path, dpi=110)
 
