@@ -7,9 +7,9 @@ One command re-runs everything: it starts its own LocalStack (port 4568, state i
 .local/bench/e2e, so neither `make up` on 4566 nor the tests on 4567 are touched), builds the
 artefacts into .local/bench/e2e/dist, applies the root stack with the name prefix ``sbe``, then:
 
-* **latency as a user waits**: from the presigned PUT finishing to the processor stamping the
-  upload record ``done`` (``finishedAt``, the record the page's status poll reads), warm, one
-  upload at a time, for the 12 MP phone JPEG and the 12 MP phone-bitrate HEIC (bench/inputs.py),
+* **latency as a user waits**: from the presigned PUT finishing to the first read of the upload
+  record (the record the page's status poll reads; read every 25 ms) that shows it ``done``,
+  warm, one upload at a time, for the 12 MP phone JPEG and the 12 MP phone-bitrate HEIC (bench/inputs.py),
   each under every ``--vcpu`` CPU share, interleaved (inputs and shares rotate every round);
 * the processor runs under that share: its execution environment's processes (found by their
   ``AWS_LAMBDA_FUNCTION_NAME``) are moved into a cgroup v1 ``cpu`` group whose CFS quota is
@@ -376,6 +376,17 @@ def log_figures(lines: list[str]) -> dict[str, Any]:
     }
 
 
+def halves_spread(latencies: Sequence[float | None]) -> float | None:
+    """|p50 of the first half of the rounds - p50 of the second half| / p50 of all: how far
+    the p50 moved within the run (the machine's drift), as a fraction."""
+    done = [value for value in latencies if value is not None]
+    if len(done) < 4:
+        return None
+    half = len(done) // 2
+    first, second = statistics.median(done[:half]), statistics.median(done[half:])
+    return round(abs(first - second) / statistics.median(done), 3)
+
+
 def latency_table(results: Mapping[str, Any]) -> str:
     """The markdown between the doc's e2e-latency markers."""
     latency = results["latency"]
@@ -386,13 +397,14 @@ def latency_table(results: Mapping[str, Any]) -> str:
         f"({os.cpu_count()} cores shared with other sessions).",
         "",
         f"| input | vCPU share | done | p50 ms | p95 ms | min-max ms | before the first poll "
-        f"({goal} ms)? | processor CPU ms p50 | CPU / share ms | throttled periods |",
-        "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|",
+        f"({goal} ms)? | processor CPU ms p50 | CPU / share ms | throttled periods | "
+        "p50 drift (halves) |",
+        "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|",
     ]
     for row in latency["runs"]:
         s = row["summary"]
         if not s.get("done"):
-            lines.append(f"| {row['label']} | {row['vcpu']} | 0/{s['uploads']} |" + " - |" * 7)
+            lines.append(f"| {row['label']} | {row['vcpu']} | 0/{s['uploads']} |" + " - |" * 8)
             continue
         verdict = (
             "yes, p95 too"
@@ -403,7 +415,8 @@ def latency_table(results: Mapping[str, Any]) -> str:
             f"| {row['label']} ({row['bytes'] / 1e6:.1f} MB) | {row['vcpu']} | "
             f"{s['done']}/{s['uploads']} | {s['latency_ms_p50']:.0f} | {s['latency_ms_p95']:.0f} | "
             f"{s['latency_ms_min']:.0f}-{s['latency_ms_max']:.0f} | {verdict} | "
-            f"{s['cpu_ms_p50']:.0f} | {s['cpu_at_share_ms_p50']:.0f} | {row['throttled_periods']} |"
+            f"{s['cpu_ms_p50']:.0f} | {s['cpu_at_share_ms_p50']:.0f} | {row['throttled_periods']} | "
+            f"{spread_text(halves_spread(row['latency_ms']))} |"
         )
     names = list(
         dict.fromkeys(
@@ -429,6 +442,10 @@ def latency_table(results: Mapping[str, Any]) -> str:
             + f" | {'-' if started is None else f'{started:.0f}'} |"
         )
     return "\n".join(lines)
+
+
+def spread_text(spread: float | None) -> str:
+    return "-" if spread is None else f"{spread:.0%}"
 
 
 def rewrite_doc(doc: Path, table: str) -> None:
@@ -642,6 +659,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "throttled_periods": cell["throttled_periods"],
                 "summary": summary(samples, goal, vcpu),
                 "latency_ms": [s["latency_ms"] for s in samples],
+                "cpu_ms": [s.get("cpu_ms") for s in samples],
             }
         )
     results["latency"] = {

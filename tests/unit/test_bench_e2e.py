@@ -89,6 +89,13 @@ def test_summary_says_which_percentile_beats_the_first_poll(e2e: ModuleType) -> 
     assert (summary["cpu_ms_p50"], summary["cpu_at_share_ms_p50"]) == (100.0, 200.0)
 
 
+def test_the_p50_drift_compares_the_run_s_halves(e2e: ModuleType) -> None:
+    assert e2e.halves_spread([100.0, 100.0, None, 120.0, 120.0]) == pytest.approx(
+        20 / 110, abs=1e-3
+    )
+    assert e2e.halves_spread([100.0, None, 100.0]) is None  # too few to halve
+
+
 def test_cpu_ms_counts_a_process_s_cpu_time(e2e: ModuleType) -> None:
     before = e2e.cpu_ms([os.getpid()])
     started = time.process_time()
