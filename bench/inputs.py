@@ -5,7 +5,9 @@ anti-aliased edges, mid-frequency texture and fine grain. At JPEG q90 that is ab
 pixel, like a phone photo. The phone HEIC (``PHONE_HEIC``) is the same kind of photo at a phone's
 4032x3024, encoded by pillow-heif's x265 at quality 50: about 1.8 MB, 1.2 bits per pixel, inside
 the 1-3 MB an iPhone's 12 MP HEIC weighs (q60 gives 3.5 MB, q70 4.9 MB; the earlier q90 file was
-8 MB, three times a phone's bitrate, and its decode dominated every figure). HEIC needs
+8 MB, three times a phone's bitrate, and its decode dominated every figure). Unlike a phone's
+HEIC (a grid of 512x512 tiles, which libheif can decode in parallel) it is one HEVC image:
+pillow-heif writes no grid. HEIC needs
 pillow-heif, which only the benchmark venv has (``bash bench/setup.sh`` prints its python); from
 another interpreter, ``python bench/inputs.py heic_12mp FOLDER`` run by that python prints the
 cached file's path. Everything derives from ``random.Random(seed)``, so the same seed and
