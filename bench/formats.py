@@ -5,8 +5,10 @@ calls), strategies interleaved in a rotated order each round, times divided by n
 in the same round (naive opens HEIC through pi-heif, as the core does). libvips (pyvips-binary)
 is measured where it can read the input: its libheif has AV1 (AVIF) but no HEVC decoder, so
 HEIC has no libvips column. The placeholder's cost is the core's ``placeholder`` stage.
-Inputs are generated and cached: a 12 MP photo-like image (bench/inputs.py) encoded as HEIC
-q90 (pillow-heif's x265 encoder, benchmark-only) and as AVIF q80 speed 6.
+Inputs are generated and cached: the phone-bitrate HEIC of bench/inputs.py (``PHONE_HEIC``:
+4032x3024 at pillow-heif q50, about 1.8 MB, 1.2 bits per pixel, like a phone's; until issue 26 it
+was an 8 MB q90 file whose decode dominated everything) and a 12 MP photo-like image as AVIF q80
+speed 6.
 
     .local/venvs/bench/bin/python bench/formats.py [--smoke] [--rounds N]
 
@@ -25,27 +27,30 @@ from pathlib import Path
 from typing import Any
 
 import inputs  # bench/ is on the path as this script's folder
+import pillow_heif
 import run as bench_run
+from PIL import Image
+
+pillow_heif.register_heif_opener()
 
 HERE = Path(__file__).resolve().parent
 
 REPO = HERE.parent
 
 
-def build(fmt: str, size: tuple[int, int], folder: Path) -> Path:
+def build(fmt: str, size: tuple[int, int], folder: Path, smoke: bool) -> Path:
+    if fmt == "HEIC":  # the phone-bitrate HEIC, 4032x3024 (smoke: the same recipe at `size`)
+        spec = inputs.PHONE_HEIC
+        if smoke:
+            spec = inputs.InputClass(spec.name, "HEIC (smoke)", "HEIC", *size, spec.seed)
+        return inputs.ensure(spec, folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"photo-{size[0]}x{size[1]}.{fmt.lower()}"
     if path.exists():
         return path
     image = inputs.photo(size, 11)
     buffer = io.BytesIO()
-    if fmt == "HEIC":
-        import pillow_heif
-
-        pillow_heif.register_heif_opener()
-        image.save(buffer, "HEIF", quality=90)
-    else:
-        image.save(buffer, "AVIF", quality=80, speed=6)
+    image.save(buffer, "AVIF", quality=80, speed=6)
     path.write_bytes(buffer.getvalue())
     return path
 
@@ -89,7 +94,10 @@ def main(argv: list[str]) -> int:
     size = (400, 300) if args.smoke else (4000, 3000)
     rounds = 1 if args.smoke else args.rounds
     iterations = 1 if args.smoke else 2
-    files = {fmt: build(fmt, size, args.work_dir / "inputs") for fmt in ("HEIC", "AVIF")}
+    files = {
+        fmt: build(fmt, size, args.work_dir / "inputs", args.smoke) for fmt in ("HEIC", "AVIF")
+    }
+    sizes = {fmt: Image.open(path).size for fmt, path in files.items()}
     has_vips = bench_run.pyvips_status(sys.executable) is None
     runs: dict[str, dict[str, dict[str, list[dict]]]] = {}
     started = time.monotonic()
@@ -121,7 +129,7 @@ def main(argv: list[str]) -> int:
                 stages = [r.get("stages_ms", {}) for r in reports]
                 rows.append(
                     {
-                        "input": f"{fmt} {size[0]}x{size[1]}",
+                        "input": f"{fmt} {sizes[fmt][0]}x{sizes[fmt][1]}",
                         "input_bytes": files[fmt].stat().st_size,
                         "outputs": config,
                         "strategy": strategy,

@@ -2,7 +2,15 @@
 
 A photo is a smooth colour field (a coarse random grid upscaled bicubically), objects with
 anti-aliased edges, mid-frequency texture and fine grain. At JPEG q90 that is about 2 bits per
-pixel, like a phone photo. Everything derives from ``random.Random(seed)``, so the same seed and
+pixel, like a phone photo. The phone HEIC (``PHONE_HEIC``) is the same kind of photo at a phone's
+4032x3024, encoded by pillow-heif's x265 at quality 50: about 1.8 MB, 1.2 bits per pixel, inside
+the 1-3 MB an iPhone's 12 MP HEIC weighs (q60 gives 3.5 MB, q70 4.9 MB; the earlier q90 file was
+8 MB, three times a phone's bitrate, and its decode dominated every figure). Unlike a phone's
+HEIC (a grid of 512x512 tiles, which libheif can decode in parallel) it is one HEVC image:
+pillow-heif writes no grid. HEIC needs
+pillow-heif, which only the benchmark venv has (``bash bench/setup.sh`` prints its python); from
+another interpreter, ``python bench/inputs.py heic_12mp FOLDER`` run by that python prints the
+cached file's path. Everything derives from ``random.Random(seed)``, so the same seed and
 the same Pillow version give the same bytes; files are cached under the work folder, keyed by a
 hash of their parameters and the Pillow version.
 """
@@ -27,7 +35,7 @@ TEXTURE = 35  # mid-frequency noise, 0..255 blend weight
 class InputClass:
     name: str
     label: str
-    format: str  # JPEG | PNG | GIF | WEBP
+    format: str  # JPEG | PNG | GIF | WEBP | HEIC
     width: int
     height: int
     seed: int
@@ -38,7 +46,15 @@ class InputClass:
 
     @property
     def extension(self) -> str:
-        return {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp"}[self.format]
+        return {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "HEIC": "heic"}[
+            self.format
+        ]
+
+    @property
+    def content_type(self) -> str:
+        return {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif"}.get(
+            self.format, f"image/{self.format.lower()}"
+        )
 
 
 FULL_CLASSES = (
@@ -48,6 +64,8 @@ FULL_CLASSES = (
     InputClass("gif", "GIF 2 MP (1600x1200, 256 colours)", "GIF", 1600, 1200, 4),
     InputClass("webp_12mp", "WebP 12 MP (4000x3000, q90)", "WEBP", 4000, 3000, 5),
 )
+HEIC_QUALITY = 50  # pillow-heif (x265) quality that lands a 12 MP photo at 1-3 MB, like a phone
+PHONE_HEIC = InputClass("heic_12mp", "HEIC 12 MP phone (4032x3024, q50)", "HEIC", 4032, 3024, 11)
 SMOKE_CLASSES = (
     InputClass("jpeg_12mp", "JPEG (smoke, 400x300)", "JPEG", 400, 300, 1),
     InputClass("png_rgba", "PNG RGBA (smoke, 360x240)", "PNG", 360, 240, 3),
@@ -113,6 +131,11 @@ def build(spec: InputClass) -> bytes:
     elif spec.format == "PNG":
         image.putalpha(cutout_alpha(size, spec.seed))
         image.save(buffer, "PNG")
+    elif spec.format == "HEIC":
+        import pillow_heif  # benchmark venv only
+
+        pillow_heif.register_heif_opener()
+        image.save(buffer, "HEIF", quality=HEIC_QUALITY)
     elif spec.format == "GIF":
         paletted = image.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
         paletted.save(buffer, "GIF")
@@ -126,6 +149,7 @@ def cache_key(spec: InputClass) -> str:
         **asdict(spec),
         "grain": GRAIN,
         "texture": TEXTURE,
+        **({"heic_quality": HEIC_QUALITY} if spec.format == "HEIC" else {}),
         "pillow": PIL.__version__,
         "generator": hashlib.sha256(Path(__file__).read_bytes()).hexdigest(),
     }
@@ -141,3 +165,21 @@ def ensure(spec: InputClass, folder: Path) -> Path:
         partial.write_bytes(build(spec))
         partial.replace(path)
     return path
+
+
+def bits_per_pixel(spec: InputClass, path: Path) -> float:
+    return round(path.stat().st_size * 8 / (spec.width * spec.height), 2)
+
+
+def main(argv: list[str]) -> int:
+    """``inputs.py NAME FOLDER``: generate (or find) the named input, print its path."""
+    name, folder = argv
+    classes = {spec.name: spec for spec in (*FULL_CLASSES, PHONE_HEIC)}
+    print(ensure(classes[name], Path(folder)))
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    raise SystemExit(main(sys.argv[1:]))
