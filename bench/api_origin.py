@@ -46,7 +46,6 @@ import argparse
 import http.client
 import io
 import json
-import os
 import random
 import socket
 import statistics
@@ -70,16 +69,6 @@ sys.path.insert(0, str(REPO / "tests"))  # support.images: the test photos
 WORK = REPO / ".local" / "bench" / "api_origin"
 PREFIX = "sbo"
 FIRST_PORT = 4620
-CHROMIUM = os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 MODES = ("cross", "same", "cross_nostore")
 # The page before the fix (web/js/api.js fetched the API with cache: 'no-store', which makes
 # Chromium skip its preflight cache): served by the cross proxy's twin with that line put back.
@@ -499,6 +488,7 @@ def main(argv: list[str]) -> int:
 
     from local import emulator
     from local.stack import LocalDeployment
+    from support.browser import CHROMIUM, CHROMIUM_ARGS  # the page tests' browser
 
     state_dir = WORK / "emulator"
     port_file = WORK / "ports.json"

@@ -14,7 +14,6 @@ prefixes). The stored page itself is fetched and fulfilled unchanged (e2e_helper
 from __future__ import annotations
 
 import json
-import os
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,18 +23,10 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 from e2e_helpers import deliver_csp, deployed_csp, emulator_csp
 
+from support.browser import CHROMIUM, CHROMIUM_ARGS
+
 REPO = Path(__file__).resolve().parents[2]
 RESULTS_DIR = REPO / "test-results" / "e2e"
-CHROMIUM = os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 # ---- the target ------------------------------------------------------------------------

@@ -7,12 +7,11 @@ the bench could no longer serve the page as it was before the preflight-cache fi
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 
 import pytest
 
+from support import bench_scripts
 from support.pipeline import REPO
 
 pytestmark = pytest.mark.unit
@@ -24,11 +23,7 @@ WEB = f"{EMULATOR}/web-bucket/"
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("api_origin", REPO / "bench" / "api_origin.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    return bench_scripts.load("api_origin")
 
 
 def route(bench, mode: str):

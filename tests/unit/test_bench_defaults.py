@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -11,6 +9,7 @@ import pytest
 
 from common import contract
 from processor import imaging
+from support import bench_scripts
 
 pytestmark = pytest.mark.unit
 
@@ -19,13 +18,7 @@ BENCH_DEFAULTS = Path(__file__).resolve().parents[2] / "bench" / "defaults.py"
 
 @pytest.fixture(scope="module")
 def defaults() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_defaults", BENCH_DEFAULTS)
-    assert spec
-    assert spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return bench_scripts.load("defaults")
 
 
 def test_one_job_entry_per_shipped_output_in_preference_order(defaults: ModuleType) -> None:

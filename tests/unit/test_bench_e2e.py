@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -13,23 +12,14 @@ from types import ModuleType
 
 import pytest
 
-pytestmark = pytest.mark.unit
+from support import bench_scripts
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
+pytestmark = pytest.mark.unit
 
 
 @pytest.fixture(scope="module")
 def e2e() -> ModuleType:
-    sys.path.insert(0, str(BENCH))  # e2e.py imports its neighbours (inputs, lambda_memory)
-    try:
-        spec = importlib.util.spec_from_file_location("bench_e2e", BENCH / "e2e.py")
-        assert spec
-        assert spec.loader
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-    finally:
-        sys.path.remove(str(BENCH))
+    return bench_scripts.load("e2e")
 
 
 def _waiting_process(function_name: str) -> subprocess.Popen:

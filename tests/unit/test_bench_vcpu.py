@@ -3,16 +3,14 @@ computed from stage times, on hand-checked figures."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from types import ModuleType
 
 import pytest
 
+from support import bench_scripts
+
 pytestmark = pytest.mark.unit
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
 # The issue's figures at one vCPU (ms), split by task.
 STAGES = {
     "decode": 45.0,
@@ -31,13 +29,7 @@ STAGES = {
 
 @pytest.fixture(scope="module")
 def vcpu() -> ModuleType:
-    sys.path.insert(0, str(BENCH))
-    spec = importlib.util.spec_from_file_location("bench_vcpu", BENCH / "vcpu.py")
-    assert spec
-    assert spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return bench_scripts.load("vcpu")
 
 
 def test_bounds_from_stage_times(vcpu: ModuleType) -> None:
