@@ -89,6 +89,14 @@ def markdown(results: dict) -> str:
         f"![ratio to naive Pillow per input class]({CHART})",
         "",
     ]
+    lines += ["Output configurations measured:", ""]
+    lines += [
+        f"- `{name}`: {config['label']} ("
+        + ", ".join(f"{v['name']} {v['max_edge']} {v['format']}" for v in config["variants"])
+        + ")"
+        for name, config in results["configs"].items()
+    ]
+    lines.append("")
     strategies = [s for s in SHORT if s in results["strategies"]]
     inputs = results["inputs"]
     for config in ("jpeg", "webp"):
@@ -115,7 +123,7 @@ def markdown(results: dict) -> str:
         "`core/vips` is the median of per-round ratios (under 1.00: the core is faster; up to "
         "1.05 is reported as a tie, within this machine's noise). Memory: "
         "the core's peak-RSS increase over its idle worker, divided by naive Pillow's (JPEG "
-        "inputs; target at most 0.50). Loss: worst of the three outputs, dB below encoding the "
+        "inputs; target at most 0.50). Loss: worst output of the configuration, dB below encoding the "
         "exact full-resolution LANCZOS resize the same way (target at most 0.20).",
         "",
         "| input | outputs | core | vips cascade | core/vips | memory vs naive | worst loss dB |",
@@ -142,8 +150,9 @@ def markdown(results: dict) -> str:
         "### Every measurement",
         "",
         "ms: median per image; ratio and CPU ratio: to naive, median of per-round ratios; "
-        "RSS: peak of the worker / increase over its idle baseline (MB); KB: the three outputs; "
-        "loss: dB per output (1024/512/128) against the exact resize encoded alike; pixels: "
+        "RSS: peak of the worker / increase over its idle baseline (MB); KB: all outputs; "
+        "loss: dB per output, in the configuration's order (above), against the exact resize "
+        "encoded alike; pixels: "
         "PSNR (dB) of the lossless resized pixels against the exact resize.",
         "",
         "| input | outputs | strategy | ms | ratio | CPU ratio | RSS MB | KB | loss dB | pixels dB |",

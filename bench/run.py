@@ -40,6 +40,8 @@ REPO = BENCH.parent
 # bench/ is on the path as this script's folder; the processor package for quality.Reference:
 sys.path.insert(0, str(REPO / "lambda_src"))
 
+import defaults  # noqa: E402  (bench/, this script's folder)
+
 STRATEGY_ORDER = ("naive", "core", "vips_thumbnail", "vips_cascade", "floor")
 STRATEGY_LABELS = {
     "naive": "naive Pillow (baseline)",
@@ -80,13 +82,10 @@ def output_configs(smoke: bool) -> dict[str, dict[str, Any]]:
             "variants": three("webp", 80, 0),
             "skip": ["vips_thumbnail"],
         },
+        # what a deployment makes when ``variants`` is not set (rules.json, bench/defaults.py)
         "project": {
-            "label": "project default (2 JPEG q85 + WebP q80 thumb)",
-            "variants": [
-                _variant("large", edges[0], "jpeg", 85),
-                _variant("medium", edges[1], "jpeg", 85),
-                _variant("thumb", edges[2], "webp", 80, 4),
-            ],
+            "label": f"shipped defaults ({defaults.shipped_label()})",
+            "variants": defaults.shipped_variants(dict(zip(names, edges, strict=True))),
             "skip": ["vips_thumbnail"],
         },
     }
@@ -234,7 +233,7 @@ def measure(
                     {
                         "strategy": "encoders",
                         "input": str(paths[jpeg_class.name]),
-                        "variants": configs["jpeg"]["variants"],
+                        "variants": output_configs(args.smoke)["jpeg"]["variants"],
                         "warmup": 1,
                         "iterations": args.iterations,
                     }
@@ -384,6 +383,7 @@ def assess_quality(
                     per_variant.append(
                         {
                             "name": variant["name"],
+                            "format": variant["format"],
                             "size": list(size),
                             "psnr_db": round(measured, 3),
                             "reference_psnr_db": round(exact_psnr, 3),
@@ -623,8 +623,8 @@ def main(argv: list[str]) -> int:
     configs = output_configs(args.smoke)
     if args.configs:
         configs = {name: configs[name] for name in args.configs.split(",")}
-    if args.smoke:
-        configs = {name: configs[name] for name in ("jpeg", "webp") if name in configs}
+    elif args.smoke:
+        configs = {name: configs[name] for name in ("jpeg", "webp")}
     started = time.monotonic()
     skipped: dict[str, str] = {}
     reason = (
