@@ -54,6 +54,7 @@ Pipeline, tuned for speed without visible quality loss:
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import time
@@ -62,7 +63,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-import pi_heif
 from PIL import Image, ImageCms, ImageMath, UnidentifiedImageError
 
 from common import contract
@@ -77,10 +77,6 @@ from processor.decode_budget import (
 )
 from processor.placeholder import Placeholder, make_placeholder
 from processor.rejection import ImageRejected
-
-# HEIC/HEIF through libheif (pi-heif: decode only, LGPL; docs/formats.md). Only the primary
-# image is read: thumbnails, depth and auxiliary images are never decoded.
-pi_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
 
 OUTPUT_FORMATS: dict[str, tuple[str, str, str]] = {
     # variant format -> (Pillow format, Content-Type, file extension)
@@ -417,10 +413,35 @@ def check_container(header: bmff.BmffHeader, size: int, limits: Limits) -> str |
     return kind
 
 
+@functools.cache
+def register_heif_opener() -> None:
+    """HEIC/HEIF through libheif (pi-heif: decode only, LGPL; docs/formats.md). Only the
+    primary image is read: thumbnails, depth and auxiliary images are never decoded.
+
+    Imported on the first ISOBMFF input, not with this module: loading libheif is a large
+    part of a cold start that no JPEG, PNG, GIF, WebP or AVIF needs (docs/benchmarks.md).
+    """
+    import pi_heif
+
+    pi_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
+
+
+def formats_to_try(data: bytes, formats: Sequence[str]) -> list[str]:
+    """The Pillow formats ``Image.open`` tries: HEIF's opener is registered for an ISOBMFF
+    file, and HEIF left out for any other bytes (which it would never accept)."""
+    if "HEIF" not in formats:
+        return list(formats)
+    if bmff.is_bmff(data):
+        register_heif_opener()
+        return list(formats)
+    return [name for name in formats if name != "HEIF"]
+
+
 def open_image(
     data: bytes, limits: Limits, deadline: float = math.inf, container_format: str | None = None
 ) -> Image.ImageFile.ImageFile:
     formats = [container_format] if container_format else list(limits.allowed_formats)
+    formats = formats_to_try(data, formats)
     try:
         return Image.open(DeadlineStream(data, deadline), formats=formats)
     except DecodeWorkExceeded:  # already a rejection with its code: not "corrupt_image"
