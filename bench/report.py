@@ -40,9 +40,18 @@ def _fmt(value: Any, digits: int = 2) -> str:
     return str(value)
 
 
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
 def _entry(results: dict, class_name: str, config: str, strategy: str) -> dict | None:
     entry = results["results"].get(class_name, {}).get(config, {}).get(strategy)
     return None if entry is None or "skipped" in entry else entry
+
+
+def _spread(values: list[float]) -> float:
+    middle = statistics.median(values)
+    return round((max(values) - min(values)) / middle, 3) if middle else 0.0
 
 
 def targets(results: dict) -> list[dict[str, Any]]:
@@ -63,6 +72,15 @@ def targets(results: dict) -> list[dict[str, Any]]:
                     c / v for c, v in zip(core["ratio_rounds"], vips["ratio_rounds"], strict=True)
                 ]
                 row["core_vs_vips"] = round(statistics.median(per_round), 3)
+                row["core_vs_vips_spread"] = _spread(per_round)
+                if core.get("cpu_ratio_rounds") and vips.get("cpu_ratio_rounds"):
+                    cpu_round = [
+                        c / v
+                        for c, v in zip(
+                            core["cpu_ratio_rounds"], vips["cpu_ratio_rounds"], strict=True
+                        )
+                    ]
+                    row["core_vs_vips_cpu"] = round(statistics.median(cpu_round), 3)
                 row["speed_met"] = row["core_vs_vips"] <= 1.0
             if naive and results["inputs"][class_name]["format"] == "JPEG":
                 row["memory_vs_naive"] = core.get("rss_delta_vs_naive")
@@ -84,7 +102,9 @@ def markdown(results: dict) -> str:
         f"Pillow {versions['pillow']} (libjpeg-turbo {versions.get('pillow_libjpeg_turbo', '?')}, "
         f"libwebp {versions.get('pillow_webp', '?')}), pyvips {versions.get('pyvips')} "
         f"(libvips {versions.get('libvips', '-')}, 1 thread), {versions['cpus']} x "
-        f"{versions['cpu_model']} shared with other work.",
+        f"{versions['cpu_model']} shared with other work (load average "
+        f"{method.get('load_average', {}).get('start', '?')} at the start, "
+        f"{method.get('load_average', {}).get('measured', '?')} after measuring).",
         "",
         f"![ratio to naive Pillow per input class]({CHART})",
         "",
@@ -126,8 +146,13 @@ def markdown(results: dict) -> str:
         "inputs; target at most 0.50). Loss: worst output of the configuration, dB below encoding the "
         "exact full-resolution LANCZOS resize the same way (target at most 0.20).",
         "",
-        "| input | outputs | core | vips cascade | core/vips | memory vs naive | worst loss dB |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "Spread: (max - min) / median of the per-round core/vips ratios. CPU core/vips: the "
+        "same from CPU time (libvips may overlap its decode on a second thread; Lambda below "
+        "1,769 MB has less than one vCPU).",
+        "",
+        "| input | outputs | core | vips cascade | core/vips | spread | CPU core/vips "
+        "| memory vs naive | worst loss dB |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in targets(results):
         speed = _fmt(row.get("core_vs_vips"))
@@ -142,7 +167,8 @@ def markdown(results: dict) -> str:
         loss = _fmt(row.get("worst_loss_db")) + (" ok" if row["quality_met"] else " SHORT")
         lines.append(
             f"| {inputs[row['class']]['label']} | {row['config']} | {_fmt(row['core'])} | "
-            f"{_fmt(row.get('vips'))} | {speed} | {memory} | {loss} |"
+            f"{_fmt(row.get('vips'))} | {speed} | {_pct(row.get('core_vs_vips_spread'))} | "
+            f"{_fmt(row.get('core_vs_vips_cpu'))} | {memory} | {loss} |"
         )
     lines.append("")
 
@@ -215,12 +241,40 @@ def markdown(results: dict) -> str:
     if cold:
         lines += ["### Cold start and package sizes", ""]
         if cold.get("imports"):
-            lines += ["| in a fresh python3.12 | import ms | whole process ms |", "|---|---:|---:|"]
+            ratios = cold.get("ratios", {})
+            lines += [
+                "Layers and zip laid out as Lambda does, read-only, bare python3.12; "
+                f"{len(next(iter(cold['imports'].values()))['cpu_ms_rounds'])} interleaved rounds; "
+                f"load average {cold.get('load_before')} before, {cold.get('load_after')} after. "
+                "CPU: the child's user + system time (steadier than wall time on a shared "
+                "machine). Ratio: median of per-round CPU ratios to the case named (spread: "
+                "IQR / median); ms are context only.",
+                "",
+                "| in a fresh python3.12 | wall ms | CPU ms | init CPU ms | CPU ratio (spread) |",
+                "|---|---:|---:|---:|---|",
+            ]
             for name, entry in cold["imports"].items():
+                ratio = ratios.get(name)
+                cell = (
+                    f"{ratio['median']:.2f} ({ratio['spread_iqr']:.1%}) to {ratio['to']}"
+                    if ratio
+                    else "-"
+                )
                 lines.append(
-                    f"| {name} | {_fmt(entry['import_ms'], 0)} | {_fmt(entry['process_ms'], 0)} |"
+                    f"| {name} | {_fmt(entry['process_ms'], 0)} | {_fmt(entry['cpu_ms'], 0)} | "
+                    f"{_fmt(entry.get('init_cpu_ms'), 0)} | {cell} |"
                 )
             lines.append("")
+        if cold.get("importtime_top"):
+            lines += [
+                "Where the processor's init goes (`-X importtime`, own time per top-level "
+                "package, share of all): "
+                + ", ".join(
+                    f"{item['module']} {item['share']:.0%}" for item in cold["importtime_top"]
+                )
+                + ".",
+                "",
+            ]
         if cold.get("layer"):
             layer = cold["layer"]
             lines.append(

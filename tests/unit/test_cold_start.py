@@ -1,8 +1,9 @@
 """What a cold start imports: libheif (pi-heif) only once an ISOBMFF file arrives.
 
 Each check runs in a fresh interpreter (an import is process-wide state), importing the
-processor's handler as Lambda's init does. Loading pi-heif measured 77-146 ms of a cold start
-with the layer laid out as Lambda does (docs/benchmarks.md, "The libvips gap and cold start").
+processor's handler as Lambda's init does. Loading pi-heif costs about 30 ms of CPU per cold
+start with the layer laid out as Lambda does (docs/benchmarks.md, "The libvips gap and cold
+start").
 """
 
 from __future__ import annotations
