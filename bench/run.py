@@ -41,9 +41,6 @@ REPO = BENCH.parent
 # bench/ is on the path as this script's folder; the processor package for quality.Reference:
 sys.path.insert(0, str(REPO / "lambda_src"))
 
-import defaults  # noqa: E402  (bench/, this script's folder)
-
-from common import contract  # noqa: E402
 
 STRATEGY_ORDER = ("naive", "core", "vips_thumbnail", "vips_cascade", "floor")
 STRATEGY_LABELS = {
@@ -67,6 +64,8 @@ def _variant(name: str, edge: int, fmt: str, quality: int, method: int = 4) -> d
 
 
 def output_configs(smoke: bool) -> dict[str, dict[str, Any]]:
+    import defaults  # bench/ (this script's folder); needs Pillow: after ensure_bench_venv
+
     edges = (256, 128, 32) if smoke else (1024, 512, 128)
     names = ("large", "medium", "thumb")
 
@@ -588,26 +587,29 @@ def _cold_command(
     }
     cwd = root
     if function:
-        env.update(COLD_START_ENV[function])
+        env.update(cold_start_env(function))
         task = root / function
         env["PYTHONPATH"] = os.pathsep.join([str(task), str(root / "opt" / "python")])
         cwd = task
     return [python, "-c", code], env, cwd
 
 
-COLD_START_ENV: dict[str, dict[str, str]] = {
-    "processor": {
-        "OUTPUT_BUCKET": "bench-output",
-        "UPLOADS_TABLE": "bench-uploads",
-        "VARIANTS": json.dumps(contract.RULES["default_variants"]),  # the shipped sizes
-    },
-    "api": {
+def cold_start_env(function: str) -> dict[str, str]:
+    """The settings a function's init requires (the rest keep their defaults)."""
+    from common import contract
+
+    if function == "processor":
+        return {
+            "OUTPUT_BUCKET": "bench-output",
+            "UPLOADS_TABLE": "bench-uploads",
+            "VARIANTS": json.dumps(contract.RULES["default_variants"]),  # the shipped sizes
+        }
+    return {
         "UPLOAD_BUCKET": "bench-uploads",
         "OUTPUT_BUCKET": "bench-output",
         "UPLOADS_TABLE": "bench-uploads",
         "ALLOWED_ORIGINS": "*",
-    },
-}
+    }
 
 
 def _iqr_spread(samples: list[float]) -> float:
