@@ -119,7 +119,7 @@ def markdown(results: dict) -> str:
     lines.append("")
     strategies = [s for s in SHORT if s in results["strategies"]]
     inputs = results["inputs"]
-    for config in ("jpeg", "webp"):
+    for config in ("jpeg", "webp", "project"):
         if not any(config in per_config for per_config in results["results"].values()):
             continue
         label = results["configs"][config]["label"]
@@ -355,7 +355,7 @@ def chart(results: dict, path: Path) -> Path | None:
         import matplotlib.pyplot as plt
     except ImportError:
         return None
-    configs = [c for c in ("jpeg", "webp") if c in results["configs"]]
+    configs = [c for c in ("jpeg", "webp", "project") if c in results["configs"]]
     classes = list(results["results"])
     strategies = [s for s in SHORT if s in results["strategies"]]
     figure, axes = plt.subplots(
@@ -375,7 +375,7 @@ def chart(results: dict, path: Path) -> Path | None:
         axis.set_yticks([row + 0.4 - height / 2 for row in range(len(classes))], labels)
         axis.invert_yaxis()
         axis.set_xlabel("time per image / naive Pillow (lower is faster)")
-        axis.set_title(results["configs"][config]["label"], fontsize=10)
+        axis.set_title(results["configs"][config]["label"].split(" (")[0], fontsize=10)
         axis.grid(axis="x", alpha=0.3)
     memory_axis = axes[0][-1]
     for index, strategy in enumerate(strategies):
