@@ -13,8 +13,8 @@ interleave the strategies in a rotated order. Inputs (generated, seeded, cached 
 ``.local/bench-inputs``): a ``--frames`` x 640x480 animation of soft moving shapes over a
 drifting gradient, as a 256-colour GIF, a lossy animated WebP (q80) and an APNG, 40 ms a frame.
 
-Outputs: the project's default variants (``variables.tf``), every size in each of its formats
-(settings resolved by ``common.contract``): large 1024 and medium 512 as AVIF q70 (animated)
+Outputs: the project's default variants (rules.json ``default_variants``), every size in each
+of its formats (settings resolved by ``common.contract``): large 1024 and medium 512 as AVIF q70 (animated)
 and JPEG q85 (first frame), thumb 128 as WebP q80 (animated) and JPEG q85 (a 640x480 source is
 never upscaled). Output bytes are keyed ``<size>/<format>``.
 
@@ -45,11 +45,6 @@ REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / ".local" / "bench-inputs"
 SIZE = (640, 480)
 DURATION_MS = 40
-VARIANTS = [  # variables.tf's defaults: sizes, each with its formats in preference order
-    {"name": "large", "max_edge": 1024, "formats": [{"format": "avif"}, {"format": "jpeg"}]},
-    {"name": "medium", "max_edge": 512, "formats": [{"format": "avif"}, {"format": "jpeg"}]},
-    {"name": "thumb", "max_edge": 128, "formats": [{"format": "webp"}, {"format": "jpeg"}]},
-]
 STRATEGIES = ("core", "naive", "vips")
 CLASSES = ("gif", "webp", "apng")
 AVIF_SPEEDS = (6, 8, 9, 10)
@@ -109,7 +104,7 @@ def vmhwm_kb() -> int:
 
 
 def outputs() -> list[dict[str, Any]]:
-    """Every output of ``VARIANTS`` (a size in one format), its settings resolved by the
+    """Every output of the shipped default sizes (a size in one format), its settings resolved by the
     contract as the processor resolves them: ``{key, max_edge, format, quality}``."""
     from common import contract
 
@@ -120,7 +115,7 @@ def outputs() -> list[dict[str, Any]]:
             "format": output.format,
             "quality": output.rule.quality,
         }
-        for output in contract.output_rules(contract.size_rules(VARIANTS))
+        for output in contract.output_rules(contract.default_sizes())
     ]
 
 
@@ -131,8 +126,7 @@ def run_core(data: bytes, avif_speed: int | None) -> dict[str, int]:
     from processor import config, imaging
 
     specs = [
-        config.variant_spec(output)
-        for output in contract.output_rules(contract.size_rules(VARIANTS))
+        config.variant_spec(output) for output in contract.output_rules(contract.default_sizes())
     ]
     if avif_speed is not None:
         specs = [replace(s, avif_speed=avif_speed) if s.format == "avif" else s for s in specs]

@@ -26,7 +26,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import inputs  # bench/ is on the path as this script's folder
+import defaults  # bench/ is on the path as this script's folder
+import inputs
 import pillow_heif
 import run as bench_run
 from PIL import Image
@@ -59,14 +60,10 @@ def configs(smoke: bool) -> dict[str, list[dict[str, Any]]]:
     edges = (256, 128, 32) if smoke else (1024, 512, 128)
     variant = bench_run._variant
     return {
-        "project": [  # the default variants: large and medium AVIF then JPEG, thumb WebP then JPEG
-            variant("large", edges[0], "avif", 70),
-            variant("large", edges[0], "jpeg", 85),
-            variant("medium", edges[1], "avif", 70),
-            variant("medium", edges[1], "jpeg", 85),
-            variant("thumb", edges[2], "webp", 80),
-            variant("thumb", edges[2], "jpeg", 85),
-        ],
+        # the shipped default variants (rules.json through bench/defaults.py)
+        "project": defaults.shipped_variants(
+            dict(zip(("large", "medium", "thumb"), edges, strict=True))
+        ),
         "avif": [
             variant(n, e, "avif", 70)
             for n, e in zip(("large", "medium", "thumb"), edges, strict=True)

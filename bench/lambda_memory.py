@@ -28,17 +28,14 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 
+import defaults  # noqa: E402  (bench/defaults.py: the shipped variant set)
 import inputs  # noqa: E402  (bench/inputs.py: the seeded photo-like inputs)
 
 CGROUP_ROOT = Path("/sys/fs/cgroup/cpu")
 PERIOD_US = 100_000
 ONE_VCPU_MB = 1769
 MEMORY_SIZES = (256, 512, 768, 1024, 1536, 1769, 2048, 3008)
-PROJECT_VARIANTS = [
-    {"name": "large", "max_edge": 1024, "format": "jpeg", "quality": 85, "webp_method": 4},
-    {"name": "medium", "max_edge": 512, "format": "jpeg", "quality": 85, "webp_method": 4},
-    {"name": "thumb", "max_edge": 128, "format": "webp", "quality": 80, "webp_method": 4},
-]
+PROJECT_VARIANTS = defaults.shipped_variants()  # what a deployment makes (rules.json)
 CLASSES = [spec for spec in inputs.FULL_CLASSES if spec.name in ("jpeg_12mp", "png_rgba")]
 
 

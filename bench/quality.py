@@ -71,13 +71,7 @@ class Reference:
         """PSNR and bytes of the exact resize encoded like ``variant`` (by the core's encoder)."""
         from processor import imaging
 
-        spec = imaging.VariantSpec(
-            variant["name"],
-            variant["max_edge"],
-            variant["format"],
-            variant["quality"],
-            variant["webp_method"],
-        )
+        spec = imaging.VariantSpec(**variant)
         exact = self.exact(size)
         encoded = imaging.encode(exact, spec)
         return psnr(exact, Image.open(io.BytesIO(encoded.data))), encoded.size

@@ -40,9 +40,18 @@ def _fmt(value: Any, digits: int = 2) -> str:
     return str(value)
 
 
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
 def _entry(results: dict, class_name: str, config: str, strategy: str) -> dict | None:
     entry = results["results"].get(class_name, {}).get(config, {}).get(strategy)
     return None if entry is None or "skipped" in entry else entry
+
+
+def _spread(values: list[float]) -> float:
+    middle = statistics.median(values)
+    return round((max(values) - min(values)) / middle, 3) if middle else 0.0
 
 
 def targets(results: dict) -> list[dict[str, Any]]:
@@ -63,6 +72,15 @@ def targets(results: dict) -> list[dict[str, Any]]:
                     c / v for c, v in zip(core["ratio_rounds"], vips["ratio_rounds"], strict=True)
                 ]
                 row["core_vs_vips"] = round(statistics.median(per_round), 3)
+                row["core_vs_vips_spread"] = _spread(per_round)
+                if core.get("cpu_ratio_rounds") and vips.get("cpu_ratio_rounds"):
+                    cpu_round = [
+                        c / v
+                        for c, v in zip(
+                            core["cpu_ratio_rounds"], vips["cpu_ratio_rounds"], strict=True
+                        )
+                    ]
+                    row["core_vs_vips_cpu"] = round(statistics.median(cpu_round), 3)
                 row["speed_met"] = row["core_vs_vips"] <= 1.0
             if naive and results["inputs"][class_name]["format"] == "JPEG":
                 row["memory_vs_naive"] = core.get("rss_delta_vs_naive")
@@ -84,14 +102,24 @@ def markdown(results: dict) -> str:
         f"Pillow {versions['pillow']} (libjpeg-turbo {versions.get('pillow_libjpeg_turbo', '?')}, "
         f"libwebp {versions.get('pillow_webp', '?')}), pyvips {versions.get('pyvips')} "
         f"(libvips {versions.get('libvips', '-')}, 1 thread), {versions['cpus']} x "
-        f"{versions['cpu_model']} shared with other work.",
+        f"{versions['cpu_model']} shared with other work (load average "
+        f"{method.get('load_average', {}).get('start', '?')} at the start, "
+        f"{method.get('load_average', {}).get('measured', '?')} after measuring).",
         "",
         f"![ratio to naive Pillow per input class]({CHART})",
         "",
     ]
+    lines += ["Output configurations measured:", ""]
+    lines += [
+        f"- `{name}`: {config['label']} ("
+        + ", ".join(f"{v['name']} {v['max_edge']} {v['format']}" for v in config["variants"])
+        + ")"
+        for name, config in results["configs"].items()
+    ]
+    lines.append("")
     strategies = [s for s in SHORT if s in results["strategies"]]
     inputs = results["inputs"]
-    for config in ("jpeg", "webp"):
+    for config in ("jpeg", "webp", "project"):
         if not any(config in per_config for per_config in results["results"].values()):
             continue
         label = results["configs"][config]["label"]
@@ -115,11 +143,16 @@ def markdown(results: dict) -> str:
         "`core/vips` is the median of per-round ratios (under 1.00: the core is faster; up to "
         "1.05 is reported as a tie, within this machine's noise). Memory: "
         "the core's peak-RSS increase over its idle worker, divided by naive Pillow's (JPEG "
-        "inputs; target at most 0.50). Loss: worst of the three outputs, dB below encoding the "
+        "inputs; target at most 0.50). Loss: worst output of the configuration, dB below encoding the "
         "exact full-resolution LANCZOS resize the same way (target at most 0.20).",
         "",
-        "| input | outputs | core | vips cascade | core/vips | memory vs naive | worst loss dB |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "Spread: (max - min) / median of the per-round core/vips ratios. CPU core/vips: the "
+        "same from CPU time (libvips may overlap its decode on a second thread; Lambda below "
+        "1,769 MB has less than one vCPU).",
+        "",
+        "| input | outputs | core | vips cascade | core/vips | spread | CPU core/vips "
+        "| memory vs naive | worst loss dB |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in targets(results):
         speed = _fmt(row.get("core_vs_vips"))
@@ -134,7 +167,8 @@ def markdown(results: dict) -> str:
         loss = _fmt(row.get("worst_loss_db")) + (" ok" if row["quality_met"] else " SHORT")
         lines.append(
             f"| {inputs[row['class']]['label']} | {row['config']} | {_fmt(row['core'])} | "
-            f"{_fmt(row.get('vips'))} | {speed} | {memory} | {loss} |"
+            f"{_fmt(row.get('vips'))} | {speed} | {_pct(row.get('core_vs_vips_spread'))} | "
+            f"{_fmt(row.get('core_vs_vips_cpu'))} | {memory} | {loss} |"
         )
     lines.append("")
 
@@ -142,8 +176,9 @@ def markdown(results: dict) -> str:
         "### Every measurement",
         "",
         "ms: median per image; ratio and CPU ratio: to naive, median of per-round ratios; "
-        "RSS: peak of the worker / increase over its idle baseline (MB); KB: the three outputs; "
-        "loss: dB per output (1024/512/128) against the exact resize encoded alike; pixels: "
+        "RSS: peak of the worker / increase over its idle baseline (MB); KB: all outputs; "
+        "loss: dB per output, in the configuration's order (above), against the exact resize "
+        "encoded alike; pixels: "
         "PSNR (dB) of the lossless resized pixels against the exact resize.",
         "",
         "| input | outputs | strategy | ms | ratio | CPU ratio | RSS MB | KB | loss dB | pixels dB |",
@@ -206,12 +241,40 @@ def markdown(results: dict) -> str:
     if cold:
         lines += ["### Cold start and package sizes", ""]
         if cold.get("imports"):
-            lines += ["| in a fresh python3.12 | import ms | whole process ms |", "|---|---:|---:|"]
+            ratios = cold.get("ratios", {})
+            lines += [
+                "Layers and zip laid out as Lambda does, read-only, bare python3.12; "
+                f"{len(next(iter(cold['imports'].values()))['cpu_ms_rounds'])} interleaved rounds; "
+                f"load average {cold.get('load_before')} before, {cold.get('load_after')} after. "
+                "CPU: the child's user + system time (steadier than wall time on a shared "
+                "machine). Ratio: median of per-round CPU ratios to the case named (spread: "
+                "IQR / median); ms are context only.",
+                "",
+                "| in a fresh python3.12 | wall ms | CPU ms | init CPU ms | CPU ratio (spread) |",
+                "|---|---:|---:|---:|---|",
+            ]
             for name, entry in cold["imports"].items():
+                ratio = ratios.get(name)
+                cell = (
+                    f"{ratio['median']:.2f} ({ratio['spread_iqr']:.1%}) to {ratio['to']}"
+                    if ratio
+                    else "-"
+                )
                 lines.append(
-                    f"| {name} | {_fmt(entry['import_ms'], 0)} | {_fmt(entry['process_ms'], 0)} |"
+                    f"| {name} | {_fmt(entry['process_ms'], 0)} | {_fmt(entry['cpu_ms'], 0)} | "
+                    f"{_fmt(entry.get('init_cpu_ms'), 0)} | {cell} |"
                 )
             lines.append("")
+        if cold.get("importtime_top"):
+            lines += [
+                "Where the processor's init goes (`-X importtime`, own time per top-level "
+                "package, share of all): "
+                + ", ".join(
+                    f"{item['module']} {item['share']:.0%}" for item in cold["importtime_top"]
+                )
+                + ".",
+                "",
+            ]
         if cold.get("layer"):
             layer = cold["layer"]
             lines.append(
@@ -292,7 +355,7 @@ def chart(results: dict, path: Path) -> Path | None:
         import matplotlib.pyplot as plt
     except ImportError:
         return None
-    configs = [c for c in ("jpeg", "webp") if c in results["configs"]]
+    configs = [c for c in ("jpeg", "webp", "project") if c in results["configs"]]
     classes = list(results["results"])
     strategies = [s for s in SHORT if s in results["strategies"]]
     figure, axes = plt.subplots(
@@ -312,7 +375,7 @@ def chart(results: dict, path: Path) -> Path | None:
         axis.set_yticks([row + 0.4 - height / 2 for row in range(len(classes))], labels)
         axis.invert_yaxis()
         axis.set_xlabel("time per image / naive Pillow (lower is faster)")
-        axis.set_title(results["configs"][config]["label"], fontsize=10)
+        axis.set_title(results["configs"][config]["label"].split(" (")[0], fontsize=10)
         axis.grid(axis="x", alpha=0.3)
     memory_axis = axes[0][-1]
     for index, strategy in enumerate(strategies):

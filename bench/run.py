@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -39,6 +40,7 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 # bench/ is on the path as this script's folder; the processor package for quality.Reference:
 sys.path.insert(0, str(REPO / "lambda_src"))
+
 
 STRATEGY_ORDER = ("naive", "core", "vips_thumbnail", "vips_cascade", "floor")
 STRATEGY_LABELS = {
@@ -62,6 +64,8 @@ def _variant(name: str, edge: int, fmt: str, quality: int, method: int = 4) -> d
 
 
 def output_configs(smoke: bool) -> dict[str, dict[str, Any]]:
+    import defaults  # bench/ (this script's folder); needs Pillow: after ensure_bench_venv
+
     edges = (256, 128, 32) if smoke else (1024, 512, 128)
     names = ("large", "medium", "thumb")
 
@@ -80,13 +84,10 @@ def output_configs(smoke: bool) -> dict[str, dict[str, Any]]:
             "variants": three("webp", 80, 0),
             "skip": ["vips_thumbnail"],
         },
+        # what a deployment makes when ``variants`` is not set (rules.json, bench/defaults.py)
         "project": {
-            "label": "project default (2 JPEG q85 + WebP q80 thumb)",
-            "variants": [
-                _variant("large", edges[0], "jpeg", 85),
-                _variant("medium", edges[1], "jpeg", 85),
-                _variant("thumb", edges[2], "webp", 80, 4),
-            ],
+            "label": f"shipped defaults ({defaults.shipped_label()})",
+            "variants": defaults.shipped_variants(dict(zip(names, edges, strict=True))),
             "skip": ["vips_thumbnail"],
         },
     }
@@ -234,7 +235,7 @@ def measure(
                     {
                         "strategy": "encoders",
                         "input": str(paths[jpeg_class.name]),
-                        "variants": configs["jpeg"]["variants"],
+                        "variants": output_configs(args.smoke)["jpeg"]["variants"],
                         "warmup": 1,
                         "iterations": args.iterations,
                     }
@@ -277,6 +278,12 @@ def _progress(message: str) -> None:
 
 def median(values: list[float]) -> float:
     return round(statistics.median(values), 3)
+
+
+def spread(values: list[float]) -> float:
+    """(max - min) / median of per-round values: the spread reported next to a ratio."""
+    middle = statistics.median(values)
+    return round((max(values) - min(values)) / middle, 3) if middle else 0.0
 
 
 def summarise(raw: dict, skipped: dict[str, str]) -> dict[str, Any]:
@@ -322,7 +329,10 @@ def summarise(raw: dict, skipped: dict[str, str]) -> dict[str, Any]:
                     ]
                     entry["ratio"] = median(ratios)
                     entry["ratio_rounds"] = [round(value, 3) for value in ratios]
+                    entry["ratio_spread"] = spread(ratios)
                     entry["cpu_ratio"] = median(cpu_ratios)
+                    entry["cpu_ratio_rounds"] = [round(value, 3) for value in cpu_ratios]
+                    entry["cpu_ratio_spread"] = spread(cpu_ratios)
                     naive_delta = statistics.median(
                         r["rss_peak_kb"] - r["rss_baseline_kb"] for r in baseline_rounds
                     )
@@ -384,6 +394,7 @@ def assess_quality(
                     per_variant.append(
                         {
                             "name": variant["name"],
+                            "format": variant["format"],
                             "size": list(size),
                             "psnr_db": round(measured, 3),
                             "reference_psnr_db": round(exact_psnr, 3),
@@ -413,16 +424,52 @@ def assess_quality(
 # --- cold start and layer sizes ----------------------------------------------------------------
 
 
+COLD_CASES: dict[str, tuple[str | None, str, bool]] = {
+    # name: (function, code run in the fresh interpreter, precompiled layers and zip)
+    "python -c pass": (None, "pass", False),
+    "processor: import handler": ("processor", "import processor.handler", False),
+    "processor: import handler, layers and zip precompiled (.pyc)": (
+        "processor",
+        "import processor.handler",
+        True,
+    ),
+    "processor: import imaging (PIL)": ("processor", "import processor.imaging", False),
+    "processor: import imaging + pi-heif (its init before issue 26)": (
+        "processor",
+        "import processor.imaging; processor.imaging.register_heif_opener()",
+        False,
+    ),
+    "api: import handler": ("api", "import api.handler", False),
+}
+
+
+COLD_REFERENCE = "processor: import handler"
+# a case's ratio is to this one's (same round); the others' to COLD_REFERENCE
+COLD_PAIRS = {
+    "processor: import imaging + pi-heif (its init before issue 26)": (
+        "processor: import imaging (PIL)"
+    ),
+}
+
+
 def cold_start(repeats: int) -> dict[str, Any]:
-    """Import time of each handler in a fresh python3.12 with the layer on the path."""
+    """Init of each handler in a fresh python3.12, laid out as Lambda lays it out.
+
+    The layers (Pillow's and the SDK's) are unzipped into one ``opt/python`` and the function's
+    zip into a task folder, both read-only as in Lambda (``PYTHONDONTWRITEBYTECODE``: the zips
+    hold no ``.pyc``, so every init compiles its modules); the interpreter is the bare
+    python3.12 behind the Lambda venv (nothing in its site-packages). The cases run interleaved,
+    ``repeats`` times; one ``-X importtime`` run names the imports that dominate.
+    """
     lambda_python = REPO / ".local" / "venvs" / "lambda-python3.12" / "bin" / "python"
-    layer_zip = REPO / "dist" / "pillow-layer-x86_64.zip"
+    dist = REPO / "dist"
+    layer_zips = [dist / "pillow-layer-x86_64.zip", dist / "sdk-layer-x86_64.zip"]
     result: dict[str, Any] = {}
-    if layer_zip.exists():
-        with zipfile.ZipFile(layer_zip) as archive:
+    if layer_zips[0].exists():
+        with zipfile.ZipFile(layer_zips[0]) as archive:
             result["layer"] = {
-                "zip": str(layer_zip.relative_to(REPO)),
-                "zip_mb": round(layer_zip.stat().st_size / 2**20, 2),
+                "zip": str(layer_zips[0].relative_to(REPO)),
+                "zip_mb": round(layer_zips[0].stat().st_size / 2**20, 2),
                 "unzipped_mb": round(sum(info.file_size for info in archive.infolist()) / 2**20, 2),
             }
     vips_sizes = _site_package_sizes(
@@ -430,100 +477,177 @@ def cold_start(repeats: int) -> dict[str, Any]:
     )
     if vips_sizes:
         result["pyvips_unzipped_mb"] = vips_sizes
-    if not (lambda_python.exists() and layer_zip.exists()):
+    needed = [lambda_python, *layer_zips, dist / "processor.zip", dist / "api.zip"]
+    if not all(path.exists() for path in needed):
         result["skipped"] = (
             "needs ./build.sh (dist/) and local/setup.sh (.local/venvs/lambda-python3.12)"
         )
         return result
-    env_common = {
+    python = str(lambda_python.resolve())  # the bare interpreter, not the venv's site-packages
+    result["load_before"] = [round(value, 2) for value in os.getloadavg()]
+    with tempfile.TemporaryDirectory() as scratch:
+        roots = {False: Path(scratch) / "source", True: Path(scratch) / "compiled"}
+        for compiled, root in roots.items():
+            _lay_out(root, layer_zips, dist)
+            if compiled:
+                subprocess.run(
+                    [
+                        python,
+                        "-m",
+                        "compileall",
+                        "-q",
+                        "--invalidation-mode",
+                        "unchecked-hash",
+                        str(root),
+                    ],
+                    check=True,
+                    stdout=subprocess.DEVNULL,
+                )
+        process_ms: dict[str, list[float]] = {name: [] for name in COLD_CASES}
+        cpu_ms: dict[str, list[float]] = {name: [] for name in COLD_CASES}
+        for _ in range(repeats):
+            for name, (function, code, compiled) in COLD_CASES.items():
+                command, env, cwd = _cold_command(python, roots[compiled], function, code)
+                started, started_cpu = time.perf_counter(), _children_cpu_s()
+                subprocess.run(command, env=env, cwd=cwd, check=True, capture_output=True)
+                process_ms[name].append((time.perf_counter() - started) * 1000)
+                cpu_ms[name].append((_children_cpu_s() - started_cpu) * 1000)
+        command, env, cwd = _cold_command(
+            python, roots[False], "processor", "import processor.handler"
+        )
+        profile = subprocess.run(
+            [python, "-X", "importtime", *command[1:]],
+            env=env,
+            cwd=cwd,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+    result["load_after"] = [round(value, 2) for value in os.getloadavg()]
+    baseline = statistics.median(cpu_ms["python -c pass"])
+    result["imports"] = {
+        name: {
+            "process_ms": median(process_ms[name]),
+            "cpu_ms": median(samples),
+            "init_cpu_ms": median([value - baseline for value in samples])
+            if name != "python -c pass"
+            else None,
+            "cpu_spread": _spread(samples),
+            "cpu_ms_rounds": [round(value, 1) for value in samples],
+        }
+        for name, samples in cpu_ms.items()
+    }
+    result["ratios"] = {}
+    for name, samples in cpu_ms.items():
+        reference = COLD_PAIRS.get(name, COLD_REFERENCE)
+        if name in (reference, "python -c pass"):
+            continue
+        ratios = [mine / base for mine, base in zip(samples, cpu_ms[reference], strict=True)]
+        result["ratios"][name] = {
+            "to": reference,
+            "median": median(ratios),
+            "spread_iqr": _iqr_spread(ratios),
+            "delta_cpu_ms": median(
+                [mine - base for mine, base in zip(samples, cpu_ms[reference], strict=True)]
+            ),
+        }
+    result["importtime_top"] = importtime_top(profile.stderr)
+    result["method"] = (
+        "fresh process, median of interleaved repeats; cpu_ms: the child's user + system CPU "
+        "(steadier than wall time on a shared machine), process_ms: wall; init_cpu_ms: minus "
+        "`python -c pass`; cpu_spread: (max - min) / median; ratios: median of per-round ratios to `to` "
+        "(CPU), spread_iqr: their interquartile range / median; importtime_top: one -X importtime run, self time "
+        "summed per top-level package (inflated by the profiler; read as shares), "
+        "processor.handler's own includes building the AWS SDK clients"
+    )
+    return result
+
+
+def _lay_out(root: Path, layer_zips: list[Path], dist: Path) -> None:
+    """``root/opt`` (every layer, as /opt) and ``root/<function>`` (its zip, as /var/task)."""
+    for layer in layer_zips:
+        with zipfile.ZipFile(layer) as archive:
+            archive.extractall(root / "opt")
+    for function in ("processor", "api"):
+        with zipfile.ZipFile(dist / f"{function}.zip") as archive:
+            archive.extractall(root / function)
+
+
+def _cold_command(
+    python: str, root: Path, function: str | None, code: str
+) -> tuple[list[str], dict[str, str], Path]:
+    env = {
         "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "test",
         "AWS_SECRET_ACCESS_KEY": "test",
         "AWS_EC2_METADATA_DISABLED": "true",
         "PATH": os.environ.get("PATH", ""),
+        "PYTHONDONTWRITEBYTECODE": "1",  # /var/task and /opt are read-only in Lambda
     }
-    from_handler_env = {
-        "processor": {
+    cwd = root
+    if function:
+        env.update(cold_start_env(function))
+        task = root / function
+        env["PYTHONPATH"] = os.pathsep.join([str(task), str(root / "opt" / "python")])
+        cwd = task
+    return [python, "-c", code], env, cwd
+
+
+def cold_start_env(function: str) -> dict[str, str]:
+    """The settings a function's init requires (the rest keep their defaults)."""
+    from common import contract
+
+    if function == "processor":
+        return {
             "OUTPUT_BUCKET": "bench-output",
-            "UPLOAD_PREFIX": "uploads/",
-            "MAX_UPLOAD_BYTES": "20971520",
-            "MAX_PIXELS": "40000000",
-            "ALLOWED_FORMATS": "JPEG,PNG,WEBP,GIF",
-            "VARIANTS": json.dumps(output_configs(False)["project"]["variants"]),
-        },
-        "api": {
-            "UPLOAD_BUCKET": "bench-uploads",
-            "OUTPUT_BUCKET": "bench-output",
-            "UPLOAD_PREFIX": "uploads/",
-            "ALLOWED_CONTENT_TYPES": "image/jpeg,image/png,image/webp,image/gif",
-            "MAX_UPLOAD_BYTES": "20971520",
-            "UPLOAD_URL_TTL_SECONDS": "60",
-            "DOWNLOAD_URL_TTL_SECONDS": "300",
-            "ALLOWED_ORIGINS": "*",
-        },
+            "UPLOADS_TABLE": "bench-uploads",
+            "VARIANTS": json.dumps(contract.RULES["default_variants"]),  # the shipped sizes
+        }
+    return {
+        "UPLOAD_BUCKET": "bench-uploads",
+        "OUTPUT_BUCKET": "bench-output",
+        "UPLOADS_TABLE": "bench-uploads",
+        "ALLOWED_ORIGINS": "*",
     }
-    probe = "import time; t = time.perf_counter(); import {module}; print((time.perf_counter() - t) * 1000)"
-    with tempfile.TemporaryDirectory() as layer_dir:
-        with zipfile.ZipFile(layer_zip) as archive:
-            archive.extractall(layer_dir)
-        layer_path = str(Path(layer_dir) / "python")
-        cases = {
-            "python -c pass": (None, None, "pass"),
-            "processor: import handler": ("processor", "processor.handler", None),
-            "processor: import imaging (PIL)": ("processor", "processor.imaging", None),
-            "api: import handler": ("api", "api.handler", None),
-        }
-        timings: dict[str, list[float]] = {name: [] for name in cases}
-        process_ms: dict[str, list[float]] = {name: [] for name in cases}
-        for _ in range(repeats):
-            for name, (function, module, code) in cases.items():
-                env = dict(env_common)
-                if function:
-                    env.update(from_handler_env[function])
-                    # lambda_src is laid out like the zip root: the packages api/, processor/, common/
-                    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "lambda_src"), layer_path])
-                started = time.perf_counter()
-                completed = subprocess.run(
-                    [str(lambda_python), "-c", code or probe.format(module=module)],
-                    capture_output=True,
-                    text=True,
-                    env=env,
-                    check=True,
-                )
-                process_ms[name].append((time.perf_counter() - started) * 1000)
-                if code is None:
-                    timings[name].append(float(completed.stdout.strip()))
-        result["imports"] = {
-            name: {
-                "import_ms": median(timings[name]) if timings[name] else None,
-                "process_ms": median(process_ms[name]),
-            }
-            for name in cases
-        }
-    pyvips_probe = subprocess.run(
-        [sys.executable, "-c", probe.format(module="pyvips")],
-        capture_output=True,
-        text=True,
-        env=worker_env(),
-    )
-    if pyvips_probe.returncode == 0:
-        samples = [
-            float(
-                subprocess.run(
-                    [sys.executable, "-c", probe.format(module="pyvips")],
-                    capture_output=True,
-                    text=True,
-                    env=worker_env(),
-                    check=True,
-                ).stdout
-            )
-            for _ in range(repeats)
-        ]
-        result["imports"]["bench venv: import pyvips"] = {
-            "import_ms": median(samples),
-            "process_ms": None,
-        }
-    return result
+
+
+def _iqr_spread(samples: list[float]) -> float:
+    """Interquartile range / median of per-round ratios (robust to a round another agent slowed)."""
+    quartiles = statistics.quantiles(samples, n=4)
+    return round((quartiles[2] - quartiles[0]) / statistics.median(samples), 3)
+
+
+def _children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _spread(samples: list[float]) -> float:
+    return round((max(samples) - min(samples)) / statistics.median(samples), 3)
+
+
+def importtime_top(stderr: str, count: int = 8) -> list[dict[str, Any]]:
+    """Self time (ms) summed per top-level package from ``-X importtime`` output, largest first
+    (``processor.handler`` kept apart: its own time is the module body, the SDK clients)."""
+    totals: dict[str, float] = {}
+    for line in stderr.splitlines():
+        if not line.startswith("import time:") or "|" not in line:
+            continue
+        fields = line.split("|")
+        try:
+            own_us = int(fields[0].split(":", 1)[1])
+        except ValueError:
+            continue  # the header line
+        module = fields[2].strip()
+        key = module if module == "processor.handler" else module.split(".")[0]
+        totals[key] = totals.get(key, 0.0) + own_us / 1000
+    everything = sum(totals.values()) or 1.0
+    ranked = sorted(totals.items(), key=lambda item: -item[1])[:count]
+    return [
+        {"module": name, "self_ms": round(ms, 1), "share": round(ms / everything, 3)}
+        for name, ms in ranked
+    ]
 
 
 def _site_package_sizes(names: tuple[str, ...]) -> float | None:
@@ -566,6 +690,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         dest="encoders",
         action="store_false",
         help="skip the encoder settings table",
+    )
+    parser.add_argument(
+        "--cold-repeats", type=int, default=15, help="interleaved cold-start rounds (default 15)"
     )
     parser.add_argument(
         "--no-cold-start",
@@ -623,9 +750,10 @@ def main(argv: list[str]) -> int:
     configs = output_configs(args.smoke)
     if args.configs:
         configs = {name: configs[name] for name in args.configs.split(",")}
-    if args.smoke:
-        configs = {name: configs[name] for name in ("jpeg", "webp") if name in configs}
+    elif args.smoke:
+        configs = {name: configs[name] for name in ("jpeg", "webp")}
     started = time.monotonic()
+    load_before = [round(value, 2) for value in os.getloadavg()]
     skipped: dict[str, str] = {}
     reason = (
         pyvips_status(sys.executable)
@@ -639,6 +767,7 @@ def main(argv: list[str]) -> int:
     paths = {spec.name: inputs.ensure(spec, args.work_dir / "inputs") for spec in classes}
     _progress(f"inputs ready after {time.monotonic() - started:.0f} s")
     raw, encoder_rounds = measure(args, classes, paths, configs, skipped, args.work_dir)
+    load_measured = [round(value, 2) for value in os.getloadavg()]
     summary = summarise(raw, skipped)
     assess_quality(classes, paths, configs, summary, args.work_dir)
     results: dict[str, Any] = {
@@ -654,6 +783,8 @@ def main(argv: list[str]) -> int:
             "rss": "VmHWM (peak RSS) of the fresh worker; delta = peak minus the same worker's idle baseline after imports and reading the input",
             "quality": "PSNR vs exact full-resolution LANCZOS resize; loss_db = PSNR(exact, encoded alike) - PSNR(output)",
             "vips_concurrency": 1,
+            "spread": "(max - min) / median of the per-round ratios",
+            "load_average": {"start": load_before, "measured": load_measured},
         },
         "versions": versions(),
         "strategies": {name: STRATEGY_LABELS[name] for name in args.strategies},
@@ -677,7 +808,7 @@ def main(argv: list[str]) -> int:
     }
     if args.cold_start:
         try:
-            results["cold_start"] = cold_start(repeats=5)
+            results["cold_start"] = cold_start(repeats=args.cold_repeats)
         except (subprocess.CalledProcessError, OSError) as error:  # never lose the measurements
             stderr = getattr(error, "stderr", "") or ""
             results["cold_start"] = {"skipped": f"{error} {stderr.strip()[-300:]}"}

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
+AVIF_SPEED = 9  # imaging.AVIF_SPEED: a job entry without ``avif_speed`` (pyvips workers skip PIL)
 
 # Settings compared by the ``encoders`` job: (key, format, Pillow save parameters).
 ENCODER_SETTINGS: tuple[tuple[str, str, dict[str, Any]], ...] = (
@@ -75,8 +76,14 @@ def _pillow_save(image: Any, variant: dict[str, Any]) -> bytes:
         image.save(buffer, "JPEG", quality=variant["quality"])
     elif variant["format"] == "webp":
         image.save(buffer, "WEBP", quality=variant["quality"], method=variant["webp_method"])
-    elif variant["format"] == "avif":  # Pillow's defaults except the project's speed
-        image.save(buffer, "AVIF", quality=variant["quality"], speed=9, max_threads=1)
+    elif variant["format"] == "avif":  # Pillow's defaults except the job's quality and speed
+        image.save(
+            buffer,
+            "AVIF",
+            quality=variant["quality"],
+            speed=variant.get("avif_speed", AVIF_SPEED),
+            max_threads=1,
+        )
     else:
         image.save(buffer, "PNG")
     return buffer.getvalue()
@@ -92,17 +99,17 @@ def naive(data: bytes, variants: list[dict[str, Any]]) -> list[tuple[dict, int, 
         copy.thumbnail((variant["max_edge"], variant["max_edge"]))
         if variant["format"] == "jpeg" and copy.mode not in ("RGB", "L"):
             copy = copy.convert("RGB")
+        elif variant["format"] == "avif" and copy.mode not in ("RGB", "RGBA"):
+            copy = copy.convert("RGBA" if copy.has_transparency_data else "RGB")
         outputs.append((variant, copy.width, copy.height, _pillow_save(copy, variant)))
     return outputs
 
 
 def _specs(variants: list[dict[str, Any]]) -> list[Any]:
+    """The core's specs: a job entry has VariantSpec's fields (bench/defaults.py)."""
     from processor import imaging
 
-    return [
-        imaging.VariantSpec(v["name"], v["max_edge"], v["format"], v["quality"], v["webp_method"])
-        for v in variants
-    ]
+    return [imaging.VariantSpec(**variant) for variant in variants]
 
 
 def core(data: bytes, variants: list[dict[str, Any]], stages: list[dict]) -> list:
@@ -154,8 +161,14 @@ def _vips_save(image: Any, variant: dict[str, Any]) -> bytes:
         return image.webpsave_buffer(
             Q=variant["quality"], effort=variant["webp_method"], keep="none"
         )
-    if variant["format"] == "avif":  # libheif's AV1 encoder (aom) in libvips
-        return image.heifsave_buffer(Q=variant["quality"], compression="av1", effort=0, keep="none")
+    if variant["format"] == "avif":  # libheif's AV1 encoder (aom) in libvips, one thread
+        return image.heifsave_buffer(
+            Q=variant["quality"],
+            compression="av1",
+            effort=_vips_effort(variant.get("avif_speed", AVIF_SPEED)),
+            subsample_mode="on",
+            keep="none",
+        )
     return image.pngsave_buffer(keep="none")
 
 
@@ -170,26 +183,34 @@ def vips_thumbnail(data: bytes, variants: list[dict[str, Any]]) -> list:
     return outputs
 
 
+def _vips_effort(avif_speed: int) -> int:
+    """libvips's heifsave effort (0 fastest to 9) for a libaom speed (Pillow's 0 to 10)."""
+    return max(0, min(9, 9 - avif_speed))
+
+
 def vips_cascade(data: bytes, variants: list[dict[str, Any]]) -> list:
+    """One decode, then each size from the previous; a size's formats share its pixels."""
     import pyvips
 
-    ordered = sorted(variants, key=lambda v: v["max_edge"], reverse=True)
-    by_name = {}
+    sizes = sorted({v["name"]: v["max_edge"] for v in variants}.items(), key=lambda item: -item[1])
+    pixels = {}
     current = None
-    for variant in ordered:
-        edge = variant["max_edge"]
+    for name, edge in sizes:
         if current is None:
             current = pyvips.Image.thumbnail_buffer(data, edge, height=edge, size="down")
         else:
             current = current.thumbnail_image(edge, height=edge, size="down")
         current = current.copy_memory()  # the next step starts from these pixels, not the file
-        by_name[variant["name"]] = (
+        pixels[name] = current
+    return [
+        (
             variant,
-            current.width,
-            current.height,
-            _vips_save(current, variant),
+            pixels[variant["name"]].width,
+            pixels[variant["name"]].height,
+            _vips_save(pixels[variant["name"]], variant),
         )
-    return [by_name[variant["name"]] for variant in variants]
+        for variant in variants
+    ]
 
 
 # --- encoder settings --------------------------------------------------------------------------

@@ -67,6 +67,7 @@ sums of overlapping task durations; ``variants`` is the phase's wall time.
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import time
@@ -76,12 +77,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 
-import pi_heif
 from PIL import Image, ImageCms, ImageMath, UnidentifiedImageError
 
 from common import contract
 from processor import animation, bmff
 from processor.decode_budget import (
+    DEFAULT_READ_BLOCK,
     DeadlineStream,
     DecodeWorkExceeded,
     WorkLimits,
@@ -92,10 +93,6 @@ from processor.decode_budget import (
 from processor.placeholder import Placeholder, make_placeholder
 from processor.rejection import ImageRejected
 from processor.tasks import TaskGroup
-
-# HEIC/HEIF through libheif (pi-heif: decode only, LGPL; docs/formats.md). Only the primary
-# image is read: thumbnails, depth and auxiliary images are never decoded.
-pi_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
 
 OUTPUT_FORMATS: dict[str, tuple[str, str, str]] = {
     # variant format -> (Pillow format, Content-Type, file extension)
@@ -559,10 +556,35 @@ def check_container(header: bmff.BmffHeader, size: int, limits: Limits) -> str |
     return kind
 
 
+@functools.cache
+def register_heif_opener() -> None:
+    """HEIC/HEIF through libheif (pi-heif: decode only, LGPL; docs/formats.md). Only the
+    primary image is read: thumbnails, depth and auxiliary images are never decoded.
+
+    Imported on the first ISOBMFF input, not with this module: loading libheif is a large
+    part of a cold start that no JPEG, PNG, GIF, WebP or AVIF needs (docs/benchmarks.md).
+    """
+    import pi_heif
+
+    pi_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
+
+
+def formats_to_try(data: bytes, formats: Sequence[str]) -> list[str]:
+    """The Pillow formats ``Image.open`` tries: HEIF's opener is registered for an ISOBMFF
+    file, and HEIF left out for any other bytes (which it would never accept)."""
+    if "HEIF" not in formats:
+        return list(formats)
+    if bmff.is_bmff(data):
+        register_heif_opener()
+        return list(formats)
+    return [name for name in formats if name != "HEIF"]
+
+
 def open_image(
     data: bytes, limits: Limits, deadline: float = math.inf, container_format: str | None = None
 ) -> Image.ImageFile.ImageFile:
     formats = [container_format] if container_format else list(limits.allowed_formats)
+    formats = formats_to_try(data, formats)
     try:
         return Image.open(DeadlineStream(data, deadline), formats=formats)
     except DecodeWorkExceeded:  # already a rejection with its code: not "corrupt_image"
@@ -653,9 +675,28 @@ def draft_for_largest_variant(
     image.draft(image.mode, (needed_width, needed_height))
 
 
+# Bytes fed to the decoder per call while the decode deadline is enforced, by format. A block
+# bounds the work one call can do before Python checks the deadline again: JPEG keeps
+# decode_budget's 1 KiB (a progressive scan can cost libjpeg 35-75 ms per block); zlib (PNG) and
+# LZW (GIF) expand a 16 KiB block into at most a few tens of MB, so a late call overshoots by
+# milliseconds; WebP, AVIF and HEIF decode in one call before any block and then copy the
+# decoded pixels through Pillow's raw decoder, where blocks only cost Python round trips.
+# Measured against 1 KiB (docs/benchmarks.md): PNG and GIF decode 8-9 % faster, WebP 10-11 %.
+READ_BLOCK: dict[str, int] = {"PNG": 16 * 1024, "GIF": 16 * 1024}
+ONE_CALL_DECODERS = frozenset({"WEBP", "AVIF", "HEIF"})
+ONE_CALL_READ_BLOCK = 1024 * 1024
+
+
+def read_block_for(image_format: str | None) -> int:
+    """The block :func:`load_pixels` feeds the decoder of ``image_format`` (see READ_BLOCK)."""
+    if image_format in ONE_CALL_DECODERS:
+        return ONE_CALL_READ_BLOCK
+    return READ_BLOCK.get(image_format or "", DEFAULT_READ_BLOCK)
+
+
 def load_pixels(image: Image.Image, deadline: float = math.inf) -> None:
     with decoder_errors():
-        load_within(image, deadline)
+        load_within(image, deadline, read_block=read_block_for(image.format))
 
 
 @contextmanager

@@ -126,3 +126,51 @@ def test_variant_formats_smoke_compares_every_candidate_with_todays_default(
         stored, first, fallback = (float(cells[i]) for i in (5, 6, 7))
         assert stored >= fallback > 0
         assert stored >= first > 0
+
+
+def test_project_configuration_is_the_shipped_default(tmp_path: Path) -> None:
+    """``--configs project`` measures rules.json's default variants (bench/defaults.py): every
+    size in each of its formats, two outputs per size name, AVIF included, named in the report."""
+    sys.path.insert(0, str(REPO / "bench"))
+    import defaults
+
+    output = tmp_path / "results.json"
+    completed = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench" / "run.py"),
+            "--smoke",
+            "--configs",
+            "project",
+            "--classes",
+            "jpeg_12mp,png_rgba",
+            "--strategies",
+            "naive,core,floor",
+            "--no-encoders",
+            "--work-dir",
+            str(tmp_path),
+            "--output",
+            str(output),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+    )
+    assert completed.returncode == 0, completed.stderr
+    results = json.loads(output.read_text())
+    shipped = [(v["name"], v["format"]) for v in defaults.shipped_variants()]
+    assert len(set(shipped)) == len(shipped) > len({name for name, _ in shipped})
+    assert "avif" in {fmt for _, fmt in shipped}
+    assert defaults.shipped_label() in results["configs"]["project"]["label"]
+    assert set(results["results"]) == {"jpeg_12mp", "png_rgba"}
+    for per_config in results["results"].values():
+        assert set(per_config) == {"project"}
+        for strategy, entry in per_config["project"].items():
+            outputs = [(o["name"], o["format"]) for o in entry["outputs"]]
+            assert outputs == shipped, strategy
+            assert all(o["bytes"] > 0 for o in entry["outputs"])
+            if strategy != "floor":
+                assert [(q["name"], q["format"]) for q in entry["quality"]] == shipped
+        core_sizes = {(o["name"], o["width"]) for o in per_config["project"]["core"]["outputs"]}
+        assert len(core_sizes) == len({name for name, _ in shipped})  # one size per name

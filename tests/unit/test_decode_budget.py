@@ -608,6 +608,59 @@ def test_decoders_are_fed_in_small_blocks(build: Callable[[], bytes]) -> None:
     assert stream.reads - reads_before >= (len(data) - position) // budget.DEFAULT_READ_BLOCK
 
 
+@pytest.mark.parametrize(
+    ("build", "block"),
+    [
+        (slow_jpeg, budget.DEFAULT_READ_BLOCK),
+        (lambda: factory.encode(noisy((600, 400)), "PNG"), 16 * 1024),
+        (lambda: factory.encode(noisy((600, 400), "L"), "GIF"), 16 * 1024),
+    ],
+    ids=["jpeg-progressive", "png", "gif"],
+)
+def test_the_core_feeds_each_decoder_its_block(build: Callable[[], bytes], block: int) -> None:
+    """imaging.load_pixels: JPEG in 1 KiB blocks (a progressive scan is slow), zlib and LZW in
+    16 KiB (fewer Python round trips, each call's work still bounded), with the same pixels."""
+    from processor import imaging
+
+    data = build()
+    stream = budget.DeadlineStream(data, math.inf)
+    image = Image.open(stream)
+    reads_before, position = stream.reads, stream.tell()
+    imaging.load_pixels(image, math.inf)
+    reads, pixel_bytes = stream.reads - reads_before, len(data) - position
+    assert reads >= pixel_bytes // block  # never more than a block per call
+    if block > budget.DEFAULT_READ_BLOCK:  # PNG's chunk headers add reads, not 1 KiB ones
+        assert reads * 4 * budget.DEFAULT_READ_BLOCK < pixel_bytes
+    expected = Image.open(io.BytesIO(data))
+    assert image.tobytes() == expected.tobytes()
+
+
+def test_the_deadline_still_stops_a_png_the_core_decodes_in_larger_blocks() -> None:
+    from processor import imaging
+
+    data = factory.encode(noisy((600, 400)), "PNG")
+    clock = TickingClock()
+    stream = budget.DeadlineStream(data, math.inf, clock)
+    image = Image.open(stream)
+    assert len(data) - stream.tell() > 5 * imaging.read_block_for("PNG")
+    stream.deadline = clock.now + 3
+
+    with pytest.raises(budget.DecodeWorkExceeded) as raised:
+        imaging.load_pixels(image, math.inf)
+    assert raised.value.code == "decode_time_exceeded"
+    assert stream.tell() < len(data)
+
+
+def test_one_call_decoders_copy_their_pixels_in_large_blocks() -> None:
+    """WebP (and AVIF, HEIF) decode in one call, then Pillow copies the pixels through its raw
+    decoder ``decodermaxblock`` bytes at a time: 1 KiB blocks there only cost round trips."""
+    from processor import imaging
+
+    image = Image.open(budget.DeadlineStream(factory.webp(), math.inf))
+    imaging.load_pixels(image, math.inf)
+    assert image.decodermaxblock == imaging.read_block_for("WEBP") >= 1024 * 1024
+
+
 def test_webp_is_checked_when_its_one_call_decode_returns() -> None:
     """libwebp decodes in one call with no read: the check after load() refuses a late one."""
     clock = TickingClock()
