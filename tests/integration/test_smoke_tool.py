@@ -20,13 +20,15 @@ def test_the_smoke_test_passes_on_the_deployed_stack(outputs_file, capsys):
         "an unaccepted content type gets 415",
         "a non-image ends rejected",
         "an unknown id gets 404",
+        "the API's preflight may be reused for 2 h",
+        "round trips: the API direct, the page via its host",
     ):
         assert f"ok      {check}" in out
     assert "ok      the page's CSP admits every URL handed out" in out
     # outcome events (issue 23): a temporary rule hears the photo's processed event, then goes
     assert "ok      its processed event arrives, schema-valid" in out
     assert "ok      the temporary rule and queue are removed" in out
-    assert "all 14 checks passed" in out
+    assert "all 16 checks passed" in out
 
 
 def test_the_smoke_test_signs_in_with_a_throwaway_user_on_the_signed_in_stack(
