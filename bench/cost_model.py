@@ -71,8 +71,8 @@ DAYS_PER_MONTH = 30.4
 API_REQUESTS = 3  # OPTIONS preflight of the JSON POST, POST /uploads, GET /uploads/{id}
 API_LAMBDA_MS = 25  # assumed warm duration of the API function per request (256 MB)
 API_MEMORY_MB = 256
-S3_PUTS = 1 + 3 + 1  # the original, three variants, the manifest
-S3_GETS = 1 + 1 + 3  # HEAD + GET of the original, the page's three presigned variant GETs
+S3_PUTS_BESIDE_OUTPUTS = 1 + 1  # the original and the manifest; one PUT per output besides
+S3_GETS = 1 + 1 + 3  # HEAD + GET of the original, one GET per size the page shows (3 sizes)
 DYNAMODB_WRU = 1 + 1 + 2  # create (<1 KB), start, finish (the record grows to ~1.5 KB)
 DYNAMODB_RRU = 1  # one strongly consistent status read (<4 KB)
 RECORD_BYTES = 1500
@@ -80,8 +80,9 @@ LOG_BYTES = 6000  # ~12 JSON lines, START/END/REPORT and one EMF document per up
 PAGE_BYTES = 71385  # web/ as deployed (index.html, js, css, icons): one page view per upload
 PAGE_REQUESTS = 12
 DEFAULT_MEMORY_MB = 1769  # variables.tf processor_memory_mb (issue 26: lowest cost x latency)
-IO_STAGES = ("head", "get", "put")  # the processor's network stages, from the e2e benchmark
-RECORD_MS = 10.0  # two conditional UpdateItems; not in the e2e run (predates the table)
+# The processor's network stages, from the e2e benchmark: HEAD and GET of the original, the
+# outputs' and manifest's PUTs, and the two conditional record updates.
+IO_STAGES = ("head", "get", "put", "record")
 ENDPOINT_AZS = 2
 METRICS_PER_HOUR_ACTIVE = 12  # ImagesProcessed, ImagesRejected (+ a few codes), 10 stage metrics
 
@@ -92,7 +93,22 @@ def load(name: str) -> dict[str, Any]:
 
 def processor_ms(core_ms: float, e2e: dict[str, Any]) -> float:
     stages = e2e["processor_logs"]["stages_ms_p50"]
-    return core_ms + sum(stages[stage] for stage in IO_STAGES) + RECORD_MS
+    return core_ms + sum(stages[stage] for stage in IO_STAGES)
+
+
+def output_count(results: dict[str, Any]) -> int:
+    """Objects the processor writes per upload: one per size and format (the shipped set)."""
+    return len(results["results"]["jpeg_12mp"]["project"]["core"]["outputs"])
+
+
+def fetched_bytes(results: dict[str, Any]) -> int:
+    """What a browser downloads of one upload's outputs: per size only the first format it can
+    read (a ``<picture>`` offers them in preference order; a modern browser takes the first)."""
+    outputs = results["results"]["jpeg_12mp"]["project"]["core"]["outputs"]
+    first: dict[str, int] = {}
+    for output in outputs:
+        first.setdefault(output["name"], output["bytes"])
+    return sum(first.values())
 
 
 def per_thousand(memory_mb: int, duration_ms: float, arch: str = "x86") -> dict[str, float]:
@@ -118,14 +134,18 @@ def per_thousand(memory_mb: int, duration_ms: float, arch: str = "x86") -> dict[
         * PRICE[f"lambda_gb_s_{arch}"],
         "Lambda requests": 1000 * (1 + API_REQUESTS) * PRICE["lambda_request"],
         "API Gateway (REST)": 1000 * API_REQUESTS * PRICE["apigw_rest_request"],
-        "S3 requests": 1000 * (S3_PUTS * PRICE["s3_put"] + S3_GETS * PRICE["s3_get"]),
+        "S3 requests": 1000
+        * (
+            (S3_PUTS_BESIDE_OUTPUTS + output_count(results)) * PRICE["s3_put"]
+            + S3_GETS * PRICE["s3_get"]
+        ),
         "S3 storage (originals 30 d, outputs 30 d)": 1000
         * (source * 30 + outputs * 30)
         / DAYS_PER_MONTH
         / gb
         * PRICE["s3_gb_month"],
         "S3 transfer out (variants to the browser)": 1000
-        * outputs
+        * fetched_bytes(results)
         / gb
         * PRICE["s3_transfer_out_gb"],
         "DynamoDB (on demand + 30 d storage)": 1000

@@ -67,9 +67,9 @@ PRICE = {
     "dynamodb_wru": 0.625 / 1e6,
     "event": 1.00 / 1e6,
 }
-# The processor's measured duration for a 12 MP photo at 1,024 MB (docs/cost.md: 265 ms), CPU
+# The processor's measured duration for a 12 MP photo at 1,024 MB (docs/cost.md: 289 ms), CPU
 # bound up to one vCPU (1,769 MB): scaled by memory. An estimate, not a measurement per upload.
-MS_AT_1024 = 265.0
+MS_AT_1024 = 289.0
 
 
 @dataclass(frozen=True)
