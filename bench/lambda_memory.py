@@ -32,7 +32,11 @@ import defaults  # noqa: E402  (bench/defaults.py: the shipped variant set)
 import inputs  # noqa: E402  (bench/inputs.py: the seeded photo-like inputs)
 
 CGROUP_ROOT = Path("/sys/fs/cgroup/cpu")
-PERIOD_US = 100_000
+# CFS period of the quota groups. 10 ms: a task of ~150 ms then gets its share in fine slices;
+# with the kernel's default 100 ms, where the period ends fell decided much of a run's time
+# (bench/vcpu.py on a quiet machine: per-round ratio spreads 20-26 % at 100 ms, 4-6 % at 10 ms).
+# BENCH_CFS_PERIOD_US overrides it; each JSON records the period it ran with.
+PERIOD_US = int(os.environ.get("BENCH_CFS_PERIOD_US", "10000"))
 ONE_VCPU_MB = 1769
 MEMORY_SIZES = (256, 512, 768, 1024, 1536, 1769, 2048, 3008)
 PROJECT_VARIANTS = defaults.shipped_variants()  # what a deployment makes (rules.json)

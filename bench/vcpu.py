@@ -44,7 +44,7 @@ sys.path.insert(0, str(BENCH))
 import cost_model  # noqa: E402
 import defaults  # noqa: E402
 import inputs  # noqa: E402
-from lambda_memory import CGROUP_ROOT, ONE_VCPU_MB, CpuQuota  # noqa: E402
+from lambda_memory import CGROUP_ROOT, ONE_VCPU_MB, PERIOD_US, CpuQuota  # noqa: E402
 
 INPUT = next(spec for spec in inputs.FULL_CLASSES if spec.name == "jpeg_12mp")
 COMPARED_SHARES = (1.0, 1.5, 2.0)
@@ -424,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
         "variants": defaults.shipped_label(),
         "method": (
             "imaging.process_image in a fresh process per configuration and round, inside a "
-            "cgroup v1 cpu group (CFS period 100 ms, quota = share of one CPU); median of "
+            f"cgroup v1 cpu group (CFS period {PERIOD_US // 1000} ms, quota = share of one CPU); median of "
             f"{args.iterations} timed calls after 1 warm-up; {args.rounds} rounds, configurations "
             "in a rotated order; figures are medians over rounds, ratios medians of per-round "
             "ratios, spread = (max - min) / median over rounds; the groups' cpu.shares "
