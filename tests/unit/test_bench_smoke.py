@@ -13,21 +13,25 @@ from pathlib import Path
 
 import pytest
 
+from support import bench_scripts
+
 pytestmark = pytest.mark.unit
 
 REPO = Path(__file__).resolve().parents[2]
 STRATEGIES = {"naive", "core", "vips_thumbnail", "vips_cascade", "floor"}
 
 
-def test_smoke_run_writes_well_formed_json(tmp_path: Path) -> None:
-    output = tmp_path / "results.json"
+def smoke_run(work_dir: Path, *options: str) -> dict:
+    """bench/run.py --smoke with ``options``, writing into ``work_dir``: its results.json."""
+    output = work_dir / "results.json"
     completed = subprocess.run(
         [
             sys.executable,
             str(REPO / "bench" / "run.py"),
             "--smoke",
+            *options,
             "--work-dir",
-            str(tmp_path),
+            str(work_dir),
             "--output",
             str(output),
         ],
@@ -37,7 +41,11 @@ def test_smoke_run_writes_well_formed_json(tmp_path: Path) -> None:
         cwd=REPO,
     )
     assert completed.returncode == 0, completed.stderr
-    results = json.loads(output.read_text())
+    return json.loads(output.read_text())
+
+
+def test_smoke_run_writes_well_formed_json(tmp_path: Path) -> None:
+    results = smoke_run(tmp_path)
 
     assert results["mode"] == "smoke"
     assert set(results["strategies"]) == STRATEGIES
@@ -131,34 +139,17 @@ def test_variant_formats_smoke_compares_every_candidate_with_todays_default(
 def test_project_configuration_is_the_shipped_default(tmp_path: Path) -> None:
     """``--configs project`` measures rules.json's default variants (bench/defaults.py): every
     size in each of its formats, two outputs per size name, AVIF included, named in the report."""
-    sys.path.insert(0, str(REPO / "bench"))
-    import defaults
-
-    output = tmp_path / "results.json"
-    completed = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "bench" / "run.py"),
-            "--smoke",
-            "--configs",
-            "project",
-            "--classes",
-            "jpeg_12mp,png_rgba",
-            "--strategies",
-            "naive,core,floor",
-            "--no-encoders",
-            "--work-dir",
-            str(tmp_path),
-            "--output",
-            str(output),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
+    defaults = bench_scripts.load("defaults")
+    results = smoke_run(
+        tmp_path,
+        "--configs",
+        "project",
+        "--classes",
+        "jpeg_12mp,png_rgba",
+        "--strategies",
+        "naive,core,floor",
+        "--no-encoders",
     )
-    assert completed.returncode == 0, completed.stderr
-    results = json.loads(output.read_text())
     shipped = [(v["name"], v["format"]) for v in defaults.shipped_variants()]
     assert len(set(shipped)) == len(shipped) > len({name for name, _ in shipped})
     assert "avif" in {fmt for _, fmt in shipped}
