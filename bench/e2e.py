@@ -139,10 +139,6 @@ def cpu_ms(pids: Iterable[int], proc: Path = Path("/proc")) -> float:
 class SharedQuota(lambda_memory.CpuQuota):
     """A CPU-quota group that running processes are moved into and whose share can change."""
 
-    def set_fraction(self, fraction: float) -> None:
-        self.fraction = fraction
-        (self.path / "cpu.cfs_quota_us").write_text(str(int(lambda_memory.PERIOD_US * fraction)))
-
     def adopt(self, pids: Iterable[int]) -> None:
         for pid in pids:
             try:
@@ -718,8 +714,8 @@ def main(argv: list[str]) -> int:
     if args.chart:  # run by the benchmark venv's python (matplotlib)
         chart(json.loads(args.output.read_text()), args.chart)
         return 0
-    if not args.from_json and not os.access(lambda_memory.CGROUP_ROOT, os.W_OK):
-        print(f"needs a writable cgroup v1 cpu controller at {lambda_memory.CGROUP_ROOT} (root)")
+    if not args.from_json and (problem := lambda_memory.cgroup_problem()):
+        print(problem, file=sys.stderr)
         return 2
     if args.from_json:
         results = json.loads(args.output.read_text())

@@ -43,6 +43,13 @@ PROJECT_VARIANTS = defaults.shipped_variants()  # what a deployment makes (rules
 CLASSES = [spec for spec in inputs.FULL_CLASSES if spec.name in ("jpeg_12mp", "png_rgba")]
 
 
+def cgroup_problem() -> str | None:
+    """Why the CPU-quota groups cannot be made on this machine, or ``None`` when they can."""
+    if not (CGROUP_ROOT / "cpu.cfs_quota_us").exists() or not os.access(CGROUP_ROOT, os.W_OK):
+        return f"needs a writable cgroup v1 cpu controller at {CGROUP_ROOT} (root)"
+    return None
+
+
 def cpu_fraction(memory_mb: int) -> float:
     return min(memory_mb / ONE_VCPU_MB, float(os.cpu_count() or 1))
 
@@ -57,8 +64,13 @@ class CpuQuota:
     def __enter__(self) -> CpuQuota:
         self.path.mkdir(exist_ok=True)
         (self.path / "cpu.cfs_period_us").write_text(str(PERIOD_US))
-        (self.path / "cpu.cfs_quota_us").write_text(str(int(PERIOD_US * self.fraction)))
+        self.set_fraction(self.fraction)
         return self
+
+    def set_fraction(self, fraction: float) -> None:
+        """The group's share of one CPU (its CFS quota per period); members keep running."""
+        self.fraction = fraction
+        (self.path / "cpu.cfs_quota_us").write_text(str(int(PERIOD_US * fraction)))
 
     def join(self) -> None:  # runs in the child between fork and exec
         (self.path / "tasks").write_text(str(os.getpid()))
@@ -100,8 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         "--out", type=Path, default=REPO / "docs" / "benchmarks" / "lambda_memory.json"
     )
     args = parser.parse_args(argv)
-    if not (CGROUP_ROOT / "cpu.cfs_quota_us").exists() or not os.access(CGROUP_ROOT, os.W_OK):
-        print(f"needs a writable cgroup v1 cpu controller at {CGROUP_ROOT} (root)", file=sys.stderr)
+    if problem := cgroup_problem():
+        print(problem, file=sys.stderr)
         return 2
     folder = REPO / ".local" / "bench" / "inputs"
     folder.mkdir(parents=True, exist_ok=True)

@@ -44,7 +44,7 @@ sys.path.insert(0, str(BENCH))
 import cost_model  # noqa: E402
 import defaults  # noqa: E402
 import inputs  # noqa: E402
-from lambda_memory import CGROUP_ROOT, ONE_VCPU_MB, PERIOD_US, CpuQuota  # noqa: E402
+from lambda_memory import ONE_VCPU_MB, PERIOD_US, CpuQuota, cgroup_problem  # noqa: E402
 
 INPUT = next(spec for spec in inputs.FULL_CLASSES if spec.name == "jpeg_12mp")
 COMPARED_SHARES = (1.0, 1.5, 2.0)
@@ -399,8 +399,8 @@ def main(argv: list[str] | None = None) -> int:
         result.update(summarise(json.loads(raw.read_text()), result["rounds"]))
         args.out.write_text(json.dumps(result, indent=2) + "\n")
         return 0
-    if not (CGROUP_ROOT / "cpu.cfs_quota_us").exists() or not os.access(CGROUP_ROOT, os.W_OK):
-        print(f"needs a writable cgroup v1 cpu controller at {CGROUP_ROOT} (root)", file=sys.stderr)
+    if problem := cgroup_problem():
+        print(problem, file=sys.stderr)
         return 2
     folder = REPO / ".local" / "bench" / "inputs"
     folder.mkdir(parents=True, exist_ok=True)
