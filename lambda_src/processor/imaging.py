@@ -60,14 +60,15 @@ the resize chain, each size's encodes as soon as that size is resized, each anim
 decode pass, the placeholder. Outputs, notes and the error raised are those of the sequential
 path, byte for byte (tests/unit/test_imaging_concurrency.py). Steps 1-3 stay serial; libheif
 (pi-heif ``DECODE_THREADS``, 4) and dav1d (Pillow's AVIF decoder, one thread per CPU) decode
-with threads of their own. The AVIF encoder keeps one thread: at 1024 px libaom makes a single
-tile, and two threads gave the same bytes and no clear gain (docs/benchmarks.md, "Every vCPU"). ``timings_ms``' stage times are then
-sums of overlapping task durations; ``variants`` is the phase's wall time.
+with threads of their own. The AVIF encoder keeps one thread: two threads gave the same bytes
+and encoded the 1024 px AVIF 1.59x faster on an otherwise idle 2 vCPUs, but the pool's other
+worker is busy with the other sizes then, and the default memory size has one vCPU
+(docs/benchmarks.md, "Every vCPU"). ``timings_ms``' stage times are then sums of overlapping
+task durations; ``variants`` is the phase's wall time.
 """
 
 from __future__ import annotations
 
-import functools
 import io
 import math
 import time
@@ -75,7 +76,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cache, partial
 
 from PIL import Image, ImageCms, ImageMath, UnidentifiedImageError
 
@@ -556,7 +557,7 @@ def check_container(header: bmff.BmffHeader, size: int, limits: Limits) -> str |
     return kind
 
 
-@functools.cache
+@cache
 def register_heif_opener() -> None:
     """HEIC/HEIF through libheif (pi-heif: decode only, LGPL; docs/formats.md). Only the
     primary image is read: thumbnails, depth and auxiliary images are never decoded.
