@@ -63,6 +63,8 @@ import requests
 from botocore.exceptions import BotoCoreError, ClientError
 from PIL import Image
 
+from lambda_src.api.cors import PREFLIGHT_MAX_AGE_SECONDS
+from lambda_src.common.contract import OUTPUT_CACHE_CONTROL
 from tools import csp_policy, outcome_events, users
 from tools.stack_access import (
     ApiClient,
@@ -74,16 +76,16 @@ from tools.stack_access import (
     sign_in,
 )
 
-# What the processor stores every output with (lambda_src/common/contract.py OUTPUT_CACHE_CONTROL):
-# its key holds a fingerprint of what made its bytes, so they never change.
-IMMUTABLE_OUTPUT = "public, max-age=31536000, immutable"
+# What the processor stores every output with: its key holds a fingerprint of what made its
+# bytes, so they never change.
+IMMUTABLE_OUTPUT = OUTPUT_CACHE_CONTROL
 
 META_TAG = re.compile(r"<meta\b[^>]*>", re.IGNORECASE | re.DOTALL)
 CSP_EQUIV = re.compile(r"\bhttp-equiv\s*=\s*([\"']?)content-security-policy\1", re.IGNORECASE)
 CONTENT = re.compile(r"\bcontent\s*=\s*([\"'])(.*?)\1", re.IGNORECASE | re.DOTALL)
 
-# lambda_src/api/cors.py PREFLIGHT_MAX_AGE_SECONDS: Chromium's cap on reusing a preflight.
-PREFLIGHT_MAX_AGE = "7200"
+# Chromium's cap on reusing a preflight, which the API answers with.
+PREFLIGHT_MAX_AGE = PREFLIGHT_MAX_AGE_SECONDS
 ROUND_TRIP_SAMPLES = 5
 
 SECURITY_HEADERS = (
