@@ -286,7 +286,6 @@ function sizeOf(raw) {
       type: String((s && s.type) || ''),
       animated: Boolean(s && s.animated === true),
       bytes: Number(s && s.bytes),
-      animated: Boolean(s && s.animated === true),
       url: safeHttpUrl(s && s.url),
     }))
     .filter((s) => s.url && IMAGE_TYPE.test(s.type));
